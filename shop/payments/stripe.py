@@ -1,0 +1,285 @@
+"""Stripe Checkout behind the gateway interface of :mod:`shop.payments.base`.
+
+This is the only module that imports ``stripe``. It speaks to Stripe through
+stripe-python's ``StripeClient`` and hands back our own dataclasses; every SDK
+exception is translated into a :class:`~shop.payments.base.PaymentError`
+subclass before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import stripe
+
+from shop.payments.base import (
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayMisconfigured,
+    GatewayUnavailable,
+    InvalidSignature,
+    PaymentDeclined,
+    PaymentError,
+    SessionNotFound,
+)
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class StripeGateway:
+    """A :class:`~shop.payments.base.PaymentGateway` backed by Stripe Checkout.
+
+    ``api_base`` points the SDK at a Stripe-compatible server (stripe-mock, the
+    test suite's fake); ``timeout`` bounds each HTTP attempt and
+    ``max_network_retries`` is how many times the SDK retries a connection
+    error, timeout, 409 or 5xx, always with the same idempotency key.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret_key: str,
+        api_base: str | None = None,
+        timeout: float = 10.0,
+        max_network_retries: int = 2,
+    ) -> None:
+        if not secret_key:
+            raise GatewayMisconfigured("Stripe secret key is empty")
+        self._client = stripe.StripeClient(
+            secret_key,
+            # The SDK glues the path straight onto the base, so a trailing
+            # slash would produce "//v1/...".
+            base_addresses={"api": api_base.rstrip("/")} if api_base else None,
+            max_network_retries=max_network_retries,
+            # The SDK's default HTTP client waits 80 s; a shopper should not.
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+
+    def create_session(self, request: CheckoutRequest) -> CheckoutSession:
+        """Open a hosted Checkout Session for one order.
+
+        Retries with the same request (same checkout token, same parameters)
+        get the same session back: Stripe replays the first answer for the
+        idempotency key.
+        """
+        params = _session_create_params(request)
+        try:
+            session = self._client.v1.checkout.sessions.create(
+                params=params,
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            _raise_translated(exc, action=f"create a session for order {request.order_reference}")
+        return checkout_session_from_payload(session.to_dict())
+
+    def retrieve_session(self, session_id: str) -> CheckoutSession:
+        """Fetch a session's current state from Stripe."""
+        if not session_id:
+            # An empty id would turn the request into a list call.
+            raise SessionNotFound("empty session id")
+        try:
+            session = self._client.v1.checkout.sessions.retrieve(session_id)
+        except stripe.StripeError as exc:
+            _raise_translated(exc, action=f"retrieve session {session_id}", session_id=session_id)
+        return checkout_session_from_payload(session.to_dict())
+
+    def expire_session(self, session_id: str) -> CheckoutSession:
+        """Expire an open session, and return the session as it stands afterwards.
+
+        Stripe refuses to expire a session that is no longer open. That is
+        not an error for us: the shopper may have paid a moment ago, so the
+        session is fetched and returned as it is (expired, or complete and
+        paid); callers must look at the result rather than assume it expired.
+        """
+        if not session_id:
+            raise SessionNotFound("empty session id")
+        try:
+            session = self._client.v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError as exc:
+            if _is_missing(exc):
+                _raise_translated(exc, action=f"expire session {session_id}", session_id=session_id)
+            current = self.retrieve_session(session_id)
+            if current.is_open:
+                _raise_translated(exc, action=f"expire session {session_id}", session_id=session_id)
+            return current
+        except stripe.StripeError as exc:
+            _raise_translated(exc, action=f"expire session {session_id}", session_id=session_id)
+        return checkout_session_from_payload(session.to_dict())
+
+
+def checkout_session_from_payload(payload: Mapping[str, Any]) -> CheckoutSession:
+    """Build a :class:`CheckoutSession` from a Checkout Session as plain JSON data.
+
+    Works for API responses and for ``event["data"]["object"]`` of a webhook.
+    """
+    try:
+        session_id = payload["id"]
+        status = payload["status"]
+        payment_status = payload["payment_status"]
+    except KeyError as exc:
+        raise PaymentError(f"Checkout Session payload lacks {exc.args[0]!r}") from None
+
+    # Unexpanded it is an id; expanded (expand=["payment_intent"]) it is the object.
+    payment_intent = payload.get("payment_intent")
+    if isinstance(payment_intent, Mapping):
+        payment_intent = payment_intent.get("id")
+
+    # customer_details.email is what the shopper actually paid with; customer_email
+    # is only the address we prefilled.
+    details = payload.get("customer_details") or {}
+    customer_email = details.get("email") or payload.get("customer_email")
+
+    expires_at = payload.get("expires_at")
+    return CheckoutSession(
+        id=session_id,
+        url=payload.get("url"),
+        status=status,
+        payment_status=payment_status,
+        amount_total=payload.get("amount_total"),
+        currency=payload.get("currency"),
+        client_reference_id=payload.get("client_reference_id"),
+        payment_intent_id=payment_intent or None,
+        customer_email=customer_email or None,
+        expires_at=dt.datetime.fromtimestamp(expires_at, tz=dt.UTC) if expires_at else None,
+    )
+
+
+def verify_webhook_event(
+    payload: bytes,
+    signature_header: str | None,
+    secret: str,
+    *,
+    tolerance: int = WEBHOOK_TOLERANCE_SECONDS,
+) -> dict[str, Any]:
+    """Verify a webhook's ``Stripe-Signature`` against the raw body; return the event.
+
+    The event comes back as plain JSON data (dicts, lists, strings, numbers).
+    A missing, malformed, stale or wrong signature, and a body that is not a
+    JSON object, all raise :class:`InvalidSignature`; nothing else escapes.
+    """
+    if not secret:
+        # Otherwise our own misconfiguration would pass for a stream of forged webhooks.
+        logger.error("Stripe webhook secret is not configured; rejecting webhook")
+    try:
+        stripe.Webhook.construct_event(payload, signature_header, secret, tolerance)
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidSignature(exc.user_message or "signature verification failed") from None
+    except (ValueError, AttributeError):
+        # ValueError: not UTF-8 or not JSON. AttributeError: stripe 16.1 calls
+        # .get() on whatever the JSON decoded to, so an array or scalar body
+        # fails that way.
+        raise InvalidSignature("webhook body is not a JSON object") from None
+
+    # The SDK's Event is not a dict; the verified body already is the plain data we want.
+    event = json.loads(payload)
+    if not isinstance(event, dict):
+        raise InvalidSignature("webhook body is not a JSON object")
+    return event
+
+
+def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": line.currency.lower(),
+                    "unit_amount": line.unit_amount,
+                    "product_data": {"name": line.name},
+                },
+                "quantity": line.quantity,
+            }
+            for line in request.lines
+        ],
+        "client_reference_id": request.order_reference,
+        "metadata": {
+            "order_reference": request.order_reference,
+            "checkout_token": request.checkout_token,
+        },
+        "expires_at": _unix_seconds(request.expires_at),
+        "success_url": request.success_url,
+        "cancel_url": request.cancel_url,
+    }
+    if request.customer_email:
+        params["customer_email"] = request.customer_email
+    return params
+
+
+def _unix_seconds(moment: dt.datetime) -> int:
+    # The SDK would read a naive datetime as local time; ours are UTC.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp())
+
+
+def _is_missing(exc: stripe.StripeError) -> bool:
+    return exc.code == "resource_missing" or exc.http_status == 404
+
+
+def _raise_translated(
+    exc: stripe.StripeError, *, action: str, session_id: str | None = None
+) -> NoReturn:
+    """Re-raise an SDK error as ours, logged once at the level it deserves."""
+    status = exc.http_status
+    request_id = exc.request_id
+
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        # Stripe's message echoes part of the key, so it stays out of logs and
+        # out of the exception chain.
+        logger.error(
+            "Stripe rejected our API key (HTTP %s, request %s) trying to %s; "
+            "check STRIPE_SECRET_KEY and its permissions",
+            status,
+            request_id,
+            action,
+        )
+        raise GatewayMisconfigured(
+            f"Stripe rejected the API key (HTTP {status}) trying to {action}"
+        ) from None
+
+    if isinstance(exc, stripe.IdempotencyError):
+        # Same checkout token, different parameters: a bug on our side (say, an
+        # expiry recomputed on retry) that retrying will not cure.
+        logger.error(
+            "Stripe refused a reused idempotency key trying to %s (request %s): %s",
+            action,
+            request_id,
+            exc.user_message,
+        )
+        raise GatewayUnavailable(f"idempotency conflict trying to {action}") from exc
+
+    if isinstance(exc, stripe.APIConnectionError | stripe.APIError | stripe.RateLimitError):
+        # APIError covers 5xx, 409 conflicts and unreadable responses: all transient.
+        logger.warning(
+            "Stripe unavailable trying to %s (HTTP %s, request %s): %s",
+            action,
+            status,
+            request_id,
+            exc.user_message,
+        )
+        raise GatewayUnavailable(f"could not {action}: {exc.user_message}") from exc
+
+    if session_id is not None and isinstance(exc, stripe.InvalidRequestError) and _is_missing(exc):
+        logger.info("Stripe has no session %s (request %s)", session_id, request_id)
+        raise SessionNotFound(f"no Checkout Session {session_id}") from exc
+
+    if isinstance(exc, stripe.CardError):
+        logger.info("Stripe declined trying to %s: %s", action, exc.code)
+        raise PaymentDeclined(f"declined trying to {action}: {exc.code}") from exc
+
+    # An invalid request we made, or an error type this code does not know.
+    logger.error(
+        "Stripe refused to %s (HTTP %s, %s, request %s): %s",
+        action,
+        status,
+        type(exc).__name__,
+        request_id,
+        exc.user_message,
+    )
+    raise PaymentError(f"could not {action}: {exc.user_message}") from exc

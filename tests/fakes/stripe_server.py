@@ -1,0 +1,646 @@
+"""A fake Stripe API server for tests: real HTTP on 127.0.0.1, Stripe-shaped answers.
+
+It covers what the shop uses of Checkout Sessions (create, retrieve, expire)
+and answers the way Stripe does: form-encoded requests with bracketed keys,
+JSON objects back, ``{"error": {...}}`` bodies with Stripe's status codes,
+bearer-key authentication and idempotency keys. Tests drive it through the
+real stripe SDK by pointing ``api_base`` at :attr:`FakeStripe.url`, and steer
+it with the control methods (complete a session, inject faults, delays and
+refused connections). It knows nothing about Django.
+
+Usage::
+
+    with FakeStripe() as fake:
+        gateway = StripeGateway(secret_key="sk_test_x", api_base=fake.url)
+        ...
+        fake.complete_session(session_id)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import secrets
+import string
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+_KEY_SEGMENT = re.compile(r"\[([^\]]*)\]")
+_SESSION_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)$")
+_EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$")
+_PAY_PATH = re.compile(r"^/pay/([^/]+)$")
+
+# Stripe's limits on a Checkout Session's expires_at, counted from creation.
+MIN_EXPIRY_SECONDS = 30 * 60
+MAX_EXPIRY_SECONDS = 24 * 60 * 60
+
+# Default error body per injected status: (type, code, message).
+_FAULT_ERRORS: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", None, "Injected invalid request."),
+    401: ("invalid_request_error", None, "Invalid API Key provided."),
+    402: ("card_error", "card_declined", "Your card was declined."),
+    403: ("invalid_request_error", None, "The provided key does not have permission."),
+    404: ("invalid_request_error", "resource_missing", "No such object."),
+    409: ("invalid_request_error", "lock_timeout", "Another request is using this object."),
+    429: ("invalid_request_error", "rate_limit", "Request rate limit exceeded."),
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it; header names are lower-cased."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: dict[str, Any]
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _StoredIdempotentResult:
+    method: str
+    path: str
+    params: dict[str, Any]
+    response: _Response
+
+
+class _ApiError(Exception):
+    """Raised inside request handling to answer with a Stripe error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error_type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.payload: dict[str, Any] = {"type": error_type, "message": message}
+        if code is not None:
+            self.payload["code"] = code
+        if param is not None:
+            self.payload["param"] = param
+
+
+class FakeStripe:
+    """A threaded fake of the Stripe API's Checkout Session endpoints.
+
+    ``valid_keys`` limits which secret keys authenticate; by default any
+    ``sk_test_`` key does. ``enforce_expiry_window`` applies Stripe's rule that
+    ``expires_at`` lies 30 minutes to 24 hours after creation.
+    """
+
+    def __init__(
+        self,
+        *,
+        valid_keys: Iterable[str] | None = None,
+        enforce_expiry_window: bool = True,
+    ) -> None:
+        self.valid_keys: set[str] | None = set(valid_keys) if valid_keys is not None else None
+        self.enforce_expiry_window = enforce_expiry_window
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.session_creations = 0
+        self._requests: list[RecordedRequest] = []
+        self._idempotent_results: dict[str, _StoredIdempotentResult] = {}
+        self._faults: list[_ApiError] = []
+        self._delays: list[float] = []
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port = 0
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL to pass as the SDK's ``api_base``, e.g. ``http://127.0.0.1:50123``."""
+        if not self._port:
+            raise RuntimeError("FakeStripe is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def start(self) -> Self:
+        """Bind a free port on 127.0.0.1 and serve in a background thread."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._listen()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; delayed requests are abandoned unanswered."""
+        self._stopping.set()
+        self._close_listener()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def refuse_connections(self) -> None:
+        """Close the listening socket so connections are refused, keeping all state."""
+        self._close_listener()
+
+    def accept_connections(self) -> None:
+        """Listen again on the same port after :meth:`refuse_connections`."""
+        if self._server is None:
+            self._listen()
+
+    def _listen(self) -> None:
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.fake = self
+        self._port = server.server_address[1]
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeStripe:{self._port}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+
+    def _close_listener(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    # -- what happened -----------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self) -> None:
+        """Forget sessions, requests, idempotency keys and pending faults."""
+        with self._lock:
+            self.sessions.clear()
+            self.session_creations = 0
+            self._requests.clear()
+            self._idempotent_results.clear()
+            self._faults.clear()
+            self._delays.clear()
+
+    # -- steering ----------------------------------------------------------
+
+    def complete_session(
+        self,
+        session_id: str,
+        *,
+        payment_status: str = "paid",
+        amount_total: int | None = None,
+        currency: str | None = None,
+        customer_email: str | None = "buyer@example.com",
+    ) -> dict[str, Any]:
+        """Finish an open session as if the shopper paid; return the session.
+
+        ``amount_total`` and ``currency`` override what Stripe charged, for
+        testing mismatches against the order.
+        """
+        with self._lock:
+            session = self._open_session(session_id)
+            session.update(
+                status="complete",
+                payment_status=payment_status,
+                payment_intent=f"pi_test_{_random_id()}",
+                customer_details={
+                    "email": customer_email,
+                    "name": None,
+                    "phone": None,
+                    "address": None,
+                    "tax_exempt": "none",
+                    "tax_ids": [],
+                },
+                url=None,
+            )
+            if amount_total is not None:
+                session["amount_total"] = amount_total
+                session["amount_subtotal"] = amount_total
+            if currency is not None:
+                session["currency"] = currency
+            return dict(session)
+
+    def expire(self, session_id: str) -> dict[str, Any]:
+        """Expire an open session as Stripe does when ``expires_at`` passes."""
+        with self._lock:
+            session = self._open_session(session_id)
+            session.update(status="expired", url=None)
+            return dict(session)
+
+    def inject_fault(
+        self,
+        status: int = 500,
+        times: int = 1,
+        *,
+        error_type: str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` API requests with a Stripe error of ``status``.
+
+        Faulted requests change nothing and are not stored against their
+        idempotency key, so a retry is processed normally.
+        """
+        default_type, default_code, default_message = _FAULT_ERRORS.get(
+            status, ("api_error", None, "An unknown error occurred.")
+        )
+        fault = _ApiError(
+            status,
+            message or default_message,
+            error_type=error_type or default_type,
+            code=code or default_code,
+        )
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def inject_delay(self, seconds: float, times: int = 1) -> None:
+        """Sleep ``seconds`` before handling each of the next ``times`` API requests.
+
+        The request is still processed afterwards, as Stripe would after a
+        client gave up waiting.
+        """
+        with self._lock:
+            self._delays.extend([seconds] * times)
+
+    def _open_session(self, session_id: str) -> dict[str, Any]:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise KeyError(f"no session {session_id!r}")
+        if session["status"] != "open":
+            raise ValueError(f"session {session_id} is {session['status']}, not open")
+        return session
+
+    # -- request handling (called from server threads) ---------------------
+
+    def _handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> _Response:
+        split = urlsplit(raw_path)
+        path = split.path
+        if method == "GET" and (match := _PAY_PATH.match(path)):
+            return self._pay_page(unquote_plus(match.group(1)))
+
+        query = split.query if method == "GET" else body.decode("utf-8", "replace")
+        params = _parse_form(query)
+        idempotency_key = headers.get("idempotency-key") if method == "POST" else None
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(method, path, dict(headers), params, idempotency_key)
+            )
+            delay = self._delays.pop(0) if self._delays else None
+            fault = self._faults.pop(0) if self._faults else None
+
+        if delay is not None and self._stopping.wait(delay):
+            raise _Abandon
+        if fault is not None:
+            return _error_response(fault)
+        try:
+            self._authenticate(headers.get("authorization"))
+        except _ApiError as exc:
+            return _error_response(exc)
+
+        # One lock over lookup, execution and storage, so concurrent requests
+        # with one key cannot both create a session.
+        with self._lock:
+            if idempotency_key:
+                stored = self._idempotent_results.get(idempotency_key)
+                if stored is not None:
+                    return _replay(stored, method, path, params, idempotency_key)
+            try:
+                payload = self._route(method, path, params)
+            except _ApiError as exc:
+                return _error_response(exc)
+            response = _json_response(200, payload)
+            if idempotency_key:
+                self._idempotent_results[idempotency_key] = _StoredIdempotentResult(
+                    method, path, params, response
+                )
+            return response
+
+    def _authenticate(self, authorization: str | None) -> None:
+        key = _api_key_from(authorization)
+        if not key:
+            raise _ApiError(
+                401,
+                "You did not provide an API key. Provide it in the Authorization header "
+                "as 'Bearer sk_test_...'.",
+            )
+        allowed = (
+            key in self.valid_keys if self.valid_keys is not None else key.startswith("sk_test_")
+        )
+        if not allowed:
+            raise _ApiError(401, f"Invalid API Key provided: {_mask(key)}")
+
+    def _route(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "POST" and path == "/v1/checkout/sessions":
+            return self._create_session(params)
+        if method == "GET" and (match := _SESSION_PATH.match(path)):
+            return dict(self._session_or_404(unquote_plus(match.group(1))))
+        if method == "POST" and (match := _EXPIRE_PATH.match(path)):
+            return self._expire_session(unquote_plus(match.group(1)))
+        raise _ApiError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _session_or_404(self, session_id: str) -> dict[str, Any]:
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise _ApiError(
+                404,
+                f"No such checkout.session: '{session_id}'",
+                code="resource_missing",
+                param="session",
+            )
+        return session
+
+    def _expire_session(self, session_id: str) -> dict[str, Any]:
+        session = self._session_or_404(session_id)
+        if session["status"] != "open":
+            raise _ApiError(
+                400,
+                'Only Checkout Sessions with a status of "open" can be expired; '
+                f'this one is "{session["status"]}".',
+            )
+        session.update(status="expired", url=None)
+        return dict(session)
+
+    def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
+        for required in ("mode", "success_url", "line_items"):
+            if not params.get(required):
+                raise _ApiError(
+                    400,
+                    f"Missing required param: {required}.",
+                    code="parameter_missing",
+                    param=required,
+                )
+        if params["mode"] != "payment":
+            raise _ApiError(
+                400, "This fake supports only mode=payment.", code="parameter_invalid_string"
+            )
+        line_items = params["line_items"]
+        if not isinstance(line_items, list):
+            raise _ApiError(400, "Invalid array", param="line_items")
+
+        amount_total = 0
+        currencies = set()
+        for index, item in enumerate(line_items):
+            prefix = f"line_items[{index}]"
+            price_data = item.get("price_data") if isinstance(item, dict) else None
+            if not isinstance(price_data, dict):
+                raise _ApiError(
+                    400,
+                    f"Missing required param: {prefix}[price_data] (this fake has no Prices).",
+                    code="parameter_missing",
+                    param=f"{prefix}[price_data]",
+                )
+            product_data = price_data.get("product_data")
+            if not isinstance(product_data, dict) or not product_data.get("name"):
+                raise _ApiError(
+                    400,
+                    f"Missing required param: {prefix}[price_data][product_data][name].",
+                    code="parameter_missing",
+                    param=f"{prefix}[price_data][product_data][name]",
+                )
+            currency = price_data.get("currency")
+            if not currency:
+                raise _ApiError(
+                    400,
+                    f"Missing required param: {prefix}[price_data][currency].",
+                    code="parameter_missing",
+                    param=f"{prefix}[price_data][currency]",
+                )
+            unit_amount = _integer(
+                price_data.get("unit_amount"), f"{prefix}[price_data][unit_amount]"
+            )
+            quantity = _integer(item.get("quantity"), f"{prefix}[quantity]")
+            if unit_amount < 0 or quantity < 1:
+                raise _ApiError(400, f"Invalid amount or quantity in {prefix}.", param=prefix)
+            currencies.add(currency.lower())
+            amount_total += unit_amount * quantity
+        if len(currencies) != 1:
+            raise _ApiError(400, "All line items must use the same currency.", param="line_items")
+
+        created = int(time.time())
+        if params.get("expires_at"):
+            expires_at = _integer(params["expires_at"], "expires_at")
+            if self.enforce_expiry_window and not (
+                created + MIN_EXPIRY_SECONDS <= expires_at <= created + MAX_EXPIRY_SECONDS
+            ):
+                raise _ApiError(
+                    400,
+                    "The `expires_at` timestamp must be between 30 minutes and 24 hours "
+                    "after the Checkout Session is created.",
+                    param="expires_at",
+                )
+        else:
+            expires_at = created + MAX_EXPIRY_SECONDS
+
+        session_id = f"cs_test_{_random_id(58)}"
+        session: dict[str, Any] = {
+            "id": session_id,
+            "object": "checkout.session",
+            "url": f"{self.url}/pay/{session_id}",
+            "status": "open",
+            "payment_status": "unpaid",
+            "mode": "payment",
+            "amount_subtotal": amount_total,
+            "amount_total": amount_total,
+            "currency": currencies.pop(),
+            "client_reference_id": params.get("client_reference_id") or None,
+            "metadata": params.get("metadata") or {},
+            "customer": None,
+            "customer_email": params.get("customer_email") or None,
+            "customer_details": None,
+            "payment_intent": None,
+            "expires_at": expires_at,
+            "success_url": params["success_url"],
+            "cancel_url": params.get("cancel_url") or None,
+            "livemode": False,
+            "created": created,
+        }
+        self.sessions[session_id] = session
+        self.session_creations += 1
+        return dict(session)
+
+    def _pay_page(self, session_id: str) -> _Response:
+        # Only so a browser following the session URL sees something sensible.
+        with self._lock:
+            session = self.sessions.get(session_id)
+        text = (
+            f"Fake Stripe Checkout for {session_id}: {session['status']}"
+            if session
+            else f"No such session {session_id}"
+        )
+        body = f"<!doctype html><title>Fake Stripe</title><p>{html.escape(text)}</p>"
+        return _Response(
+            200 if session else 404,
+            body.encode(),
+            (("Content-Type", "text/html; charset=utf-8"),),
+        )
+
+
+class _Abandon(Exception):
+    """The server is stopping while a request sleeps: drop it without an answer."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeStripe
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout tests) is expected; anything else is a bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    # HTTP/1.0 closes each connection after its response, so no pooled
+    # connection outlives refuse_connections().
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            response = self.server.fake._handle(self.command, self.path, headers, body)
+        except _Abandon:
+            return
+        self.send_response(response.status)
+        header_names = {name.lower() for name, _ in response.headers}
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if "content-type" not in header_names:
+            self.send_header("Content-Type", "application/json")
+        if "request-id" not in header_names:
+            self.send_header("Request-Id", f"req_{_random_id(14)}")
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Tests read fake.requests instead of a stderr access log.
+        pass
+
+
+def _parse_form(encoded: str) -> dict[str, Any]:
+    """Parse Stripe's form encoding (``a[b][0][c]=v``) into nested dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(encoded, keep_blank_values=True):
+        head, bracket, rest = key.partition("[")
+        segments = [head, *_KEY_SEGMENT.findall(bracket + rest)]
+        node = root
+        for segment in segments[:-1]:
+            child = node.get(segment)
+            if not isinstance(child, dict):
+                child = node[segment] = {}
+            node = child
+        # An empty last segment ("expand[]=x") appends.
+        node[segments[-1] or str(len(node))] = value
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    # Numeric keys ("line_items[0]...") and "[]" appends become lists.
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _listify(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
+
+
+def _integer(value: Any, param: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _ApiError(400, f"Invalid integer: {value}", param=param) from None
+
+
+def _api_key_from(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return credentials.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials).decode()
+        except ValueError:
+            return None
+        return decoded.partition(":")[0] or None
+    return None
+
+
+def _mask(key: str) -> str:
+    prefix = key[: key.find("_", 3) + 1] if key.count("_") >= 2 else ""
+    return f"{prefix}{'*' * 12}{key[-4:]}"
+
+
+def _random_id(length: int = 24) -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def _json_response(status: int, payload: dict[str, Any]) -> _Response:
+    return _Response(status, json.dumps(payload, indent=2).encode())
+
+
+def _error_response(error: _ApiError) -> _Response:
+    return _json_response(error.status, {"error": error.payload})
+
+
+def _replay(
+    stored: _StoredIdempotentResult,
+    method: str,
+    path: str,
+    params: dict[str, Any],
+    idempotency_key: str,
+) -> _Response:
+    if (stored.method, stored.path, stored.params) != (method, path, params):
+        return _error_response(
+            _ApiError(
+                400,
+                "Keys for idempotent requests can only be used with the same parameters "
+                f"they were first used with. Try a key other than '{idempotency_key}' "
+                "if you meant to execute a different request.",
+                error_type="idempotency_error",
+            )
+        )
+    original = stored.response
+    return _Response(
+        original.status, original.body, (*original.headers, ("Idempotent-Replayed", "true"))
+    )
