@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import stripe
@@ -26,6 +25,7 @@ from shop.payments.base import (
     PaymentError,
     SessionNotFound,
 )
+from shop.payments.events import session_from_dict
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class StripeGateway:
             )
         except stripe.StripeError as exc:
             _raise_translated(exc, action=f"create a session for order {request.order_reference}")
-        return checkout_session_from_payload(session.to_dict())
+        return session_from_dict(session.to_dict())
 
     def retrieve_session(self, session_id: str) -> CheckoutSession:
         """Fetch a session's current state from Stripe."""
@@ -87,7 +87,7 @@ class StripeGateway:
             session = self._client.v1.checkout.sessions.retrieve(session_id)
         except stripe.StripeError as exc:
             _raise_translated(exc, action=f"retrieve session {session_id}", session_id=session_id)
-        return checkout_session_from_payload(session.to_dict())
+        return session_from_dict(session.to_dict())
 
     def expire_session(self, session_id: str) -> CheckoutSession:
         """Expire an open session, and return the session as it stands afterwards.
@@ -110,44 +110,7 @@ class StripeGateway:
             return current
         except stripe.StripeError as exc:
             _raise_translated(exc, action=f"expire session {session_id}", session_id=session_id)
-        return checkout_session_from_payload(session.to_dict())
-
-
-def checkout_session_from_payload(payload: Mapping[str, Any]) -> CheckoutSession:
-    """Build a :class:`CheckoutSession` from a Checkout Session as plain JSON data.
-
-    Works for API responses and for ``event["data"]["object"]`` of a webhook.
-    """
-    try:
-        session_id = payload["id"]
-        status = payload["status"]
-        payment_status = payload["payment_status"]
-    except KeyError as exc:
-        raise PaymentError(f"Checkout Session payload lacks {exc.args[0]!r}") from None
-
-    # Unexpanded it is an id; expanded (expand=["payment_intent"]) it is the object.
-    payment_intent = payload.get("payment_intent")
-    if isinstance(payment_intent, Mapping):
-        payment_intent = payment_intent.get("id")
-
-    # customer_details.email is what the shopper actually paid with; customer_email
-    # is only the address we prefilled.
-    details = payload.get("customer_details") or {}
-    customer_email = details.get("email") or payload.get("customer_email")
-
-    expires_at = payload.get("expires_at")
-    return CheckoutSession(
-        id=session_id,
-        url=payload.get("url"),
-        status=status,
-        payment_status=payment_status,
-        amount_total=payload.get("amount_total"),
-        currency=payload.get("currency"),
-        client_reference_id=payload.get("client_reference_id"),
-        payment_intent_id=payment_intent or None,
-        customer_email=customer_email or None,
-        expires_at=dt.datetime.fromtimestamp(expires_at, tz=dt.UTC) if expires_at else None,
-    )
+        return session_from_dict(session.to_dict())
 
 
 def verify_webhook_event(

@@ -1,0 +1,113 @@
+"""The local gateway's hosted checkout page: /checkout/local/<session id>/.
+
+A clearly labelled test payment page with Pay, Decline and Cancel. Pay confirms the
+payment the way Stripe does: a signed ``checkout.session.completed`` event through the
+real webhook handler, then a redirect to the success URL. Refused (404) when DEBUG is
+off unless LOCAL_GATEWAY_ENABLED is set.
+"""
+
+import json
+import secrets
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from shop.models import LocalCheckoutSession
+from shop.money import format_money
+from shop.payments import webhook_secret
+from shop.payments.local import LocalGateway, session_payload
+from shop.payments.signing import sign_payload
+from shop.services.webhooks import webhook_deliver
+
+ACTIONS = ("pay", "decline", "cancel")
+
+
+def _enabled() -> bool:
+    return settings.PAYMENT_GATEWAY == "local" and (
+        settings.DEBUG or settings.LOCAL_GATEWAY_ENABLED
+    )
+
+
+def _render(request, row: LocalCheckoutSession, *, message: str = "", status: int = 200, email=""):
+    lines = [
+        {
+            **line,
+            "unit_display": format_money(line["unit_amount"], line["currency"]),
+            "amount_display": format_money(
+                line["unit_amount"] * line["quantity"], line["currency"]
+            ),
+        }
+        for line in row.line_items
+    ]
+    context = {
+        "session": row,
+        "lines": lines,
+        "total_display": format_money(row.amount_total, row.currency),
+        "is_open": row.status == "open" and row.expires_at > timezone.now(),
+        "message": message,
+        "email": email or row.customer_email,
+    }
+    return TemplateResponse(request, "shop/local_checkout.html", context, status=status)
+
+
+def _deliver_completed_event(row: LocalCheckoutSession) -> None:
+    event = {
+        "id": f"evt_local_{secrets.token_hex(12)}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": session_payload(row)},
+    }
+    body = json.dumps(event).encode()
+    # Through the real handler, signature and all; if it fails the success page settles it.
+    webhook_deliver(body=body, signature=sign_payload(body, webhook_secret()))
+
+
+def local_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    if not _enabled():
+        raise Http404("The test payment page is not enabled.")
+    row = get_object_or_404(LocalCheckoutSession, pk=session_id)
+    if request.method == "GET":
+        return _render(request, row)
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+
+    action = request.POST.get("action")
+    if action not in ACTIONS:
+        return _render(request, row, message="Choose Pay, Decline or Cancel.", status=400)
+    if action == "cancel":
+        return redirect(row.cancel_url)
+    if row.status != "open" or row.expires_at <= timezone.now():
+        if row.status == "complete":
+            return redirect(row.success_url.replace("{CHECKOUT_SESSION_ID}", row.id))
+        return _render(request, row, message="This checkout has ended.", status=409)
+    if action == "decline":
+        return _render(
+            request,
+            row,
+            message="Your card was declined (test). You have not been charged. "
+            "Try again or cancel.",
+            status=402,
+        )
+    email = request.POST.get("email", "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        return _render(
+            request,
+            row,
+            message="Enter the e-mail address for your receipt.",
+            status=400,
+            email=email,
+        )
+    paid = LocalGateway().pay(row.id, email=email)
+    if paid is not None:
+        _deliver_completed_event(paid)
+    return redirect(row.success_url.replace("{CHECKOUT_SESSION_ID}", row.id))

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from shop.checkout import local_page, views, webhooks
+
+urlpatterns = [
+    path("checkout/", views.checkout_start, name="checkout_start"),
+    path("checkout/success/", views.checkout_success, name="checkout_success"),
+    path("checkout/cancel/", views.checkout_cancel, name="checkout_cancel"),
+    path(
+        "checkout/local/<str:session_id>/",
+        local_page.local_checkout_page,
+        name="local_checkout_page",
+    ),
+    path("stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
+]

@@ -1,0 +1,210 @@
+"""Checkout views: start (POST /checkout/), success and cancel. Plain Django, thin.
+
+Start works without JavaScript (303 to the payment page) and for JSON clients
+(``{"checkout_url": ...}``); every refusal is a 4xx with a message the shopper understands.
+"""
+
+import json
+import logging
+import re
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from shop.cart import (
+    CartError,
+    cart_build,
+    parse_checkout_token,
+    quantities_from_form,
+    quantities_from_json,
+)
+from shop.models import Order, ShopPage
+from shop.payments import get_gateway
+from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
+from shop.services import fulfilment
+from shop.services.checkout import (
+    CheckoutRefused,
+    CheckoutUrls,
+    OrderAlreadyPaid,
+    checkout_session_open,
+    order_place,
+)
+from shop.shoppers import shopper_from_request
+
+logger = logging.getLogger(__name__)
+
+SESSION_ID_PATTERN = re.compile(r"^cs_[A-Za-z0-9_]{1,200}$")
+REFERENCE_PATTERN = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
+NOT_FOUND_MESSAGE = "We could not find that checkout. If you paid, your order will appear below."
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.content_type == "application/json" or (
+        "application/json" in request.headers.get("Accept", "")
+    )
+
+
+def _absolute(request: HttpRequest, path: str) -> str:
+    base = settings.SITE_URL.rstrip("/")
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+def _shop_url() -> str:
+    page = ShopPage.objects.live().first()
+    return (page.url if page else None) or "/"
+
+
+def _refuse(request, message: str, *, status: int, page: ShopPage | None, quantities=None):
+    if _wants_json(request) or page is None:
+        return JsonResponse({"error": message}, status=status)
+    context = page.get_context(request)
+    context.update(page.catalogue_context(request, chosen_quantities=quantities))
+    context["checkout_error"] = message
+    return TemplateResponse(request, page.get_template(request), context, status=status)
+
+
+def _read_fields(request: HttpRequest) -> tuple[object, dict]:
+    """(checkout token, quantity fields) from a form or JSON body; CartError when malformed."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CartError("The request body is not valid JSON.") from exc
+        if not isinstance(body, dict):
+            raise CartError('Send a JSON object: {"checkout_token": ..., "quantities": {...}}.')
+        return body.get("checkout_token"), quantities_from_json(body)
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise CartError("Send the order as a form or as JSON.")
+    tokens = request.POST.getlist("checkout_token")
+    if len(tokens) > 1:
+        raise CartError("This page has expired. Please reload it and try again.")
+    return (tokens[0] if tokens else None), quantities_from_form(request.POST.lists())
+
+
+@require_POST
+def checkout_start(request: HttpRequest) -> HttpResponse:
+    page = ShopPage.objects.live().first()
+    if page is None:
+        return JsonResponse({"error": "The shop is closed."}, status=404)
+    fields: dict = {}
+    try:
+        raw_token, fields = _read_fields(request)
+        token = parse_checkout_token(raw_token)
+        cart = cart_build(checkout_token=token, fields=fields, max_quantity=page.max_quantity)
+    except CartError as exc:
+        return _refuse(request, exc.message, status=400, page=page, quantities=exc.quantities)
+
+    shopper = shopper_from_request(request, create=True)
+    try:
+        order = order_place(cart=cart, shopper=shopper)
+    except OrderAlreadyPaid as exc:
+        messages.info(request, f"Order {exc.order.reference}: this order is already paid.")
+        if _wants_json(request):
+            return JsonResponse({"error": "This order is already paid."}, status=409)
+        return redirect(_shop_url(), permanent=False)
+    except CheckoutRefused as exc:
+        return _refuse(request, exc.message, status=exc.status, page=page)
+
+    urls = CheckoutUrls(
+        success_url=_absolute(request, reverse("checkout_success"))
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url_base=_absolute(request, reverse("checkout_cancel")),
+    )
+    try:
+        session = checkout_session_open(order=order, urls=urls)
+    except CheckoutRefused as exc:
+        return _refuse(request, exc.message, status=exc.status, page=page)
+    except GatewayUnavailable as exc:
+        logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
+        return _refuse(request, exc.user_message, status=503, page=page)
+    except PaymentError as exc:
+        logger.error("order %s: payment service refused the checkout: %s", order.reference, exc)
+        return _refuse(request, exc.user_message, status=502, page=page)
+
+    if _wants_json(request):
+        return JsonResponse({"checkout_url": session.url, "order": order.reference})
+    response = HttpResponse(status=303)
+    response["Location"] = session.url
+    return response
+
+
+def _owned_order(request, **filters) -> Order | None:
+    order = Order.objects.filter(**filters).first()
+    if order is None or not shopper_from_request(request).owns(order):
+        return None
+    return order
+
+
+@require_GET
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    """The shopper is back from paying. Ask the gateway (never the query string) and settle."""
+    session_id = request.GET.get("session_id", "")
+    order = None
+    if SESSION_ID_PATTERN.match(session_id):
+        order = _owned_order(request, stripe_session_id=session_id)
+    if order is None:
+        messages.warning(request, NOT_FOUND_MESSAGE)
+        return redirect(_shop_url())
+    try:
+        session = get_gateway().retrieve_session(session_id)
+    except SessionNotFound:
+        messages.warning(request, NOT_FOUND_MESSAGE)
+        return redirect(_shop_url())
+    except PaymentError as exc:
+        logger.warning("order %s: could not confirm on return: %s", order.reference, exc)
+        fulfilment.order_mark_returned(order=order, source="success page")
+        messages.info(
+            request,
+            f"Order {order.reference}: we are waiting for the payment to be confirmed. "
+            "Refresh this page in a moment.",
+        )
+        return redirect(_shop_url())
+    order = fulfilment.order_fulfil(session=session, source="success page") or order
+    order.refresh_from_db(fields=["status"])
+    if order.status == Order.Status.PAID:
+        messages.success(request, f"Thank you! Order {order.reference} is paid.")
+    else:
+        fulfilment.order_mark_returned(order=order, source="success page")
+        messages.info(
+            request,
+            f"Order {order.reference}: we are waiting for the payment to be confirmed. "
+            "It will show as paid here once it is.",
+        )
+    return redirect(_shop_url())
+
+
+@require_GET
+def checkout_cancel(request: HttpRequest) -> HttpResponse:
+    """The shopper left the payment page. Close the session and the order; never undo a payment."""
+    reference = request.GET.get("order", "").upper()
+    order = (
+        _owned_order(request, reference=reference) if REFERENCE_PATTERN.match(reference) else None
+    )
+    if order is not None and order.status == Order.Status.PENDING:
+        _close_checkout(order)
+        order.refresh_from_db(fields=["status"])
+    if order is not None and order.status == Order.Status.PAID:
+        messages.success(request, f"Order {order.reference} is paid after all.")
+    else:
+        messages.info(request, "Checkout canceled — you were not charged.")
+    return redirect(_shop_url())
+
+
+def _close_checkout(order: Order) -> None:
+    source = "cancel page"
+    if order.stripe_session_id:
+        try:
+            session = get_gateway().expire_session(order.stripe_session_id)
+        except PaymentError as exc:
+            # The session will expire on its own; a payment completing meanwhile still wins.
+            logger.warning("order %s: could not expire session: %s", order.reference, exc)
+        else:
+            if session.is_paid:
+                fulfilment.order_fulfil(session=session, source=source)
+                return
+    fulfilment.order_cancel(order=order, source=source)

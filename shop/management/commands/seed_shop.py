@@ -1,0 +1,169 @@
+"""python manage.py seed_shop: make a fresh database into a working shop.
+
+Idempotent: products are found by slug and never overwritten (an editor's later changes
+stay), the ShopPage is created once and made the default site's root, the Editors group
+is brought to its permissions. ``--demo-users`` (DEBUG only) adds accounts with known
+passwords for trying the admin.
+"""
+
+import io
+import random
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from PIL import Image, ImageDraw
+from wagtail.models import Page, Site
+
+from shop.models import Product, ShopPage
+from shop.services.catalogue import product_create, product_image_create
+from shop.services.editors import EDITORS_GROUP, editors_group_ensure
+
+SEED_PRODUCTS = [
+    {
+        "slug": "stoneware-mug",
+        "name": "Stoneware Mug",
+        "description": "<p>A hand-glazed 350 ml mug that keeps coffee warm and fits the hand.</p>",
+        "unit_amount": 1800,
+        "colours": ((196, 120, 76), (242, 214, 186)),
+    },
+    {
+        "slug": "canvas-tote",
+        "name": "Canvas Tote",
+        "description": "<p>Heavy cotton canvas with long handles and an inside pocket.</p>",
+        "unit_amount": 2450,
+        "colours": ((52, 96, 82), (205, 226, 214)),
+    },
+    {
+        "slug": "dot-grid-notebook",
+        "name": "Dot-Grid Notebook",
+        "description": "<p>A5, 160 numbered pages of 100 gsm paper that takes fountain pens.</p>",
+        "unit_amount": 1275,
+        "colours": ((40, 62, 120), (214, 222, 244)),
+    },
+]
+
+DEMO_USERS = [
+    ("admin", "admin@example.com", "admin", True),
+    ("editor", "editor@example.com", "editor", False),
+]
+
+
+def _product_image_bytes(seed: str, dark, light) -> bytes:
+    """A simple generated picture: a soft gradient with a few shapes (no downloads)."""
+    width, height = 960, 630
+    image = Image.new("RGB", (width, height), light)
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / height
+        colour = tuple(
+            int(light[i] * (1 - t) + dark[i] * t * 0.35 + light[i] * t * 0.65) for i in range(3)
+        )
+        draw.line([(0, y), (width, y)], fill=colour)
+    rng = random.Random(seed)  # noqa: S311  (decoration, not security)
+    for _ in range(6):
+        r = rng.randint(40, 140)
+        x, y = rng.randint(0, width), rng.randint(0, height)
+        draw.ellipse([x - r, y - r, x + r, y + r], outline=dark, width=6)
+    draw.rounded_rectangle([300, 190, 660, 440], radius=36, fill=dark)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+class Command(BaseCommand):
+    help = "Create the shop page, three products and the Editors group (safe to run again)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help="Also create admin/admin and editor/editor accounts (refused when DEBUG is off).",
+        )
+
+    def handle(self, *args, demo_users=False, **options):
+        if demo_users and not settings.DEBUG:
+            raise CommandError(
+                "--demo-users creates known passwords and is refused when DEBUG is off."
+            )
+        with transaction.atomic():
+            self._seed_products()
+            self._seed_shop_page()
+            _, created = editors_group_ensure()
+            self._report(created, f"group {EDITORS_GROUP}")
+            if demo_users:
+                self._seed_demo_users()
+
+    def _report(self, created: bool, what: str) -> None:
+        if created:
+            self.stdout.write(self.style.SUCCESS(f"created {what}"))
+        else:
+            self.stdout.write(f"found {what}")
+
+    def _seed_products(self) -> None:
+        for position, spec in enumerate(SEED_PRODUCTS):
+            if Product.objects.filter(slug=spec["slug"]).exists():
+                self._report(False, f"product {spec['slug']}")
+                continue
+            image = product_image_create(
+                title=spec["name"],
+                image_bytes=_product_image_bytes(spec["slug"], *spec["colours"]),
+                filename=f"{spec['slug']}.jpg",
+            )
+            product_create(
+                name=spec["name"],
+                slug=spec["slug"],
+                description=spec["description"],
+                unit_amount=spec["unit_amount"],
+                currency=settings.SHOP_CURRENCY,
+                image=image,
+                sort_order=position * 10,
+            )
+            self._report(True, f"product {spec['slug']}")
+
+    def _seed_shop_page(self) -> None:
+        shop = ShopPage.objects.first()
+        created = shop is None
+        if created:
+            root = Page.get_first_root_node()
+            shop = ShopPage(
+                title="Small goods, made well",
+                slug="shop",
+                intro="<p>Three things we love to use every day. Choose how many you'd like, "
+                "then pay securely with Stripe.</p>",
+            )
+            root.add_child(instance=shop)
+            shop.save_revision().publish()
+        self._report(created, "shop page")
+
+        site = Site.objects.filter(is_default_site=True).first()
+        if site is None:
+            Site.objects.create(hostname="localhost", port=80, root_page=shop, is_default_site=True)
+            self._report(True, "default site")
+            return
+        if site.root_page_id != shop.pk:
+            old_root = site.root_page.specific
+            site.root_page = shop
+            site.save()
+            self.stdout.write(self.style.SUCCESS("made the shop page the default site's root"))
+            # Wagtail's placeholder welcome page is of no use once the shop is the root.
+            if type(old_root) is Page and old_root.get_children_count() == 0:
+                old_root.delete()
+                self.stdout.write("removed Wagtail's placeholder welcome page")
+        else:
+            self._report(False, "default site rooted at the shop page")
+
+    def _seed_demo_users(self) -> None:
+        user_model = get_user_model()
+        editors = editors_group_ensure()[0]
+        for username, email, password, is_superuser in DEMO_USERS:
+            if user_model.objects.filter(username=username).exists():
+                self._report(False, f"demo user {username}")
+                continue
+            if is_superuser:
+                user_model.objects.create_superuser(username, email, password)
+            else:
+                user = user_model.objects.create_user(username, email, password)
+                user.groups.add(editors)
+            self._report(True, f"demo user {username} (password {password!r})")

@@ -1,0 +1,140 @@
+"""Orders: what a shopper bought, priced and snapshotted at the time of purchase.
+
+Orders are read-only in the Wagtail admin (Shop → Orders). Status only moves along
+``ALLOWED_TRANSITIONS``, through :meth:`Order.transition_to`; services own every change.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from shop.money import format_money
+
+# No 0/O or 1/I: references are read aloud and typed from e-mails.
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference() -> str:
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+class InvalidTransition(Exception):
+    def __init__(self, order: "Order", new_status: str):
+        super().__init__(f"order {order.reference}: {order.status} -> {new_status} is not allowed")
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Payment failed"
+        CANCELED = "canceled", "Canceled"
+        EXPIRED = "expired", "Expired"
+        REFUNDED = "refunded", "Refunded"
+
+    # Money Stripe confirms always wins: a payment completing after the shopper canceled,
+    # after the session expired or after an async failure was reported still makes it paid.
+    ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.CANCELED, Status.EXPIRED}),
+        Status.FAILED: frozenset({Status.PAID}),
+        Status.CANCELED: frozenset({Status.PAID}),
+        Status.EXPIRED: frozenset({Status.PAID}),
+        Status.PAID: frozenset({Status.REFUNDED}),
+        Status.REFUNDED: frozenset(),
+    }
+
+    reference = models.CharField(max_length=9, unique=True, default=new_reference, editable=False)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    currency = models.CharField(max_length=3)
+    amount_total = models.PositiveIntegerField(help_text="In the currency's minor unit.")
+    checkout_token = models.UUIDField(unique=True, editable=False)
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    session_expires_at = models.DateTimeField(null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    customer_email = models.EmailField(blank=True, db_index=True)
+    # The shopper: an account, or (for guests) a random token kept in their browser session.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+    guest_token = models.CharField(max_length=64, blank=True, db_index=True)
+    # Set when the shopper came back from the payment page (or Stripe reported an async
+    # payment still settling): a pending order is then "awaiting payment confirmation".
+    returned_at = models.DateTimeField(null=True, blank=True)
+    confirmation_emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_recent"),
+            models.Index(fields=["guest_token", "-created_at"], name="order_guest_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def total_display(self) -> str:
+        return format_money(self.amount_total, self.currency)
+
+    def can_transition_to(self, new_status: str) -> bool:
+        return new_status in self.ALLOWED_TRANSITIONS[self.status]
+
+    def transition_to(self, new_status: str) -> str:
+        """Move to ``new_status`` (in memory) or raise InvalidTransition; returns the old status.
+
+        Callers hold the row lock and save; this is the one place the rules live.
+        """
+        if not self.can_transition_to(new_status):
+            raise InvalidTransition(self, new_status)
+        old, self.status = self.status, new_status
+        if new_status == self.Status.PAID:
+            self.paid_at = timezone.now()
+        return old
+
+    @property
+    def status_for_shopper(self) -> str:
+        if self.status == self.Status.PENDING:
+            return "Awaiting payment confirmation"
+        return self.get_status_display()
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Kept as a link while the product exists; the snapshot below is what was sold.
+    product = models.ForeignKey(
+        "shop.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    product_name = models.CharField(max_length=120)
+    unit_amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.product_name} × {self.quantity}"
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_amount * self.quantity
+
+    @property
+    def unit_price_display(self) -> str:
+        return format_money(self.unit_amount, self.currency)
+
+    @property
+    def line_total_display(self) -> str:
+        return format_money(self.line_total, self.currency)

@@ -1,0 +1,77 @@
+"""The shop page: the catalogue, the Buy form and the shopper's orders, at the site root."""
+
+import uuid
+
+from django.core.paginator import Paginator
+from django.db import models
+from django.http import Http404
+from wagtail.admin.panels import FieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
+from wagtail.fields import RichTextField
+from wagtail.models import Page
+from wagtail.search import index
+
+from shop import selectors
+from shop.shoppers import shopper_from_request
+
+RECENT_ORDERS_ON_PAGE = 10
+ORDERS_PER_HISTORY_PAGE = 20
+
+
+class ShopPage(RoutablePageMixin, Page):
+    intro = RichTextField(features=["bold", "italic", "link"], blank=True)
+    max_quantity = models.PositiveSmallIntegerField(
+        default=10, help_text="The most of one product a shopper can buy in one order."
+    )
+
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("max_quantity")]
+    search_fields = [*Page.search_fields, index.SearchField("intro")]
+
+    max_count = 1
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types: list[str] = []
+    template = "shop/shop_page.html"
+
+    class Meta:
+        verbose_name = "shop page"
+
+    def catalogue_context(self, request, *, chosen_quantities=None) -> dict:
+        """What the shop view shows: products, a fresh checkout token, this shopper's orders.
+
+        The checkout view re-renders the page with it when a cart is refused.
+        """
+        shopper = shopper_from_request(request)
+        orders = list(selectors.order_list_for_shopper(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
+        return {
+            "products": list(selectors.product_list_for_sale()),
+            # A fresh token per render: resubmitting this page's form finds the same order.
+            "checkout_token": uuid.uuid4(),
+            "chosen_quantities": chosen_quantities or {},
+            "recent_orders": orders[:RECENT_ORDERS_ON_PAGE],
+            "more_orders": len(orders) > RECENT_ORDERS_ON_PAGE,
+        }
+
+    @path("")
+    def shop(self, request):
+        return self.render(request, context_overrides=self.catalogue_context(request))
+
+    @path("orders/")
+    def order_history(self, request):
+        shopper = shopper_from_request(request)
+        paginator = Paginator(selectors.order_list_for_shopper(shopper), ORDERS_PER_HISTORY_PAGE)
+        orders_page = paginator.get_page(request.GET.get("page"))
+        return self.render(
+            request,
+            template="shop/order_history.html",
+            context_overrides={"orders_page": orders_page},
+        )
+
+    @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/$")
+    def order_detail(self, request, reference):
+        order = selectors.order_get_for_shopper(shopper_from_request(request), reference)
+        if order is None:
+            # 404, not 403: another shopper's order must not be seen to exist.
+            raise Http404("No such order.")
+        return self.render(
+            request, template="shop/order_detail.html", context_overrides={"order": order}
+        )

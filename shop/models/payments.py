@@ -1,0 +1,49 @@
+"""What payment providers told us: one row per Stripe event, and the local gateway's sessions."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class PaymentEvent(models.Model):
+    """A webhook event, recorded in the same transaction as its effect.
+
+    The unique event id is what makes a replayed or concurrently delivered event a no-op.
+    """
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    order = models.ForeignKey(
+        "shop.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"
+
+
+class LocalCheckoutSession(models.Model):
+    """A hosted checkout of the local test gateway, shaped like a Stripe Checkout Session."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    # Same key with different parameters is refused, as Stripe does.
+    request_fingerprint = models.CharField(max_length=64)
+    client_reference_id = models.CharField(max_length=64)
+    line_items = models.JSONField()
+    amount_total = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, default="open")
+    payment_status = models.CharField(max_length=32, default="unpaid")
+    payment_intent_id = models.CharField(max_length=64, blank=True)
+    customer_email = models.EmailField(blank=True)
+    success_url = models.TextField()
+    cancel_url = models.TextField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.id

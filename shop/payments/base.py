@@ -1,0 +1,114 @@
+"""The gateway boundary: typed values in and out, and our own error tree.
+
+Nothing outside ``shop/payments`` knows which payment provider is in use.
+Gateways take a :class:`CheckoutRequest` and answer with
+:class:`CheckoutSession`; every provider failure becomes a
+:class:`PaymentError` whose ``user_message`` is safe to show a shopper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    name: str
+    unit_amount: int  # minor units
+    currency: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """Everything a gateway needs to open a hosted checkout for one order."""
+
+    order_reference: str
+    checkout_token: str
+    lines: tuple[CheckoutLine, ...]
+    currency: str
+    amount_total: int
+    success_url: str  # contains the literal "{CHECKOUT_SESSION_ID}"
+    cancel_url: str
+    expires_at: dt.datetime
+    customer_email: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        # One checkout token -> one session, however often it is retried.
+        return f"checkout-{self.checkout_token}"
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """A gateway's view of one hosted checkout, as Stripe reports it."""
+
+    id: str
+    url: str | None
+    status: str  # "open" | "complete" | "expired"
+    payment_status: str  # "paid" | "unpaid" | "no_payment_required"
+    amount_total: int | None
+    currency: str | None
+    client_reference_id: str | None = None
+    payment_intent_id: str | None = None
+    customer_email: str | None = None
+    expires_at: dt.datetime | None = None
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == "complete" and self.payment_status in ("paid", "no_payment_required")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == "expired"
+
+
+class PaymentError(Exception):
+    """Base of every failure at the gateway boundary."""
+
+    user_message = "Something went wrong with the payment service. You have not been charged."
+
+    def __init__(self, detail: str = "", *, user_message: str | None = None):
+        super().__init__(detail or self.user_message)
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class GatewayUnavailable(PaymentError):
+    """Network error, timeout, 5xx, rate limit or idempotency conflict: try again later."""
+
+    user_message = (
+        "The payment service is unavailable right now; you have not been charged. Please try again."
+    )
+
+
+class GatewayMisconfigured(GatewayUnavailable):
+    """Our credentials or settings are wrong; shoppers see 'unavailable', operators see this."""
+
+
+class PaymentDeclined(PaymentError):
+    user_message = "Your payment was declined. You have not been charged."
+
+
+class SessionNotFound(PaymentError):
+    user_message = "We could not find that checkout."
+
+
+class InvalidSignature(PaymentError):
+    """A webhook whose signature does not verify against our secret."""
+
+    user_message = "Invalid signature."
+
+
+class PaymentGateway(Protocol):
+    def create_session(self, request: CheckoutRequest) -> CheckoutSession: ...
+
+    def retrieve_session(self, session_id: str) -> CheckoutSession: ...
+
+    def expire_session(self, session_id: str) -> CheckoutSession: ...

@@ -1,0 +1,125 @@
+"""The local test gateway: Stripe Checkout's behaviour, embedded, with no keys and no network.
+
+Sessions live in the database (``LocalCheckoutSession``) and are paid on our own test
+payment page (``shop.checkout.local_page``), which confirms a payment by delivering a
+signed ``checkout.session.completed`` event through the real webhook handler.
+"""
+
+import hashlib
+import json
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from shop.models import LocalCheckoutSession
+from shop.payments.base import (
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayUnavailable,
+    SessionNotFound,
+)
+
+
+def _fingerprint(request: CheckoutRequest) -> str:
+    params = {
+        "reference": request.order_reference,
+        "lines": [vars(line) for line in request.lines],
+        "currency": request.currency,
+        "success_url": request.success_url,
+        "cancel_url": request.cancel_url,
+        "expires_at": request.expires_at.isoformat(),
+        "customer_email": request.customer_email,
+    }
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+
+def session_payload(row: LocalCheckoutSession) -> dict:
+    """The session as Stripe's JSON shapes it (used in events and by the payment page)."""
+    return {
+        "id": row.id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "url": reverse("local_checkout_page", args=[row.id]),
+        "status": row.status,
+        "payment_status": row.payment_status,
+        "amount_total": row.amount_total,
+        "currency": row.currency,
+        "client_reference_id": row.client_reference_id,
+        "metadata": {"order_reference": row.client_reference_id},
+        "payment_intent": row.payment_intent_id or None,
+        "customer_email": row.customer_email or None,
+        "customer_details": {"email": row.customer_email} if row.customer_email else None,
+        "expires_at": int(row.expires_at.timestamp()),
+        "success_url": row.success_url,
+        "cancel_url": row.cancel_url,
+        "livemode": False,
+    }
+
+
+def _to_session(row: LocalCheckoutSession) -> CheckoutSession:
+    from shop.payments.events import session_from_dict
+
+    return session_from_dict(session_payload(row))
+
+
+class LocalGateway:
+    def create_session(self, request: CheckoutRequest) -> CheckoutSession:
+        fingerprint = _fingerprint(request)
+        existing = LocalCheckoutSession.objects.filter(
+            idempotency_key=request.idempotency_key
+        ).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    existing = LocalCheckoutSession.objects.create(
+                        id=f"cs_local_{secrets.token_urlsafe(18).replace('-', 'x')}",
+                        idempotency_key=request.idempotency_key,
+                        request_fingerprint=fingerprint,
+                        client_reference_id=request.order_reference,
+                        line_items=[vars(line) for line in request.lines],
+                        amount_total=request.amount_total,
+                        currency=request.currency,
+                        customer_email=request.customer_email or "",
+                        success_url=request.success_url,
+                        cancel_url=request.cancel_url,
+                        expires_at=request.expires_at,
+                    )
+                return _to_session(existing)
+            except IntegrityError:
+                existing = LocalCheckoutSession.objects.get(idempotency_key=request.idempotency_key)
+        if existing.request_fingerprint != fingerprint:
+            # Stripe answers an idempotency error; so do we.
+            raise GatewayUnavailable("idempotency key reused with different parameters")
+        return _to_session(existing)
+
+    def retrieve_session(self, session_id: str) -> CheckoutSession:
+        row = LocalCheckoutSession.objects.filter(pk=session_id).first()
+        if row is None:
+            raise SessionNotFound(session_id)
+        if row.status == "open" and row.expires_at <= timezone.now():
+            # Stripe expires sessions on its own schedule; we do it when asked.
+            LocalCheckoutSession.objects.filter(pk=row.pk, status="open").update(status="expired")
+            row.refresh_from_db()
+        return _to_session(row)
+
+    def expire_session(self, session_id: str) -> CheckoutSession:
+        if not LocalCheckoutSession.objects.filter(pk=session_id).exists():
+            raise SessionNotFound(session_id)
+        # As StripeGateway does: a session that is no longer open (perhaps paid a moment
+        # ago) is returned as it stands; callers look at the result.
+        LocalCheckoutSession.objects.filter(pk=session_id, status="open").update(status="expired")
+        return self.retrieve_session(session_id)
+
+    # -- what the test payment page does -------------------------------------------------
+
+    def pay(self, session_id: str, *, email: str) -> LocalCheckoutSession | None:
+        """Complete an open session as paid; None when it was not open (a second click)."""
+        updated = LocalCheckoutSession.objects.filter(pk=session_id, status="open").update(
+            status="complete",
+            payment_status="paid",
+            payment_intent_id=f"pi_local_{secrets.token_hex(12)}",
+            customer_email=email,
+        )
+        return LocalCheckoutSession.objects.get(pk=session_id) if updated else None

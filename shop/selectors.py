@@ -1,0 +1,51 @@
+"""Reads. Pages and views ask these; none of them writes."""
+
+from django.db.models import Prefetch, Q, QuerySet
+from wagtail.images import get_image_model
+
+from shop.models import Order, OrderLine, Product
+from shop.shoppers import Shopper
+
+PRODUCT_CARD_RENDITION = "fill-640x420"
+
+
+def product_list_for_sale() -> QuerySet[Product]:
+    """Live, available products in editor order, with their card image renditions prefetched."""
+    images = get_image_model().objects.prefetch_renditions(PRODUCT_CARD_RENDITION)
+    return Product.objects.for_sale().prefetch_related(Prefetch("image", queryset=images))
+
+
+def products_by_id_for_sale(ids) -> dict[int, Product]:
+    return {product.pk: product for product in Product.objects.for_sale().filter(pk__in=ids)}
+
+
+def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
+
+
+# Shown to shoppers: settled outcomes, and pending orders they returned from paying.
+_VISIBLE_TO_SHOPPER = Q(
+    status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED]
+) | Q(status=Order.Status.PENDING, returned_at__isnull=False)
+
+
+def order_list_for_shopper(shopper: Shopper) -> QuerySet[Order]:
+    """The shopper's orders worth showing them, newest first, lines prefetched."""
+    if not shopper.is_known:
+        return Order.objects.none()
+    return _with_lines(
+        Order.objects.filter(shopper.orders_q())
+        .filter(_VISIBLE_TO_SHOPPER)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def order_get_for_shopper(shopper: Shopper, reference: str) -> Order | None:
+    """One of the shopper's orders by reference, or None (also for other shoppers' orders)."""
+    if not shopper.is_known:
+        return None
+    return (
+        _with_lines(Order.objects.filter(shopper.orders_q(), reference=reference.upper()))
+        .select_related(None)
+        .first()
+    )

@@ -1,0 +1,54 @@
+"""Writes to the catalogue: products (published through revisions, as the admin does)."""
+
+import io
+import logging
+
+from django.core.files.images import ImageFile
+from django.db import transaction
+from wagtail.images import get_image_model
+
+from shop.models import Product
+
+logger = logging.getLogger(__name__)
+
+
+def product_image_create(*, title: str, image_bytes: bytes, filename: str):
+    """Store an image in the Wagtail image library."""
+    image_model = get_image_model()
+    image = image_model(title=title)
+    image.file = ImageFile(io.BytesIO(image_bytes), name=filename)
+    image.save()
+    return image
+
+
+@transaction.atomic
+def product_create(
+    *,
+    name: str,
+    slug: str,
+    description: str,
+    unit_amount: int,
+    currency: str,
+    image=None,
+    sort_order: int = 0,
+    publish: bool = True,
+) -> Product:
+    """Create a product with a first revision, published unless ``publish`` is False."""
+    product = Product(
+        name=name,
+        slug=slug,
+        description=description,
+        unit_amount=unit_amount,
+        currency=currency,
+        image=image,
+        sort_order=sort_order,
+        live=False,
+    )
+    product.full_clean()
+    product.save()
+    revision = product.save_revision()
+    if publish:
+        revision.publish()
+        product.refresh_from_db()
+    logger.info("product %s created (live=%s)", product.slug, product.live)
+    return product

@@ -1,0 +1,166 @@
+"""Placing an order and opening its hosted checkout.
+
+One checkout token → one order → one payment session: the token is unique on Order,
+and the gateway call carries ``idempotency_key = "checkout-<token>"``, so a double
+click, a refresh or two racing server processes all end at the same session.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shop.cart import Cart
+from shop.models import Order, OrderLine
+from shop.payments import get_gateway
+from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession
+from shop.shoppers import Shopper
+
+logger = logging.getLogger(__name__)
+
+# How long a shopper has on the payment page, counted from the order's creation so that a
+# retry sends exactly the same parameters (the idempotency key requires it). Stripe accepts
+# 30 minutes to 24 hours after the session is created; the extra minute covers the time
+# between placing the order and reaching Stripe.
+SESSION_LIFETIME = dt.timedelta(minutes=31)
+
+
+class CheckoutRefused(Exception):
+    """The token cannot be used by this shopper; ``message`` is safe to show them."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class OrderAlreadyPaid(Exception):
+    def __init__(self, order: Order):
+        super().__init__(order.reference)
+        self.order = order
+
+
+@dataclass(frozen=True)
+class CheckoutUrls:
+    """Absolute URLs the payment page sends the shopper back to."""
+
+    success_url: str  # ends with "?session_id={CHECKOUT_SESSION_ID}"
+    cancel_url_base: str  # the order reference is appended
+
+    def cancel_url(self, order: Order) -> str:
+        return f"{self.cancel_url_base}?order={order.reference}"
+
+
+def _lines_match(order: Order, cart: Cart) -> bool:
+    placed = sorted((line.product_id, line.quantity) for line in order.lines.all())
+    wanted = sorted((line.product.pk, line.quantity) for line in cart.lines)
+    return placed == wanted
+
+
+def order_place(*, cart: Cart, shopper: Shopper) -> Order:
+    """Create the pending order for ``cart``, or find the one its checkout token already made.
+
+    Raises CheckoutRefused when the token belongs to another shopper or was used for a
+    different basket, and OrderAlreadyPaid when its order is paid.
+    """
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                checkout_token=cart.checkout_token,
+                currency=cart.currency,
+                amount_total=cart.amount_total,
+                user_id=shopper.user_id,
+                guest_token="" if shopper.user_id else (shopper.guest_token or ""),
+                customer_email=shopper.email or "",
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    product=line.product,
+                    product_name=line.product.name,
+                    unit_amount=line.product.unit_amount,
+                    currency=line.product.currency,
+                    quantity=line.quantity,
+                )
+                for line in cart.lines
+            )
+    except IntegrityError:
+        # The token was used before (double click, refresh, a racing request): reuse it.
+        order = Order.objects.prefetch_related("lines").get(checkout_token=cart.checkout_token)
+        if not shopper.owns(order):
+            raise CheckoutRefused(
+                "This checkout belongs to someone else. Please reload the page.", status=403
+            ) from None
+        if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+            raise OrderAlreadyPaid(order) from None
+        if order.status != Order.Status.PENDING:
+            raise CheckoutRefused(
+                "This checkout has ended. Please choose your items again.", status=409
+            ) from None
+        if not _lines_match(order, cart):
+            raise CheckoutRefused(
+                "Your choices changed after you started paying. "
+                "Please check them and press Buy again.",
+                status=409,
+            ) from None
+        return order
+    logger.info(
+        "order %s placed total=%s %s lines=%d",
+        order.reference,
+        order.amount_total,
+        order.currency,
+        len(cart.lines),
+    )
+    return order
+
+
+def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
+    lines = tuple(
+        CheckoutLine(
+            name=line.product_name,
+            unit_amount=line.unit_amount,
+            currency=line.currency,
+            quantity=line.quantity,
+        )
+        for line in order.lines.all()
+    )
+    return CheckoutRequest(
+        order_reference=order.reference,
+        checkout_token=str(order.checkout_token),
+        lines=lines,
+        currency=order.currency,
+        amount_total=order.amount_total,
+        success_url=urls.success_url,
+        cancel_url=urls.cancel_url(order),
+        expires_at=order.created_at.replace(microsecond=0) + SESSION_LIFETIME,
+        customer_email=order.customer_email or None,
+    )
+
+
+def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSession:
+    """Ask the gateway for this order's hosted checkout and remember its id on the order.
+
+    Called outside any transaction: the gateway is a network service.
+    Raises PaymentError subclasses from the gateway; the order then stays pending.
+    """
+    gateway = get_gateway()
+    if order.stripe_session_id:
+        session = gateway.retrieve_session(order.stripe_session_id)
+        if session.is_open:
+            return session
+        raise CheckoutRefused(
+            "This checkout has ended. Please choose your items again.", status=409
+        )
+    session = gateway.create_session(_checkout_request(order, urls))
+    with transaction.atomic():
+        updated = Order.objects.filter(pk=order.pk, stripe_session_id__isnull=True).update(
+            stripe_session_id=session.id,
+            session_expires_at=session.expires_at,
+            updated_at=timezone.now(),
+        )
+    if updated:
+        logger.info("order %s checkout session %s opened", order.reference, session.id)
+    order.stripe_session_id = order.stripe_session_id or session.id
+    return session

@@ -1,0 +1,144 @@
+"""Settling orders from what the payment provider reports.
+
+Every path that learns about a payment — the webhook, the success page, reconciliation —
+calls these services. Each locks the order row, moves it along
+``Order.ALLOWED_TRANSITIONS`` at most once, and is a no-op when called again.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from shop.models import Order
+from shop.payments.base import CheckoutSession
+
+logger = logging.getLogger(__name__)
+
+
+def _lock_order_for_session(session: CheckoutSession) -> Order | None:
+    """The order a session belongs to, locked; found by session id or by our reference.
+
+    The reference covers a session whose id we never stored (the process died between
+    Stripe creating it and our update): the payment must not be lost.
+    """
+    order = Order.objects.select_for_update().filter(stripe_session_id=session.id).first()
+    if order is None and session.client_reference_id:
+        order = (
+            Order.objects.select_for_update()
+            .filter(reference=session.client_reference_id, stripe_session_id__isnull=True)
+            .first()
+        )
+        if order is not None:
+            order.stripe_session_id = session.id
+            order.save(update_fields=["stripe_session_id", "updated_at"])
+    return order
+
+
+def _move(order: Order, new_status: str, *, source: str, fields=()) -> bool:
+    """Apply one transition to a locked order and log it; False (and no change) if refused."""
+    if order.status == new_status or not order.can_transition_to(new_status):
+        logger.info(
+            "order %s stays %s (%s ignored) source=%s",
+            order.reference,
+            order.status,
+            new_status,
+            source,
+        )
+        return False
+    old = order.transition_to(new_status)
+    order.save(update_fields=["status", "paid_at", "updated_at", *fields])
+    logger.info("order %s status %s -> %s source=%s", order.reference, old, new_status, source)
+    return True
+
+
+def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
+    """Mark the session's order paid if the provider says it is paid and the money matches.
+
+    Returns the order (None if the session is not ours). Idempotent: the first call moves
+    pending → paid and queues one confirmation e-mail after commit; later calls do nothing.
+    """
+    with transaction.atomic():
+        order = _lock_order_for_session(session)
+        if order is None:
+            logger.warning(
+                "checkout session %s is not one of our orders source=%s", session.id, source
+            )
+            return None
+        if not session.is_paid:
+            if order.status == Order.Status.PENDING and order.returned_at is None:
+                order_mark_returned(order=order, source=source)
+            return order
+        if session.amount_total != order.amount_total or session.currency != order.currency:
+            logger.error(
+                "order %s NOT marked paid: provider reports %s %s, order is %s %s source=%s",
+                order.reference,
+                session.amount_total,
+                session.currency,
+                order.amount_total,
+                order.currency,
+                source,
+            )
+            return order
+        if session.payment_intent_id:
+            order.payment_intent_id = session.payment_intent_id
+        if session.customer_email and not order.customer_email:
+            order.customer_email = session.customer_email
+        if _move(
+            order, Order.Status.PAID, source=source, fields=("payment_intent_id", "customer_email")
+        ):
+            from shop.tasks import order_confirmation_send
+
+            order_id = order.pk
+            transaction.on_commit(lambda: order_confirmation_send.enqueue(order_id))
+        return order
+
+
+def order_fail(*, session: CheckoutSession, source: str) -> Order | None:
+    """An asynchronous payment failed: pending → failed (never overwrites paid)."""
+    with transaction.atomic():
+        order = _lock_order_for_session(session)
+        if order is not None:
+            _move(order, Order.Status.FAILED, source=source)
+        return order
+
+
+def order_expire(*, session: CheckoutSession, source: str) -> Order | None:
+    """The checkout session expired unpaid: pending → expired."""
+    with transaction.atomic():
+        order = _lock_order_for_session(session)
+        if order is not None:
+            _move(order, Order.Status.EXPIRED, source=source)
+        return order
+
+
+def order_cancel(*, order: Order, source: str) -> Order:
+    """The shopper left the payment page: pending → canceled (a later payment still wins)."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        _move(locked, Order.Status.CANCELED, source=source)
+        return locked
+
+
+def order_refund(*, payment_intent_id: str, source: str) -> Order | None:
+    """The payment was refunded in full: paid → refunded."""
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update().filter(payment_intent_id=payment_intent_id).first()
+        )
+        if order is None:
+            logger.warning(
+                "refund for unknown payment intent %s source=%s", payment_intent_id, source
+            )
+            return None
+        _move(order, Order.Status.REFUNDED, source=source)
+        return order
+
+
+def order_mark_returned(*, order: Order, source: str) -> None:
+    """The shopper came back from paying, or the payment is still settling: show it as awaiting."""
+    updated = Order.objects.filter(
+        pk=order.pk, status=Order.Status.PENDING, returned_at__isnull=True
+    ).update(returned_at=timezone.now())
+    if updated:
+        logger.info("order %s awaiting payment confirmation source=%s", order.reference, source)

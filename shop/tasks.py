@@ -1,0 +1,88 @@
+"""Background work, through Django's task framework (django-tasks).
+
+The immediate backend runs a task in-process right after the transaction commits; a
+queue backend can take over in production without changing callers.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_tasks import task
+
+from shop.models import Order, ShopPage
+
+logger = logging.getLogger(__name__)
+
+SEND_ATTEMPTS = 3
+RETRY_DELAY_SECONDS = 0.5
+
+
+def _order_url(order: Order) -> str:
+    page = ShopPage.objects.live().first()
+    if page is None:
+        return settings.WAGTAILADMIN_BASE_URL
+    base = page.get_full_url() or settings.WAGTAILADMIN_BASE_URL + "/"
+    return base.rstrip("/") + page.reverse_subpage("order_detail", args=[order.reference])
+
+
+def _message_for(order: Order) -> EmailMultiAlternatives:
+    context = {"order": order, "lines": list(order.lines.all()), "order_url": _order_url(order)}
+    message = EmailMultiAlternatives(
+        subject=f"Your order {order.reference} is confirmed",
+        body=render_to_string("shop/email/order_confirmation.txt", context),
+        to=[order.customer_email],
+    )
+    message.attach_alternative(
+        render_to_string("shop/email/order_confirmation.html", context), "text/html"
+    )
+    return message
+
+
+@task()
+def order_confirmation_send(order_id: int) -> bool:
+    """Send the paid order's confirmation e-mail exactly once.
+
+    The send is claimed by setting ``confirmation_emailed_at`` with a conditional update, so
+    a task run twice (or by two workers) sends once. A failed send releases the claim and is
+    retried; it never touches the order's status.
+    """
+    with transaction.atomic():
+        claimed = (
+            Order.objects.filter(
+                pk=order_id,
+                status__in=[Order.Status.PAID, Order.Status.REFUNDED],
+                confirmation_emailed_at__isnull=True,
+            )
+            .exclude(customer_email="")
+            .update(confirmation_emailed_at=timezone.now())
+        )
+    if not claimed:
+        return False
+    order = Order.objects.prefetch_related("lines").get(pk=order_id)
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            _message_for(order).send()
+        except Exception:
+            logger.warning(
+                "order %s confirmation e-mail attempt %d/%d failed",
+                order.reference,
+                attempt,
+                SEND_ATTEMPTS,
+                exc_info=True,
+            )
+            if attempt < SEND_ATTEMPTS:
+                time.sleep(RETRY_DELAY_SECONDS * attempt)
+            continue
+        logger.info("order %s confirmation e-mailed", order.reference)
+        return True
+    # Give the claim back so a later run (reconciliation, a queue retry) can try again.
+    Order.objects.filter(pk=order_id).update(confirmation_emailed_at=None)
+    logger.error(
+        "order %s confirmation e-mail not sent after %d attempts", order.reference, SEND_ATTEMPTS
+    )
+    return False

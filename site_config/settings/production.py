@@ -1,0 +1,34 @@
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *
+
+DEBUG = False
+
+
+def _require(name: str, value) -> None:
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set in the environment for production.")
+
+
+_require("SECRET_KEY", SECRET_KEY)
+_require("ALLOWED_HOSTS", ALLOWED_HOSTS)
+_require("DATABASE_URL", env("DATABASE_URL", default=""))
+if PAYMENT_GATEWAY == "stripe":
+    _require("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
+    _require("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+
+STORAGES["staticfiles"] = {
+    "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+}
+
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X_FORWARDED_PROTO", default=True) else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"

@@ -1,0 +1,59 @@
+"""Shared fixtures. Tests run on SQLite by default and on PostgreSQL with DATABASE_URL.
+
+Tests marked ``postgres`` need real row locks: on SQLite they are deselected (reported in
+the summary), never silently passed. With CI=true a skipped test fails the run.
+"""
+
+import os
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from shop.models import Product, ShopPage
+
+
+def _on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if _on_postgres():
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+        config._postgres_deselected = len(dropped)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    deselected = getattr(config, "_postgres_deselected", 0)
+    if deselected:
+        terminalreporter.write_line(
+            f"{deselected} PostgreSQL-only tests deselected on SQLite; "
+            "run with DATABASE_URL=postgres://... to include them."
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI a skip hides a missing dependency: count it as a failure.
+    if os.environ.get("CI") == "true" and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and reporter.stats.get("skipped"):
+            session.exitstatus = 1
+            reporter.write_line("CI=true: skipped tests count as failures.", red=True)
+
+
+@pytest.fixture
+def seeded_shop(db) -> ShopPage:
+    """A fresh database made into a working shop by the real seed command."""
+    call_command("seed_shop", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return ShopPage.objects.get()
+
+
+@pytest.fixture
+def products(seeded_shop) -> list[Product]:
+    return list(Product.objects.for_sale())

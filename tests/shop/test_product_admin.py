@@ -1,0 +1,157 @@
+"""Editors manage products in the Wagtail admin; prices are typed as money."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from shop.models import Product
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "wagtailsnippets_shop_product:add"
+
+
+@pytest.fixture
+def admin_client(client, seeded_shop):
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def editor_client(client, seeded_shop):
+    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    return client
+
+
+def _product_form(**overrides) -> dict:
+    data = {
+        "name": "Linen Napkins",
+        "slug": "linen-napkins",
+        "description": '{"blocks":[],"entityMap":{}}',
+        "unit_amount": "12.50",
+        "currency": "usd",
+        "available": "on",
+        "sort_order": "40",
+        "action-publish": "publish",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_price_typed_as_money_is_stored_in_cents(admin_client):
+    response = admin_client.post(reverse(ADD_URL), _product_form())
+
+    assert response.status_code == 302, response.content[:2000]
+    product = Product.objects.get(slug="linen-napkins")
+    assert product.unit_amount == 1250
+    assert product.live
+
+
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        ("-1", "more than zero"),
+        ("0", "more than zero"),
+        ("12.345", "2 decimal places"),
+        ("10000.01", "at most $10,000.00"),
+        ("99999999999", "at most"),
+        ("twelve", "Enter a number"),
+        ("", "This field is required"),
+    ],
+)
+def test_invalid_prices_are_refused_with_a_clear_form_error(admin_client, price, message):
+    response = admin_client.post(reverse(ADD_URL), _product_form(unit_amount=price))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["unit_amount"]
+    assert any(message in error for error in errors), errors
+    assert not Product.objects.filter(slug="linen-napkins").exists()
+
+
+def test_edit_form_shows_the_stored_price_as_money(admin_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    response = admin_client.get(reverse("wagtailsnippets_shop_product:edit", args=[mug.pk]))
+
+    assert response.context["form"]["unit_amount"].value() in ("18.00", 18)
+    assert 'value="18.00"' in response.content.decode()
+
+
+def test_editor_can_add_and_edit_products(editor_client):
+    response = editor_client.post(reverse(ADD_URL), _product_form())
+    assert response.status_code == 302
+    product = Product.objects.get(slug="linen-napkins")
+
+    edit = reverse("wagtailsnippets_shop_product:edit", args=[product.pk])
+    response = editor_client.post(edit, _product_form(unit_amount="14.00"))
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.unit_amount == 1400
+
+
+def test_editor_can_save_a_draft_price_that_the_shop_does_not_show(editor_client, client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    edit = reverse("wagtailsnippets_shop_product:edit", args=[mug.pk])
+    data = _product_form(name=mug.name, slug=mug.slug, unit_amount="30.00")
+    del data["action-publish"]
+
+    assert editor_client.post(edit, data).status_code == 302
+
+    mug.refresh_from_db()
+    assert mug.unit_amount == 1800
+    assert mug.has_unpublished_changes
+    assert mug.latest_revision.as_object().unit_amount == 3000
+
+
+def test_editor_can_preview_a_product_card(editor_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    preview = reverse("wagtailsnippets_shop_product:preview_on_edit", args=[mug.pk])
+    data = _product_form(name="Stoneware Mug", slug=mug.slug, unit_amount="21.00")
+
+    assert editor_client.post(preview, data).json()["is_valid"]
+    response = editor_client.get(preview)
+
+    assert response.status_code == 200
+    assert "$21.00" in response.content.decode()
+
+
+def test_editor_cannot_reach_user_or_group_management(editor_client):
+    for url in (reverse("wagtailusers_users:index"), reverse("wagtailusers_groups:index")):
+        response = editor_client.get(url)
+        assert response.status_code in (302, 403)
+        if response.status_code == 302:
+            assert "/admin/" in response["Location"] and "users" not in response["Location"]
+
+
+def test_editors_group_has_exactly_the_shop_permissions(seeded_shop):
+    group = Group.objects.get(name="Editors")
+    codenames = set(group.permissions.values_list("codename", flat=True))
+
+    assert codenames == {
+        "access_admin",
+        "add_product",
+        "change_product",
+        "publish_product",
+        "add_image",
+        "change_image",
+        "choose_image",
+        "view_order",
+    }
+
+
+def test_product_listing_shows_formatted_prices_and_filters_by_availability(admin_client):
+    Product.objects.filter(slug="canvas-tote").update(available=False)
+    index = reverse("wagtailsnippets_shop_product:list")
+
+    body = admin_client.get(index).content.decode()
+    assert "$18.00" in body and "Canvas Tote" in body
+
+    body = admin_client.get(index, {"available": "true"}).content.decode()
+    assert "Stoneware Mug" in body and "Canvas Tote" not in body
+
+    body = admin_client.get(index, {"q": "tote"}).content.decode()
+    assert "Canvas Tote" in body and "Stoneware Mug" not in body
