@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("search/", search_views.search, name="search"),
+    path("accounts/", include("accounts.urls")),
     path("", include("shop.checkout.urls")),
 ]
 

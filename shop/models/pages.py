@@ -4,7 +4,7 @@ import uuid
 
 from django.core.paginator import Paginator
 from django.db import models
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
 from wagtail.fields import RichTextField
@@ -74,4 +74,19 @@ class ShopPage(RoutablePageMixin, Page):
             raise Http404("No such order.")
         return self.render(
             request, template="shop/order_detail.html", context_overrides={"order": order}
+        )
+
+    @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/status/$")
+    def order_status(self, request, reference):
+        """A pending order's status as JSON, polled by the shop page until it settles."""
+        order = selectors.order_get_for_shopper(shopper_from_request(request), reference)
+        if order is None:
+            raise Http404("No such order.")
+        return JsonResponse(
+            {
+                "reference": order.reference,
+                "status": order.status,
+                "label": order.status_for_shopper,
+            },
+            headers={"Cache-Control": "no-store"},
         )

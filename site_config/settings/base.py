@@ -21,6 +21,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "home",
     "shop",
+    "accounts",
     "search",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
@@ -125,6 +126,12 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+# Password checks are throttled per account and per address, for the shop and the admin.
+AUTHENTICATION_BACKENDS = ["accounts.throttle.ThrottledModelBackend"]
+# Django's emails (password reset) and ours link back to this site.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", default="Storefront")

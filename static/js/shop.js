@@ -71,3 +71,38 @@
     });
     update();
 })();
+
+// Orders awaiting payment confirmation: ask for their status now and then and update the
+// entry in place, without reloading the catalogue.
+(function () {
+    "use strict";
+    var entries = Array.prototype.slice.call(document.querySelectorAll("[data-poll-url]"));
+    var delays = [2000, 3000, 5000, 8000, 13000, 21000, 34000];
+
+    function poll(entry, attempt) {
+        if (attempt >= delays.length) {
+            return;
+        }
+        window.setTimeout(function () {
+            fetch(entry.dataset.pollUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+                .then(function (response) { return response.ok ? response.json() : null; })
+                .then(function (data) {
+                    if (data && data.status !== "pending") {
+                        var badge = entry.querySelector("[data-order-status]");
+                        badge.textContent = data.label;
+                        badge.dataset.orderStatus = data.status;
+                        badge.className = "status status--" + data.status;
+                        var note = entry.querySelector("[data-poll-note]");
+                        if (note) {
+                            note.remove();
+                        }
+                        return;
+                    }
+                    poll(entry, attempt + 1);
+                })
+                .catch(function () { poll(entry, attempt + 1); });
+        }, delays[attempt]);
+    }
+
+    entries.forEach(function (entry) { poll(entry, 0); });
+})();

@@ -1,0 +1,24 @@
+"""Log-in side effects: count failures for throttling, move a guest's orders to the account."""
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from accounts import throttle
+from shop.services.orders import order_claim_guest_orders
+from shop.shoppers import GUEST_TOKEN_SESSION_KEY
+
+
+@receiver(user_login_failed)
+def count_failed_login(sender, credentials, request=None, **kwargs):
+    throttle.record_failure(credentials.get("username"), request)
+
+
+@receiver(user_logged_in)
+def claim_guest_orders(sender, request, user, **kwargs):
+    throttle.clear_account(user.get_username())
+    if request is None or not hasattr(request, "session"):
+        return
+    # Django keeps session data across the log-in's key rotation, so the token is still here.
+    token = request.session.pop(GUEST_TOKEN_SESSION_KEY, None)
+    if token:
+        order_claim_guest_orders(user=user, guest_token=token)

@@ -1,0 +1,42 @@
+"""Sign up, log in and out, password change and reset: Django's auth views, styled like the shop."""
+
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import EmailAuthenticationForm, SignUpForm
+
+
+def safe_next(request, default: str = "/") -> str:
+    """``next`` from the request, if it points at this site; never an open redirect."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect(safe_next(request))
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="accounts.throttle.ThrottledModelBackend")
+        return redirect(safe_next(request))
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "next": safe_next(request, default="")}
+    return TemplateResponse(request, "accounts/signup.html", context, status=status)
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True

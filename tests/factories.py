@@ -1,0 +1,44 @@
+"""Small builders for test data that is not the subject of the test."""
+
+import uuid
+
+from django.utils import timezone
+
+from shop.models import Order, OrderLine, Product
+
+
+def order_create(
+    *,
+    user=None,
+    guest_token: str = "",
+    status: str = Order.Status.PAID,
+    lines: list[tuple[Product, int]] | None = None,
+    returned: bool = True,
+    email: str = "",
+) -> Order:
+    """An order as the purchase loop leaves it, with lines snapshotted from the products."""
+    lines = lines or [(Product.objects.for_sale().first(), 1)]
+    order = Order.objects.create(
+        checkout_token=uuid.uuid4(),
+        currency=lines[0][0].currency,
+        amount_total=sum(product.unit_amount * qty for product, qty in lines),
+        user=user,
+        guest_token="" if user else guest_token,
+        status=status,
+        stripe_session_id=f"cs_test_{uuid.uuid4().hex}",
+        returned_at=timezone.now() if returned else None,
+        paid_at=timezone.now() if status == Order.Status.PAID else None,
+        customer_email=email,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=product,
+            product_name=product.name,
+            unit_amount=product.unit_amount,
+            currency=product.currency,
+            quantity=qty,
+        )
+        for product, qty in lines
+    )
+    return order

@@ -1,0 +1,204 @@
+"""My orders: each shopper sees exactly their own orders, on the page, in history, in detail."""
+
+import pytest
+from bs4 import BeautifulSoup
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from shop.models import Order
+from shop.shoppers import GUEST_TOKEN_SESSION_KEY
+from tests.factories import order_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _references(response) -> list[str]:
+    soup = BeautifulSoup(response.content, "html.parser")
+    return [h.get_text(strip=True).removeprefix("Order ") for h in soup.select(".order__reference")]
+
+
+def _guest(token: str) -> Client:
+    client = Client()
+    session = client.session
+    session[GUEST_TOKEN_SESSION_KEY] = token
+    session.save()
+    return client
+
+
+def _member(email: str) -> tuple[Client, object]:
+    user = get_user_model().objects.create_user(email, email, "pw-long-enough-1")
+    client = Client()
+    client.force_login(user)
+    return client, user
+
+
+def test_orders_are_listed_newest_first_with_lines_total_and_status_words(seeded_shop, products):
+    client, user = _member("ann@example.com")
+    mug, tote = products[0], products[1]
+    first = order_create(user=user, lines=[(mug, 2), (tote, 1)])
+    second = order_create(user=user, status=Order.Status.REFUNDED)
+
+    response = client.get("/")
+
+    assert _references(response) == [second.reference, first.reference]
+    soup = BeautifulSoup(response.content, "html.parser")
+    entry = soup.find(id=f"order-{first.reference}").find_parent("article")
+    text = entry.get_text(" ", strip=True)
+    assert "Stoneware Mug × 2" in text and "Canvas Tote × 1" in text
+    assert "$60.50" in text and "Paid" in text
+    assert "Refunded" in soup.find(id=f"order-{second.reference}").find_parent("article").text
+
+
+@pytest.mark.parametrize(
+    ("status", "returned", "shown", "words"),
+    [
+        (Order.Status.PAID, True, True, "Paid"),
+        (Order.Status.PENDING, True, True, "Awaiting payment confirmation"),
+        (Order.Status.PENDING, False, False, None),
+        (Order.Status.FAILED, True, True, "Payment failed"),
+        (Order.Status.REFUNDED, True, True, "Refunded"),
+        (Order.Status.CANCELED, True, False, None),
+        (Order.Status.EXPIRED, True, False, None),
+    ],
+)
+def test_which_orders_are_listed_and_in_what_words(seeded_shop, status, returned, shown, words):
+    client, user = _member("ann@example.com")
+    order = order_create(user=user, status=status, returned=returned)
+
+    response = client.get("/")
+
+    assert (order.reference in _references(response)) is shown
+    if shown:
+        soup = BeautifulSoup(response.content, "html.parser")
+        badge = soup.find(id=f"order-{order.reference}").find_parent("article").select_one(".status")
+        assert badge.get_text(strip=True) == words
+
+
+def test_signed_in_shoppers_never_see_each_others_orders(seeded_shop):
+    ann, ann_user = _member("ann@example.com")
+    bob, bob_user = _member("bob@example.com")
+    ann_order = order_create(user=ann_user)
+    bob_order = order_create(user=bob_user)
+
+    assert _references(ann.get("/")) == [ann_order.reference]
+    assert _references(bob.get("/orders/")) == [bob_order.reference]
+    assert bob.get(f"/orders/{ann_order.reference}/").status_code == 404
+    assert bob.get(f"/orders/{ann_order.reference}/status/").status_code == 404
+    assert ann.get(f"/orders/{ann_order.reference}/").status_code == 200
+
+
+def test_guests_never_see_each_others_orders(seeded_shop):
+    one, two = _guest("guest-token-one"), _guest("guest-token-two")
+    mine = order_create(guest_token="guest-token-one")
+    theirs = order_create(guest_token="guest-token-two")
+
+    assert _references(one.get("/")) == [mine.reference]
+    assert one.get(f"/orders/{theirs.reference}/").status_code == 404
+    assert _references(Client().get("/")) == []
+    assert Client().get(f"/orders/{mine.reference}/").status_code == 404
+
+
+def test_guest_and_member_never_see_each_others_orders(seeded_shop):
+    guest = _guest("guest-token-one")
+    member, user = _member("ann@example.com")
+    guest_order = order_create(guest_token="guest-token-one")
+    member_order = order_create(user=user)
+
+    assert _references(guest.get("/")) == [guest_order.reference]
+    assert _references(member.get("/")) == [member_order.reference]
+    assert guest.get(f"/orders/{member_order.reference}/").status_code == 404
+    assert member.get(f"/orders/{guest_order.reference}/").status_code == 404
+
+
+def test_a_guests_session_orders_move_to_the_account_on_log_in(seeded_shop):
+    get_user_model().objects.create_user("ann@example.com", "ann@example.com", "pw-long-1234")
+    guest = _guest("guest-token-one")
+    order = order_create(guest_token="guest-token-one")
+    same_email_elsewhere = order_create(guest_token="someone-else", email="ann@example.com")
+
+    guest.post("/accounts/login/", {"username": "ann@example.com", "password": "pw-long-1234"})
+
+    order.refresh_from_db()
+    assert order.user.email == "ann@example.com"
+    other_device = Client()
+    other_device.login(username="ann@example.com", password="pw-long-1234")
+    assert _references(other_device.get("/")) == [order.reference]
+    same_email_elsewhere.refresh_from_db()
+    assert same_email_elsewhere.user is None  # not claimed by typing an e-mail
+
+
+def test_a_guests_session_orders_move_to_the_account_on_sign_up(seeded_shop):
+    guest = _guest("guest-token-one")
+    order = order_create(guest_token="guest-token-one")
+
+    guest.post(
+        "/accounts/signup/",
+        {"email": "new@example.com", "password1": "pw-long-1234", "password2": "pw-long-1234"},
+    )
+
+    order.refresh_from_db()
+    assert order.user.email == "new@example.com"
+    assert _references(guest.get("/")) == [order.reference]
+
+
+def test_shop_page_lists_ten_and_links_to_paginated_history(seeded_shop):
+    client, user = _member("ann@example.com")
+    orders = [order_create(user=user) for _ in range(25)]
+
+    page = client.get("/")
+    assert len(_references(page)) == 10
+    assert 'href="/orders/"' in page.content.decode()
+
+    first = _references(client.get("/orders/"))
+    second = _references(client.get("/orders/", {"page": 2}))
+    third = _references(client.get("/orders/", {"page": 3}))
+    assert len(first) == 20 and len(second) == 5
+    assert third == second  # out of range: the last page
+    assert set(first + second) == {order.reference for order in orders}
+
+
+def test_detail_page_shows_lines_totals_status_and_dates(seeded_shop, products):
+    client, user = _member("ann@example.com")
+    order = order_create(user=user, lines=[(products[0], 3)])
+
+    body = client.get(f"/orders/{order.reference.lower()}/").content.decode()
+
+    assert order.reference in body and "Stoneware Mug" in body
+    assert "$54.00" in body and "Paid" in body and "Placed" in body
+
+
+def test_status_endpoint_reports_a_pending_order_settling(seeded_shop):
+    client, user = _member("ann@example.com")
+    order = order_create(user=user, status=Order.Status.PENDING)
+    assert client.get(f"/orders/{order.reference}/status/").json()["status"] == "pending"
+
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
+
+    assert client.get(f"/orders/{order.reference}/status/").json() == {
+        "reference": order.reference,
+        "status": "paid",
+        "label": "Paid",
+    }
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url", ["/", "/orders/", "detail"])
+def test_query_count_does_not_grow_with_orders_or_lines(seeded_shop, products, url):
+    client, user = _member("ann@example.com")
+    first = order_create(user=user, lines=[(products[0], 1)])
+    target = f"/orders/{first.reference}/" if url == "detail" else url
+    _queries(client, target)  # warm per-process caches (site root paths, content types)
+    with_one = _queries(client, target)
+
+    for _ in range(199):
+        order_create(user=user, lines=[(p, 2) for p in products])
+    with_many = _queries(client, target)
+
+    assert with_many == with_one, (with_one, with_many)
