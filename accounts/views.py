@@ -4,11 +4,13 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import EmailAuthenticationForm, SignUpForm
+from site_config.ratelimit import rate_limited
 
 
 def safe_next(request, default: str = "/") -> str:
@@ -36,6 +38,7 @@ def signup(request):
     return TemplateResponse(request, "accounts/signup.html", context, status=status)
 
 
+@method_decorator(rate_limited("login", "LOGIN_RATE_LIMIT"), name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "accounts/login.html"

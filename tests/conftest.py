@@ -7,6 +7,7 @@ the summary), never silently passed. With CI=true a skipped test fails the run.
 import os
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
@@ -45,6 +46,14 @@ def pytest_sessionfinish(session, exitstatus):
         if reporter is not None and reporter.stats.get("skipped"):
             session.exitstatus = 1
             reporter.write_line("CI=true: skipped tests count as failures.", red=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (rate limits, throttles, the catalogue)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

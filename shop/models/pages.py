@@ -12,6 +12,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from shop import selectors
+from shop.catalogue import catalogue_render
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
@@ -42,8 +43,10 @@ class ShopPage(RoutablePageMixin, Page):
         """
         shopper = shopper_from_request(request)
         orders = list(selectors.order_list_for_shopper(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
+        catalogue_html, has_products = catalogue_render(self, chosen_quantities=chosen_quantities)
         return {
-            "products": list(selectors.product_list_for_sale()),
+            "catalogue_html": catalogue_html,
+            "has_products": has_products,
             # A fresh token per render: resubmitting this page's form finds the same order.
             "checkout_token": uuid.uuid4(),
             "chosen_quantities": chosen_quantities or {},

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "site_config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -154,6 +155,12 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "local")
 # The local test payment page is refused when DEBUG is off unless explicitly enabled.
 LOCAL_GATEWAY_ENABLED = env.bool("LOCAL_GATEWAY_ENABLED", default=False)
+
+# Per client address: "<requests>/<seconds>". Empty disables a limit.
+CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="30/600")
+LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="30/600")
+# How long the rendered catalogue may be reused; it is also keyed on the catalogue's state.
+CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

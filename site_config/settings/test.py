@@ -17,3 +17,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "test-artifacts" / "media")
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 LOGGING["loggers"]["shop"]["level"] = "WARNING"
+# Rate limits are exercised by their own tests with override_settings; concurrency tests
+# post far more than a shopper would.
+CHECKOUT_RATE_LIMIT = ""
+LOGIN_RATE_LIMIT = ""

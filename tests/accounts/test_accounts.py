@@ -87,8 +87,14 @@ def test_log_in_returns_to_where_the_shopper_was(client, seeded_shop, next_url):
 
 @pytest.mark.parametrize(
     "evil",
-    ["https://evil.example/", "//evil.example/", "http:evil.example", "/\\evil.example",
-     "javascript:alert(1)", "https://testserver.evil.example/"],
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "http:evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "https://testserver.evil.example/",
+    ],
 )
 def test_open_redirects_are_refused_on_log_in_and_sign_up(client, seeded_shop, evil):
     get_user_model().objects.create_user("bo@example.com", "bo@example.com", PASSWORD)
@@ -163,9 +169,12 @@ def test_throttle_is_per_client_address_too(client, seeded_shop):
     assert "Too many failed log-in attempts" in response.content.decode()
     # Another address is not affected.
     other = client.__class__(REMOTE_ADDR="10.1.2.3")
-    assert other.post(
-        "/accounts/login/", {"username": "bo@example.com", "password": PASSWORD}
-    ).status_code == 302
+    assert (
+        other.post(
+            "/accounts/login/", {"username": "bo@example.com", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 def test_throttle_expires_so_the_owner_is_not_locked_out_forever(client, seeded_shop):

@@ -72,7 +72,9 @@ def test_which_orders_are_listed_and_in_what_words(seeded_shop, status, returned
     assert (order.reference in _references(response)) is shown
     if shown:
         soup = BeautifulSoup(response.content, "html.parser")
-        badge = soup.find(id=f"order-{order.reference}").find_parent("article").select_one(".status")
+        badge = (
+            soup.find(id=f"order-{order.reference}").find_parent("article").select_one(".status")
+        )
         assert badge.get_text(strip=True) == words
 
 
@@ -95,6 +97,7 @@ def test_guests_never_see_each_others_orders(seeded_shop):
     theirs = order_create(guest_token="guest-token-two")
 
     assert _references(one.get("/")) == [mine.reference]
+    assert _references(two.get("/")) == [theirs.reference]
     assert one.get(f"/orders/{theirs.reference}/").status_code == 404
     assert _references(Client().get("/")) == []
     assert Client().get(f"/orders/{mine.reference}/").status_code == 404
