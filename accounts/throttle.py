@@ -11,16 +11,14 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
+from site_config.ratelimit import client_address
+
 WINDOW_SECONDS = getattr(settings, "LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
 MAX_FAILURES_PER_ACCOUNT = getattr(settings, "LOGIN_THROTTLE_PER_ACCOUNT", 5)
 MAX_FAILURES_PER_ADDRESS = getattr(settings, "LOGIN_THROTTLE_PER_ADDRESS", 20)
 MESSAGE = (
     "Too many failed log-in attempts. Please wait 15 minutes and try again, or reset your password."
 )
-
-
-def client_address(request) -> str:
-    return (request.META.get("REMOTE_ADDR") or "unknown") if request is not None else "unknown"
 
 
 def _keys(username: str | None, request) -> list[tuple[str, int]]:

@@ -20,6 +20,17 @@ def _parse(rate: str) -> tuple[int, int]:
 
 
 def client_address(request) -> str:
+    """The client's address; behind a proxy, the last hop it appended to X-Forwarded-For.
+
+    Only when ``CLIENT_IP_FROM_FORWARDED_FOR`` is on: otherwise anyone could pick an address.
+    """
+    if request is None:
+        return "unknown"
+    if settings.CLIENT_IP_FROM_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

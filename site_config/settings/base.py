@@ -116,8 +116,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
+# Console by default; EMAIL_URL (smtp+tls://user:password@host:587) configures SMTP. An empty
+# EMAIL_URL (a blank line in .env) counts as unset rather than failing to parse.
+EMAIL_CONFIG = env.email_url_config(env("EMAIL_URL", default="") or "consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds before a stalled mail server counts as a failed send (and the task retries).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 
 # Slow work (confirmation e-mail) goes through Django's task framework; the immediate
@@ -159,6 +163,8 @@ LOCAL_GATEWAY_ENABLED = env.bool("LOCAL_GATEWAY_ENABLED", default=False)
 # Per client address: "<requests>/<seconds>". Empty disables a limit.
 CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="30/600")
 LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="30/600")
+# Behind exactly one trusted proxy that appends to X-Forwarded-For, read the client from it.
+CLIENT_IP_FROM_FORWARDED_FOR = env.bool("CLIENT_IP_FROM_FORWARDED_FOR", default=False)
 # How long the rendered catalogue may be reused; it is also keyed on the catalogue's state.
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=300)
 

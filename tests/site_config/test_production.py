@@ -242,3 +242,16 @@ def test_asgi_entry_point_serves_under_uvicorn(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.django_db
+@override_settings(CHECKOUT_RATE_LIMIT="1/60", CLIENT_IP_FROM_FORWARDED_FOR=True)
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(client, seeded_shop):
+    def post(forwarded):
+        return client.post("/checkout/", {}, HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    assert post("198.51.100.7") == 400
+    assert post("198.51.100.7") == 429
+    # A spoofed first hop does not help: the proxy's appended hop is what counts.
+    assert post("1.2.3.4, 198.51.100.7") == 429
+    assert post("198.51.100.8") == 400
