@@ -5,6 +5,7 @@ from the live catalogue. Anything wrong raises :class:`CartError` with a message
 shopper understands, and nothing is written.
 """
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from shop.money import MAXIMUM_CHARGE, MINIMUM_CHARGE, format_money
 QUANTITY_FIELD_PREFIX = "qty_"
 # Longest quantity string we bother to parse; anything longer is not a quantity.
 _MAX_QUANTITY_DIGITS = 6
+_DIGITS = re.compile(r"[0-9]+")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class CartError(ValueError):
@@ -61,14 +64,16 @@ def _parse_quantity(raw, max_quantity: int) -> int:
         raise CartError("Quantities must be whole numbers.")
     if isinstance(raw, int):
         value = raw
-    elif (
-        isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= _MAX_QUANTITY_DIGITS
-    ):
-        value = int(raw.strip())
-    elif isinstance(raw, str) and raw.strip() == "":
-        value = 0
-    elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-        raise CartError("Quantities can't be negative.")
+    elif isinstance(raw, str):
+        text = raw.strip()
+        # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+        if text and not _WHOLE_NUMBER.fullmatch(text):
+            raise CartError("Quantities must be whole numbers.")
+        if len(text.lstrip("-")) > _MAX_QUANTITY_DIGITS:
+            # Too long to be worth converting; its sign decides which message is true.
+            value = -1 if text.startswith("-") else max_quantity + 1
+        else:
+            value = int(text or "0")
     else:
         raise CartError("Quantities must be whole numbers.")
     if value < 0:
@@ -80,7 +85,7 @@ def _parse_quantity(raw, max_quantity: int) -> int:
 
 def _product_id(field: str) -> int | None:
     suffix = field[len(QUANTITY_FIELD_PREFIX) :]
-    if suffix.isdigit() and len(suffix) <= 18:
+    if _DIGITS.fullmatch(suffix) and len(suffix) <= 18:
         return int(suffix)
     return None
 

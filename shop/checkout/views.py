@@ -10,15 +10,16 @@ import re
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from shop.cart import (
     CartError,
     cart_build,
+    chosen_quantities,
     parse_checkout_token,
     quantities_from_form,
     quantities_from_json,
@@ -35,6 +36,7 @@ from shop.services.checkout import (
     order_place,
 )
 from shop.shoppers import shopper_from_request
+from site_config.ratelimit import rate_limited
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +61,30 @@ def _shop_url() -> str:
     return (page.url if page else None) or "/"
 
 
-def _refuse(request, message: str, *, status: int, page: ShopPage | None, quantities=None):
+def _typed_quantities(request: HttpRequest) -> dict[int, int]:
+    """What the shopper typed into the form, so a refused page shows it again."""
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return {}
+    # A field sent twice is ambiguous: show neither value rather than guess.
+    return chosen_quantities(
+        {field: values[0] for field, values in request.POST.lists() if len(values) == 1}
+    )
+
+
+def _refuse(
+    request, message: str, *, status: int, page: ShopPage | None, checkout_token=None
+) -> HttpResponse:
+    """The shop page again with ``message`` and the shopper's quantities (JSON: the error).
+
+    ``checkout_token`` keeps the refused form's token, when its order exists and may be
+    retried: pressing Buy again then finds that order instead of placing a second one.
+    """
     if _wants_json(request) or page is None:
         return JsonResponse({"error": message}, status=status)
     context = page.get_context(request)
-    context.update(page.catalogue_context(request, chosen_quantities=quantities))
+    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
+    if checkout_token is not None:
+        context["checkout_token"] = checkout_token
     context["checkout_error"] = message
     return TemplateResponse(request, page.get_template(request), context, status=status)
 
@@ -83,11 +104,16 @@ def _read_fields(request: HttpRequest) -> tuple[object, dict]:
     tokens = request.POST.getlist("checkout_token")
     if len(tokens) > 1:
         raise CartError("This page has expired. Please reload it and try again.")
-    return (tokens[0] if tokens else None), quantities_from_form(request.POST.lists())
+    return (tokens[0] if tokens else None), quantities_from_form(dict(request.POST.lists()))
 
 
-@require_POST
+@rate_limited("checkout", "CHECKOUT_RATE_LIMIT")
 def checkout_start(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        # Reached by typing the address or from history after a refused form.
+        return HttpResponseNotAllowed(
+            ["POST"], "Choose your items on the shop page and press Buy to check out."
+        )
     page = ShopPage.objects.live().first()
     if page is None:
         return JsonResponse({"error": "The shop is closed."}, status=404)
@@ -97,7 +123,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         token = parse_checkout_token(raw_token)
         cart = cart_build(checkout_token=token, fields=fields, max_quantity=page.max_quantity)
     except CartError as exc:
-        return _refuse(request, exc.message, status=400, page=page, quantities=exc.quantities)
+        return _refuse(request, exc.message, status=400, page=page)
 
     shopper = shopper_from_request(request, create=True)
     try:
@@ -121,10 +147,14 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return _refuse(request, exc.message, status=exc.status, page=page)
     except GatewayUnavailable as exc:
         logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
-        return _refuse(request, exc.user_message, status=503, page=page)
+        return _refuse(
+            request, exc.user_message, status=503, page=page, checkout_token=cart.checkout_token
+        )
     except PaymentError as exc:
         logger.error("order %s: payment service refused the checkout: %s", order.reference, exc)
-        return _refuse(request, exc.user_message, status=502, page=page)
+        return _refuse(
+            request, exc.user_message, status=502, page=page, checkout_token=cart.checkout_token
+        )
 
     if _wants_json(request):
         return JsonResponse({"checkout_url": session.url, "order": order.reference})

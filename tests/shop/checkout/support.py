@@ -1,0 +1,266 @@
+"""What the purchase-loop tests share: a quick shop, a shopper's browser, Stripe-shaped events.
+
+Everything here acts from the outside, as a shopper or as Stripe would: pages are read
+from HTML, webhooks are signed JSON posted to the real endpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from bs4 import BeautifulSoup
+from django.core.management import call_command
+from django.http import HttpResponse
+from django.test import Client, TestCase
+
+from shop.models import Order, Product, ShopPage
+from shop.payments import webhook_secret
+from shop.payments.signing import sign_payload
+from shop.services.catalogue import product_create
+
+# The seed command's catalogue: (slug, name, price in cents).
+SEED_PRODUCTS = [
+    ("stoneware-mug", "Stoneware Mug", 1800),
+    ("canvas-tote", "Canvas Tote", 2450),
+    ("dot-grid-notebook", "Dot-Grid Notebook", 1275),
+]
+CANCELED_MESSAGE = "Checkout canceled — you were not charged."
+UNAVAILABLE_MESSAGE = (
+    "The payment service is unavailable right now; you have not been charged. Please try again."
+)
+
+
+def shop_build() -> ShopPage:
+    """The seed command's shop without product pictures.
+
+    Generating and resizing the pictures costs most of a second per test; the seed command
+    keeps products it finds by slug, so it still makes the page, the site root and the group.
+    """
+    for position, (slug, name, amount) in enumerate(SEED_PRODUCTS):
+        product_create(
+            name=name,
+            slug=slug,
+            description="",
+            unit_amount=amount,
+            currency="usd",
+            sort_order=position * 10,
+        )
+    call_command("seed_shop", stdout=io.StringIO())
+    return ShopPage.objects.get()
+
+
+def product(slug: str) -> Product:
+    return Product.objects.get(slug=slug)
+
+
+class Browser:
+    """A shopper's browser: a test client whose every request commits, as it does in production.
+
+    The tests run inside a transaction that is never committed, so Django would otherwise
+    never run ``on_commit`` work such as the confirmation e-mail.
+    """
+
+    def __init__(self, client: Client | None = None) -> None:
+        self.client = client or Client()
+
+    def get(self, path: str, **extra: Any) -> HttpResponse:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return self.client.get(path, **extra)
+
+    def post(self, path: str, data: Any = None, **extra: Any) -> HttpResponse:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return self.client.post(path, data, **extra)
+
+    def page_token(self) -> str:
+        """The checkout token the shop page renders into its Buy form."""
+        return checkout_token_in(self.get("/"))
+
+    def buy(self, token: str, quantities: Mapping[Product, int], **fields: str) -> HttpResponse:
+        """Press Buy on the shop page's form with these quantities, encoded as a browser does."""
+        return self.post_form("/checkout/", buy_form(token, quantities, **fields))
+
+    def post_form(self, path: str, data: Mapping[str, Any]) -> HttpResponse:
+        return self.post(
+            path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded"
+        )
+
+    def buy_json(self, token: str, quantities: Mapping[Product, int]) -> HttpResponse:
+        body = {
+            "checkout_token": token,
+            "quantities": {str(p.pk): qty for p, qty in quantities.items()},
+        }
+        return self.post(
+            "/checkout/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_ACCEPT="application/json",
+        )
+
+    def visit(self, url: str) -> HttpResponse:
+        """Follow an absolute or relative URL (Stripe redirects to absolute ones)."""
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.get(path)
+
+    def shop_page(self) -> ShopPageView:
+        return ShopPageView(self.get("/"))
+
+
+def buy_form(token: str, quantities: Mapping[Product, int], **fields: str) -> dict[str, Any]:
+    return {
+        "checkout_token": token,
+        **{f"qty_{p.pk}": str(qty) for p, qty in quantities.items()},
+        **fields,
+    }
+
+
+def soup_of(response: HttpResponse) -> BeautifulSoup:
+    return BeautifulSoup(response.content, "html.parser")
+
+
+def checkout_token_in(response: HttpResponse) -> str:
+    field = soup_of(response).find("input", attrs={"name": "checkout_token"})
+    assert field is not None, "the page has no Buy form"
+    return field["value"]
+
+
+def text_of(response: HttpResponse) -> str:
+    return soup_of(response).get_text(" ", strip=True)
+
+
+class ShopPageView:
+    """The shop page as a shopper reads it: messages, chosen quantities, My orders."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        assert response.status_code == 200, response.status_code
+        self.response = response
+        self.soup = soup_of(response)
+
+    @property
+    def messages(self) -> list[str]:
+        return [p.get_text(" ", strip=True) for p in self.soup.select(".messages .message")]
+
+    def order(self, reference: str) -> str | None:
+        """The text of one order under My orders, or None when it is not listed."""
+        heading = self.soup.find(id=f"order-{reference}")
+        if heading is None:
+            return None
+        return heading.find_parent("article").get_text(" ", strip=True)
+
+    @property
+    def listed_references(self) -> list[str]:
+        return [
+            h.get_text(strip=True).removeprefix("Order ")
+            for h in self.soup.select(".my-orders .order__reference")
+        ]
+
+
+def location(response: HttpResponse) -> str:
+    assert response.status_code in (301, 302, 303), response.status_code
+    return response["Location"]
+
+
+# -- Stripe-shaped objects and signed deliveries -------------------------------------------
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def session_object(
+    order: Order,
+    *,
+    status: str = "complete",
+    payment_status: str = "paid",
+    amount_total: int | None = None,
+    currency: str | None = None,
+    email: str | None = "buyer@example.com",
+    payment_intent: str | None = None,
+    session_id: str | None = None,
+) -> dict[str, Any]:
+    """A Checkout Session object the way Stripe puts it in ``event.data.object``."""
+    amount = order.amount_total if amount_total is None else amount_total
+    settled = status == "complete"
+    return {
+        "id": session_id or order.stripe_session_id,
+        "object": "checkout.session",
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.reference}",
+        "client_reference_id": order.reference,
+        "created": int(time.time()) - 60,
+        "currency": currency or order.currency,
+        "customer": None,
+        "customer_details": (
+            {"email": email, "name": "Ada Buyer", "phone": None, "tax_exempt": "none"}
+            if settled
+            else None
+        ),
+        "customer_email": None,
+        "expires_at": int(time.time()) + 29 * 60,
+        "livemode": False,
+        "metadata": {"order_reference": order.reference},
+        "mode": "payment",
+        "payment_intent": payment_intent or (new_id("pi") if settled else None),
+        "payment_status": payment_status,
+        "status": status,
+        "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
+        "url": None if settled or status == "expired" else "https://checkout.stripe.test/x",
+    }
+
+
+def charge_object(
+    *, payment_intent: str, amount: int, amount_refunded: int, currency: str = "usd"
+) -> dict[str, Any]:
+    """A Charge object as ``charge.refunded`` carries it."""
+    return {
+        "id": new_id("ch"),
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": amount_refunded,
+        "captured": True,
+        "currency": currency,
+        "paid": True,
+        "payment_intent": payment_intent,
+        "refunded": amount_refunded >= amount,
+        "status": "succeeded",
+    }
+
+
+def event(event_type: str, obj: Mapping[str, Any], *, event_id: str | None = None) -> dict:
+    """An Event envelope as Stripe sends it to a webhook endpoint."""
+    return {
+        "id": event_id or new_id("evt"),
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": int(time.time()),
+        "data": {"object": dict(obj)},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+
+
+def signature_for(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+    return sign_payload(body, webhook_secret() if secret is None else secret, timestamp=timestamp)
+
+
+def deliver(
+    client: Client | Browser,
+    payload: Mapping[str, Any] | bytes,
+    *,
+    secret: str | None = None,
+    signature: str | None = None,
+) -> HttpResponse:
+    """POST a webhook the way Stripe does: raw JSON body, Stripe-Signature header."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {"HTTP_STRIPE_SIGNATURE": signature or signature_for(body, secret=secret)}
+    return client.post("/stripe/webhook/", body, content_type="application/json", **headers)
