@@ -16,6 +16,7 @@ from shop.cart import Cart
 from shop.models import Order, OrderLine
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession
+from shop.services import fulfilment
 from shop.shoppers import Shopper
 
 logger = logging.getLogger(__name__)
@@ -59,61 +60,78 @@ def _lines_match(order: Order, cart: Cart) -> bool:
     return placed == wanted
 
 
+def _order_create(cart: Cart, shopper: Shopper) -> Order:
+    with transaction.atomic():
+        order = Order.objects.create(
+            checkout_token=cart.checkout_token,
+            currency=cart.currency,
+            amount_total=cart.amount_total,
+            user_id=shopper.user_id,
+            guest_token="" if shopper.user_id else (shopper.guest_token or ""),
+            customer_email=shopper.email or "",
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=line.product,
+                product_name=line.product.name,
+                unit_amount=line.product.unit_amount,
+                currency=line.product.currency,
+                quantity=line.quantity,
+            )
+            for line in cart.lines
+        )
+    return order
+
+
+def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
+    """The order this token already made, if this shopper may continue paying for it."""
+    if not shopper.owns(order):
+        raise CheckoutRefused(
+            "This checkout belongs to someone else. Please reload the page.", status=403
+        )
+    if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+        raise OrderAlreadyPaid(order)
+    if order.status != Order.Status.PENDING:
+        raise CheckoutRefused(
+            "This checkout has ended. Please choose your items again.", status=409
+        )
+    if not _lines_match(order, cart):
+        raise CheckoutRefused(
+            "Your choices changed after you started paying. Please check them and press Buy again.",
+            status=409,
+        )
+    return order
+
+
 def order_place(*, cart: Cart, shopper: Shopper) -> Order:
     """Create the pending order for ``cart``, or find the one its checkout token already made.
 
     Raises CheckoutRefused when the token belongs to another shopper or was used for a
     different basket, and OrderAlreadyPaid when its order is paid.
     """
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                checkout_token=cart.checkout_token,
-                currency=cart.currency,
-                amount_total=cart.amount_total,
-                user_id=shopper.user_id,
-                guest_token="" if shopper.user_id else (shopper.guest_token or ""),
-                customer_email=shopper.email or "",
+    for _ in range(3):
+        try:
+            order = _order_create(cart, shopper)
+        except IntegrityError:
+            # The token was used before (double click, refresh, a racing request): reuse it.
+            existing = (
+                Order.objects.prefetch_related("lines")
+                .filter(checkout_token=cart.checkout_token)
+                .first()
             )
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product=line.product,
-                    product_name=line.product.name,
-                    unit_amount=line.product.unit_amount,
-                    currency=line.product.currency,
-                    quantity=line.quantity,
-                )
-                for line in cart.lines
-            )
-    except IntegrityError:
-        # The token was used before (double click, refresh, a racing request): reuse it.
-        order = Order.objects.prefetch_related("lines").get(checkout_token=cart.checkout_token)
-        if not shopper.owns(order):
-            raise CheckoutRefused(
-                "This checkout belongs to someone else. Please reload the page.", status=403
-            ) from None
-        if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
-            raise OrderAlreadyPaid(order) from None
-        if order.status != Order.Status.PENDING:
-            raise CheckoutRefused(
-                "This checkout has ended. Please choose your items again.", status=409
-            ) from None
-        if not _lines_match(order, cart):
-            raise CheckoutRefused(
-                "Your choices changed after you started paying. "
-                "Please check them and press Buy again.",
-                status=409,
-            ) from None
+            if existing is None:
+                continue  # a clash of random references; a new one is drawn next time
+            return _order_reuse(existing, cart, shopper)
+        logger.info(
+            "order %s placed total=%s %s lines=%d",
+            order.reference,
+            order.amount_total,
+            order.currency,
+            len(cart.lines),
+        )
         return order
-    logger.info(
-        "order %s placed total=%s %s lines=%d",
-        order.reference,
-        order.amount_total,
-        order.currency,
-        len(cart.lines),
-    )
-    return order
+    raise IntegrityError("could not place the order")
 
 
 def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
@@ -150,6 +168,11 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
         session = gateway.retrieve_session(order.stripe_session_id)
         if session.is_open:
             return session
+        if session.is_paid:
+            # Paid a moment ago and the webhook has not arrived yet: settle it now.
+            fulfilled = fulfilment.order_fulfil(session=session, source="checkout retry")
+            if fulfilled is not None and fulfilled.status == Order.Status.PAID:
+                raise OrderAlreadyPaid(fulfilled)
         raise CheckoutRefused(
             "This checkout has ended. Please choose your items again.", status=409
         )
