@@ -1,6 +1,10 @@
 """Reads. Pages and views ask these; none of them writes."""
 
-from django.db.models import Prefetch, Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 from wagtail.images import get_image_model
 
 from shop.models import Order, OrderLine, Product
@@ -48,4 +52,46 @@ def order_get_for_shopper(shopper: Shopper, reference: str) -> Order | None:
         _with_lines(Order.objects.filter(shopper.orders_q(), reference=reference.upper()))
         .select_related(None)
         .first()
+    )
+
+
+# A pending order older than this has probably lost its webhook: the dashboard counts it,
+# the admin filters it and ``reconcile_payments`` asks the gateway about it.
+STALE_PENDING_AFTER = dt.timedelta(minutes=30)
+
+
+def order_list_awaiting_confirmation(
+    *, older_than: dt.timedelta = STALE_PENDING_AFTER, now: dt.datetime | None = None
+) -> QuerySet[Order]:
+    """Pending orders whose payment session was opened more than ``older_than`` ago, oldest first.
+
+    Orders without a session never reached the payment page and cannot be paid.
+    """
+    cutoff = (now or timezone.now()) - older_than
+    return Order.objects.filter(
+        status=Order.Status.PENDING,
+        stripe_session_id__isnull=False,
+        created_at__lte=cutoff,
+    ).order_by("created_at", "pk")
+
+
+@dataclass(frozen=True)
+class Sales:
+    """Paid orders in a period: how many, and the money taken per currency (minor units)."""
+
+    orders: int
+    totals: dict[str, int]
+
+
+def order_sales_since(since: dt.datetime) -> Sales:
+    """Orders paid at or after ``since`` that are still paid (refunded ones are not revenue)."""
+    rows = (
+        Order.objects.filter(status=Order.Status.PAID, paid_at__gte=since)
+        .values("currency")
+        .annotate(orders=Count("pk"), amount=Sum("amount_total"))
+        .order_by("currency")
+    )
+    return Sales(
+        orders=sum(row["orders"] for row in rows),
+        totals={row["currency"]: row["amount"] for row in rows},
     )

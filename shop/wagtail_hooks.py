@@ -1,11 +1,20 @@
-"""The admin's "Shop" menu: Products (snippets with drafts, previews, scheduling)."""
+"""The admin's "Shop" menu: Products (snippets with drafts, previews, scheduling) and Orders
+(read-only, ``shop.admin.viewsets``), and the dashboard's orders panel."""
 
+from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import BooleanColumn, LiveStatusTagColumn, UpdatedAtColumn
+from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from shop.models import Product
+from shop.admin.panels import OrdersSummaryPanel
+from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
+from shop.models import Order, Product
+
+# Registered before any viewset asks for it, or Wagtail would fall back to plain model
+# permissions (which let superusers edit and delete orders).
+register_permission_policy(Order, OrderPermissionPolicy(Order))
 
 
 class ProductFilterSet(WagtailFilterSet):
@@ -37,7 +46,12 @@ class ShopViewSetGroup(SnippetViewSetGroup):
     menu_label = "Shop"
     menu_icon = "pick"
     menu_order = 200
-    items = (ProductViewSet,)
+    items = (ProductViewSet, OrderViewSet)
 
 
 register_snippet(ShopViewSetGroup)
+
+
+@hooks.register("construct_homepage_panels")
+def add_orders_summary_panel(request, panels) -> None:
+    panels.append(OrdersSummaryPanel(request))

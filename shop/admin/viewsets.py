@@ -1,0 +1,268 @@
+"""Orders in the Wagtail admin: a read-only ledger beside the Products snippets.
+
+Orders are not content: no drafts, revisions or choosers, so they get a plain
+``ModelViewSet`` rather than a snippet. Nobody creates, edits or deletes an order here,
+superusers included: every change goes through ``shop.services.fulfilment``, which
+enforces the allowed transitions and logs them, and an order deleted while its payment
+session could still be paid would lose that payment.
+"""
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_permission_codename
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, StatusTagColumn
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets import BooleanRadioSelect
+from wagtail.permission_policies import ModelPermissionPolicy
+
+from shop import selectors
+from shop.models import Order, OrderLine, PaymentEvent
+
+STRIPE_DASHBOARD = "https://dashboard.stripe.com"
+# Characters that make a spreadsheet read a cell as a formula.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_STALE_MINUTES = int(selectors.STALE_PENDING_AFTER.total_seconds() // 60)
+
+
+class OrderPermissionPolicy(ModelPermissionPolicy):
+    """Viewing follows the ``view_order`` permission; nobody may add, change or delete."""
+
+    def user_has_permission(self, user, action: str) -> bool:
+        return action == "view" and super().user_has_permission(user, action)
+
+    def users_with_any_permission(self, actions) -> QuerySet:
+        return super().users_with_any_permission([a for a in actions if a == "view"])
+
+
+def with_item_count(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``item_count``: units bought in each order, in the same query (no query per row)."""
+    units = (
+        OrderLine.objects.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    return orders.annotate(item_count=Coalesce(Subquery(units, output_field=IntegerField()), 0))
+
+
+class OrderFilterSet(WagtailFilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=Order.Status.choices, widget=forms.CheckboxSelectMultiple
+    )
+    created_at = django_filters.DateFromToRangeFilter(label="Created", widget=DateRangePickerWidget)
+    stale_pending = django_filters.BooleanFilter(
+        label=f"Awaiting confirmation for over {_STALE_MINUTES} minutes",
+        method="filter_stale_pending",
+        widget=BooleanRadioSelect,
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status", "created_at", "stale_pending"]
+
+    def filter_stale_pending(self, queryset: QuerySet[Order], name: str, value):
+        if value is None:
+            return queryset
+        stale = selectors.order_list_awaiting_confirmation().values("pk")
+        return queryset.filter(pk__in=stale) if value else queryset.exclude(pk__in=stale)
+
+
+def _csv_safe(value):
+    # A shopper-supplied value must not run as a formula in the operator's spreadsheet.
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class OrderIndexView(generic.IndexView):
+    custom_field_preprocess = {
+        "customer_email": {"csv": _csv_safe, "xlsx": _csv_safe},
+    }
+
+    def get_base_queryset(self) -> QuerySet[Order]:
+        return with_item_count(super().get_base_queryset())
+
+
+def stripe_dashboard_base(order: Order) -> str | None:
+    """The Dashboard for the account mode the order was paid in; None for the local gateway."""
+    session_id = order.stripe_session_id or ""
+    if session_id.startswith("cs_test_"):
+        return f"{STRIPE_DASHBOARD}/test"
+    if session_id.startswith("cs_live_"):
+        return STRIPE_DASHBOARD
+    return None
+
+
+class RefuseWritesMixin:
+    """Answer every add, edit or delete request with 403 and a page that says why.
+
+    Wagtail's admin turns PermissionDenied into a redirect to the dashboard; an order is
+    never writable here, so a plain "forbidden" is the honest answer (and what API clients
+    and tests expect).
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.user_has_permission(self.permission_required):
+            return TemplateResponse(
+                request,
+                "shop/admin/order_read_only.html",
+                {"index_url": reverse("orders:index")},
+                status=403,
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
+class OrderCreateView(RefuseWritesMixin, generic.CreateView):
+    pass
+
+
+class OrderEditView(RefuseWritesMixin, generic.EditView):
+    pass
+
+
+class OrderDeleteView(RefuseWritesMixin, generic.DeleteView):
+    pass
+
+
+class OrderInspectView(generic.InspectView):
+    template_name = "shop/admin/order_inspect.html"
+    labels = {
+        "customer_email": "Customer e-mail",
+        "user": "Account",
+        "created_at": "Created",
+        "returned_at": "Back from the payment page",
+        "paid_at": "Paid",
+        "confirmation_emailed_at": "Confirmation e-mailed",
+        "updated_at": "Last changed",
+        "stripe_session_id": "Checkout session",
+        "session_expires_at": "Checkout session expires",
+        "payment_intent_id": "Payment",
+    }
+
+    def get_field_label(self, field_name, field):
+        return self.labels.get(field_name) or super().get_field_label(field_name, field)
+
+    def get_field_display_value(self, field_name, field):
+        value = super().get_field_display_value(field_name, field)
+        return "—" if value in (None, "") else value
+
+    def get_user_display_value(self):
+        user = self.object.user
+        return user.get_username() if user else "Guest"
+
+    def get_payment_intent_id_display_value(self):
+        payment_intent = self.object.payment_intent_id
+        base = stripe_dashboard_base(self.object)
+        if not payment_intent or base is None:
+            return payment_intent
+        return format_html(
+            '<a href="{}/payments/{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            base,
+            payment_intent,
+            payment_intent,
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["lines"] = list(self.object.lines.all())
+        context["events"] = list(
+            PaymentEvent.objects.filter(order=self.object)
+            .order_by("received_at", "pk")
+            .only("stripe_event_id", "type", "received_at")
+        )
+        return context
+
+
+class OrderViewSet(ModelViewSet):
+    model = Order
+    name = "orders"
+    icon = "list-ul"
+    menu_label = "Orders"
+    index_view_class = OrderIndexView
+    add_view_class = OrderCreateView
+    edit_view_class = OrderEditView
+    delete_view_class = OrderDeleteView
+    inspect_view_class = OrderInspectView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    # Orders hold snapshots; tracking their references to products would only add queries
+    # to every save on the payment path.
+    add_to_reference_index = False
+    list_per_page = 50
+    # The add and edit views refuse everyone; should that ever change, the form still has
+    # no fields, so no money, status or identity can be typed in.
+    form_fields: list[str] = []
+    ordering = "-created_at"
+    list_display = [
+        "reference",
+        DateColumn("created_at", label="Created", sort_key="created_at"),
+        Column("customer_email", label="Customer e-mail"),
+        StatusTagColumn(
+            "get_status_display",
+            label="Status",
+            primary=lambda order: order.status == Order.Status.PAID,
+        ),
+        Column("total_display", label="Total", sort_key="amount_total"),
+        NumberColumn("item_count", label="Items"),
+    ]
+    filterset_class = OrderFilterSet
+    search_fields = ["reference", "customer_email", "stripe_session_id", "payment_intent_id"]
+    # A plain substring match in the database on exactly these fields.
+    search_backend_name = None
+    list_export = [
+        "reference",
+        "created_at",
+        "paid_at",
+        "customer_email",
+        "get_status_display",
+        "currency",
+        "amount_total",
+        "total_display",
+        "item_count",
+        "stripe_session_id",
+        "payment_intent_id",
+    ]
+    export_headings = {
+        "created_at": "Created",
+        "paid_at": "Paid",
+        "customer_email": "Customer e-mail",
+        "get_status_display": "Status",
+        "amount_total": "Total (minor units)",
+        "total_display": "Total",
+        "item_count": "Items",
+        "stripe_session_id": "Checkout session",
+        "payment_intent_id": "Payment intent",
+    }
+    export_filename = "orders"
+    # Never the checkout token or guest token: those are bearer credentials.
+    inspect_view_fields = [
+        "reference",
+        "status",
+        "customer_email",
+        "user",
+        "created_at",
+        "returned_at",
+        "paid_at",
+        "confirmation_emailed_at",
+        "updated_at",
+        "stripe_session_id",
+        "session_expires_at",
+        "payment_intent_id",
+    ]
+
+    def get_permissions_to_register(self):
+        # Only "view" means anything for orders; the others would be a misleading checkbox.
+        return Permission.objects.filter(
+            content_type=ContentType.objects.get_for_model(Order),
+            codename=get_permission_codename("view", Order._meta),
+        )

@@ -1,0 +1,416 @@
+"""Orders in the Wagtail admin: editors find, inspect and export orders and can change none."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import openpyxl
+import pytest
+from bs4 import BeautifulSoup
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from shop.models import Order, Product
+from shop.payments.local import LocalGateway, session_payload
+from shop.services.webhooks import payment_event_apply
+from tests.shop.orders_support import order_checkout, order_make, shop_quick
+
+pytestmark = pytest.mark.django_db
+
+INDEX = reverse("orders:index")
+
+
+@pytest.fixture
+def shop(db):
+    return shop_quick()
+
+
+@pytest.fixture
+def editor(shop):
+    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def superuser_client(client, shop):
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def orders(shop) -> dict[str, Order]:
+    """Three orders told apart by every field an operator searches and filters on."""
+    now = timezone.now()
+    return {
+        "paid": order_make(
+            status=Order.Status.PAID,
+            lines=(("Stoneware Mug", 1800, 2), ("Canvas Tote", 2450, 1)),
+            email="ada@example.com",
+            session_id="cs_test_paidsession0001",
+            payment_intent_id="pi_test_paidintent0001",
+            created_at=now - dt.timedelta(days=3),
+        ),
+        "expired": order_make(
+            status=Order.Status.EXPIRED,
+            lines=(("Dot-Grid Notebook", 1275, 1),),
+            email="grace@example.com",
+            session_id="cs_test_expiredsession02",
+            created_at=now - dt.timedelta(days=10),
+        ),
+        "pending": order_make(
+            status=Order.Status.PENDING,
+            lines=(("Canvas Tote", 2450, 4),),
+            email="linus@example.com",
+            session_id="cs_test_pendingsession03",
+            created_at=now - dt.timedelta(hours=2),
+        ),
+    }
+
+
+def listed(response) -> list[str]:
+    assert response.status_code == 200, response.content[:500]
+    return [order.reference for order in response.context["object_list"]]
+
+
+# -- who may do what -----------------------------------------------------------------
+
+
+def test_editor_sees_orders_in_the_admin_menu(editor_client, orders):
+    response = editor_client.get(reverse("wagtailadmin_home"))
+
+    assert response.status_code == 200
+    assert f'"url": "{INDEX}"' in response.content.decode().replace("&quot;", '"')
+
+
+def test_editor_can_list_orders(editor_client, orders):
+    response = editor_client.get(INDEX)
+
+    assert set(listed(response)) == {order.reference for order in orders.values()}
+    html = response.content.decode()
+    assert "$60.50" in html  # 2 × $18.00 + $24.50
+    assert "ada@example.com" in html
+
+
+def test_editor_can_inspect_an_order(editor_client, orders):
+    order = orders["paid"]
+
+    response = editor_client.get(reverse("orders:inspect", args=[order.pk]))
+
+    assert response.status_code == 200
+    page = BeautifulSoup(response.content, "html.parser")
+    lines = page.select("[data-order-lines] tbody tr")
+    cells = [[td.get_text(strip=True) for td in row.find_all("td")] for row in lines]
+    assert cells == [
+        ["Stoneware Mug", "$18.00", "2", "$36.00"],
+        ["Canvas Tote", "$24.50", "1", "$24.50"],
+    ]
+    assert page.select_one("[data-order-total]").get_text(strip=True) == "$60.50"
+    text = page.get_text(" ", strip=True)
+    assert order.reference in text
+    assert "cs_test_paidsession0001" in text
+
+
+def test_inspect_links_the_payment_to_the_stripe_test_dashboard(editor_client, orders):
+    order = orders["paid"]
+
+    response = editor_client.get(reverse("orders:inspect", args=[order.pk]))
+
+    page = BeautifulSoup(response.content, "html.parser")
+    link = page.find("a", string="pi_test_paidintent0001")
+    assert link["href"] == "https://dashboard.stripe.com/test/payments/pi_test_paidintent0001"
+    # No documented Dashboard page for a Checkout Session: its id is shown, not linked.
+    assert not page.find("a", href=lambda href: href and "cs_test_paidsession0001" in href)
+
+
+def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_client, shop):
+    gateway = LocalGateway()
+    order, session = order_checkout({Product.objects.get(slug="stoneware-mug"): 1})
+    paid = session_payload(gateway.pay(session.id, email="ada@example.com"))
+    for event_id in ("evt_local_first", "evt_local_second"):
+        payment_event_apply(
+            {
+                "id": event_id,
+                "type": "checkout.session.completed",
+                "data": {"object": paid},
+            }
+        )
+
+    response = editor_client.get(reverse("orders:inspect", args=[order.pk]))
+
+    page = BeautifulSoup(response.content, "html.parser")
+    rows = page.select("[data-payment-events] tbody tr")
+    assert [row.find("code").get_text() for row in rows] == ["evt_local_first", "evt_local_second"]
+    assert all("checkout.session.completed" in row.get_text() for row in rows)
+    # A local-gateway payment is not on Stripe's Dashboard: shown as text.
+    order.refresh_from_db()
+    assert order.payment_intent_id in page.get_text()
+    assert not page.find("a", href=lambda href: href and "dashboard.stripe.com" in href)
+
+
+@pytest.mark.parametrize("client_fixture", ["editor_client", "superuser_client"])
+def test_nobody_can_create_edit_or_delete_an_order(request, client_fixture, orders):
+    client = request.getfixturevalue(client_fixture)
+    order = orders["paid"]
+    urls = [
+        reverse("orders:add"),
+        reverse("orders:edit", args=[order.pk]),
+        reverse("orders:delete", args=[order.pk]),
+    ]
+
+    for url in urls:
+        assert client.get(url).status_code == 403, url
+        assert client.post(url, {"amount_total": "1", "status": "refunded"}).status_code == 403
+
+    order.refresh_from_db()
+    assert (order.amount_total, order.status) == (6050, Order.Status.PAID)
+    assert Order.objects.count() == 3
+
+
+def test_listing_and_inspect_offer_no_add_edit_or_delete(superuser_client, orders):
+    order = orders["paid"]
+
+    listing = superuser_client.get(INDEX).content.decode()
+    inspect = superuser_client.get(reverse("orders:inspect", args=[order.pk])).content.decode()
+
+    for html in (listing, inspect):
+        assert reverse("orders:add") not in html
+        assert reverse("orders:edit", args=[order.pk]) not in html
+        assert reverse("orders:delete", args=[order.pk]) not in html
+
+
+def test_admin_user_without_the_view_order_permission_cannot_see_orders(client, orders):
+    user = get_user_model().objects.create_user("clerk", "clerk@example.com", "pw")
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(user)
+
+    # Wagtail's own refusal for pages a user may not see: back to the dashboard.
+    for url in (INDEX, reverse("orders:inspect", args=[orders["paid"].pk])):
+        response = client.get(url)
+        assert (response.status_code, response.url) == (302, reverse("wagtailadmin_home"))
+    assert "shop-orders-summary" not in client.get(reverse("wagtailadmin_home")).content.decode()
+
+
+def test_group_permissions_offer_only_viewing_orders(shop):
+    from wagtail import hooks
+
+    offered = {
+        permission.codename
+        for fn in hooks.get_hooks("register_permissions")
+        for permission in fn()
+        if permission.content_type.model == "order"
+    }
+
+    assert offered == {"view_order"}
+
+
+# -- finding orders --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("reference", "paid"),
+        ("grace@example", "expired"),
+        ("LINUS@EXAMPLE.COM", "pending"),
+        ("cs_test_expiredsession02", "expired"),
+        ("pi_test_paidintent0001", "paid"),
+    ],
+)
+def test_search_finds_an_order_by_each_field(editor_client, orders, query, expected):
+    if query == "reference":
+        query = orders[expected].reference.lower()
+
+    assert listed(editor_client.get(INDEX, {"q": query})) == [orders[expected].reference]
+
+
+def test_search_does_not_match_other_fields(editor_client, orders):
+    # Product names are in the lines, not in the searched fields.
+    assert listed(editor_client.get(INDEX, {"q": "Notebook"})) == []
+
+
+def test_filter_by_status(editor_client, orders):
+    response = editor_client.get(INDEX, {"status": ["paid", "pending"]})
+
+    assert set(listed(response)) == {orders["paid"].reference, orders["pending"].reference}
+
+
+def test_filter_by_created_date_range(editor_client, orders):
+    today = timezone.localdate()
+    params = {
+        "created_at_from": (today - dt.timedelta(days=5)).isoformat(),
+        "created_at_to": today.isoformat(),
+    }
+
+    response = editor_client.get(INDEX, params)
+
+    assert set(listed(response)) == {orders["paid"].reference, orders["pending"].reference}
+
+
+def test_filter_by_orders_awaiting_confirmation_too_long(editor_client, orders):
+    order_make(status=Order.Status.PENDING, session_id="cs_test_fresh", email="new@example.com")
+    order_make(status=Order.Status.PENDING, created_at=timezone.now() - dt.timedelta(hours=3))
+
+    response = editor_client.get(INDEX, {"stale_pending": "true"})
+
+    # Fresh pending orders and ones that never reached the payment page are not stuck.
+    assert listed(response) == [orders["pending"].reference]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("created_at", ["expired", "paid", "pending"]),
+        ("-created_at", ["pending", "paid", "expired"]),
+        ("amount_total", ["expired", "paid", "pending"]),
+        ("-amount_total", ["pending", "paid", "expired"]),
+    ],
+)
+def test_ordering_by_created_and_total(editor_client, orders, ordering, expected):
+    response = editor_client.get(INDEX, {"ordering": ordering})
+
+    assert listed(response) == [orders[name].reference for name in expected]
+
+
+def test_listing_counts_items_without_a_query_per_order(editor_client, orders):
+    def queries_for_listing() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert editor_client.get(INDEX).status_code == 200
+        return len(queries)
+
+    few = queries_for_listing()
+    for _ in range(10):
+        order_make(lines=(("Canvas Tote", 2450, 1), ("Stoneware Mug", 1800, 3)))
+    many = queries_for_listing()
+
+    assert many == few
+    items = {
+        order.reference: order.item_count
+        for order in editor_client.get(INDEX).context["object_list"]
+    }
+    assert items[orders["paid"].reference] == 3
+    assert items[orders["pending"].reference] == 4
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+def _csv_rows(response) -> list[dict[str, str]]:
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_csv_export_lists_the_filtered_orders(editor_client, orders):
+    response = editor_client.get(INDEX, {"status": "paid", "export": "csv"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="orders.csv"' in response["Content-Disposition"]
+    (row,) = _csv_rows(response)
+    order = orders["paid"]
+    assert row["Reference"] == order.reference
+    assert row["Customer e-mail"] == "ada@example.com"
+    assert row["Status"] == "Paid"
+    assert row["Total"] == "$60.50"
+    assert row["Total (minor units)"] == "6050"
+    assert row["Currency"] == "usd"
+    assert row["Items"] == "3"
+    assert row["Checkout session"] == "cs_test_paidsession0001"
+    assert row["Payment intent"] == "pi_test_paidintent0001"
+    assert row["Created"].startswith(order.created_at.date().isoformat())
+    # Tokens that prove ownership never leave the database.
+    assert str(order.checkout_token) not in json.dumps(row)
+
+
+def test_csv_export_follows_search_and_covers_every_page(editor_client, orders):
+    for index in range(60):
+        order_make(email=f"bulk{index}@example.com")
+
+    rows = _csv_rows(editor_client.get(INDEX, {"q": "bulk", "export": "csv"}))
+
+    assert len(rows) == 60
+
+
+def test_csv_export_neutralises_formulas_in_shopper_supplied_values(editor_client, shop):
+    order_make(email="=HYPERLINK(1)@example.com")
+
+    (row,) = _csv_rows(editor_client.get(INDEX, {"export": "csv"}))
+
+    assert row["Customer e-mail"] == "'=HYPERLINK(1)@example.com"
+
+
+def test_xlsx_export_is_a_spreadsheet_of_the_orders(editor_client, orders):
+    response = editor_client.get(INDEX, {"export": "xlsx", "ordering": "created_at"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert "orders.xlsx" in response["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    references = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert references == [orders[name].reference for name in ("expired", "paid", "pending")]
+
+
+# -- dashboard -------------------------------------------------------------------------
+
+
+def test_dashboard_panel_shows_sales_and_orders_stuck_awaiting_confirmation(editor_client, shop):
+    now = timezone.now()
+    order_make(status=Order.Status.PAID, lines=(("Mug", 1800, 2),), paid_at=now)
+    order_make(status=Order.Status.PAID, lines=(("Tote", 2450, 1),), paid_at=now)
+    order_make(
+        status=Order.Status.PAID,
+        lines=(("Notebook", 1275, 1),),
+        created_at=now - dt.timedelta(days=3),
+    )
+    # Outside the week, refunded, or not paid: none of these is revenue.
+    order_make(status=Order.Status.PAID, created_at=now - dt.timedelta(days=8))
+    order_make(status=Order.Status.REFUNDED, paid_at=now)
+    order_make(status=Order.Status.EXPIRED, session_id="cs_test_gone")
+    # Two stuck, one still fresh, one that never reached the payment page.
+    for minutes in (31, 240):
+        stuck_since = now - dt.timedelta(minutes=minutes)
+        order_make(session_id=f"cs_test_stuck{minutes}", created_at=stuck_since)
+    order_make(session_id="cs_test_fresh", created_at=now - dt.timedelta(minutes=5))
+    order_make(created_at=now - dt.timedelta(hours=2))
+
+    response = editor_client.get(reverse("wagtailadmin_home"))
+
+    assert response.status_code == 200
+    page = BeautifulSoup(response.content, "html.parser")
+    panel = page.select_one("#shop-orders-summary-section")
+    today = [td.get_text(strip=True) for td in panel.select("[data-period=today] td")]
+    week = [td.get_text(strip=True) for td in panel.select("[data-period=week] td")]
+    assert today == ["2", "$60.50"]
+    assert week == ["3", "$73.25"]
+    stale = panel.select_one("[data-stale-pending] a")
+    assert stale.get_text(" ", strip=True).startswith("2 orders awaiting payment confirmation")
+    assert len(listed(editor_client.get(stale["href"]))) == 2
+
+
+def test_dashboard_panel_reports_each_currency_separately(editor_client, shop):
+    order_make(status=Order.Status.PAID, lines=(("Mug", 1800, 1),))
+    order_make(status=Order.Status.PAID, lines=(("Becher", 1500, 1),), currency="eur")
+
+    response = editor_client.get(reverse("wagtailadmin_home"))
+
+    panel = BeautifulSoup(response.content, "html.parser").select_one(
+        "#shop-orders-summary-section"
+    )
+    today = [td.get_text(strip=True) for td in panel.select("[data-period=today] td")]
+    assert today == ["2", "€15.00 + $18.00"]
