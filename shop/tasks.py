@@ -23,11 +23,19 @@ RETRY_DELAY_SECONDS = 0.5
 
 
 def _order_url(order: Order) -> str:
+    """The absolute address of the order's page on the shop.
+
+    ``SITE_URL`` (the public address, as for Stripe's return URLs) when set, else the
+    Wagtail Site's address.
+    """
     page = ShopPage.objects.live().first()
     if page is None:
-        return settings.WAGTAILADMIN_BASE_URL
-    base = page.get_full_url() or settings.WAGTAILADMIN_BASE_URL + "/"
-    return base.rstrip("/") + page.reverse_subpage("order_detail", args=[order.reference])
+        return settings.SITE_URL or settings.WAGTAILADMIN_BASE_URL
+    url_parts = page.get_url_parts()
+    site_root, page_path = (url_parts[1], url_parts[2]) if url_parts else ("", "/")
+    base = (settings.SITE_URL or site_root or settings.WAGTAILADMIN_BASE_URL).rstrip("/")
+    # reverse_subpage() is relative to the page ("orders/ABCD-EFGH/"); page_path ends in "/".
+    return base + page_path + page.reverse_subpage("order_detail", args=[order.reference])
 
 
 def _message_for(order: Order) -> EmailMultiAlternatives:

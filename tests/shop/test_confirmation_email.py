@@ -1,0 +1,310 @@
+"""One confirmation e-mail per paid order, however often and wherever payment is confirmed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.test import override_settings
+
+from shop import tasks
+from shop.models import Order, Product
+from shop.payments.local import LocalGateway, session_payload
+from shop.services.fulfilment import order_fulfil
+from shop.services.webhooks import payment_event_apply
+from shop.shoppers import GUEST_TOKEN_SESSION_KEY
+from tests.shop.mail_backends import FlakyBackend
+from tests.shop.orders_support import order_checkout, shop_quick
+
+FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
+
+
+@pytest.fixture
+def shop(db):
+    return shop_quick()
+
+
+@pytest.fixture
+def shop_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Records from the ``shop`` loggers, which do not propagate to the root logger."""
+    logger = logging.getLogger("shop")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="shop"):
+            yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
+@pytest.fixture
+def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tasks, "RETRY_DELAY_SECONDS", 0)
+
+
+def _paid_at_gateway(quantities: dict[str, int]) -> tuple[Order, dict]:
+    """An order placed through checkout and paid on the local gateway's page (no event yet)."""
+    order, session = order_checkout(
+        {Product.objects.get(slug=slug): qty for slug, qty in quantities.items()}
+    )
+    paid = session_payload(LocalGateway().pay(session.id, email="ada@example.com"))
+    return order, paid
+
+
+def _completed(session: dict, event_id: str = "evt_local_1") -> dict:
+    return {"id": event_id, "type": "checkout.session.completed", "data": {"object": session}}
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks) -> Callable[[dict], None]:
+    """Deliver a webhook event and run what it queued after commit, as production does."""
+
+    def _deliver(event: dict) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            payment_event_apply(event)
+
+    return _deliver
+
+
+# -- the message -----------------------------------------------------------------------
+
+
+def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_link(shop, deliver):
+    order, paid = _paid_at_gateway({"stoneware-mug": 2, "dot-grid-notebook": 1})
+
+    deliver(_completed(paid))
+
+    (message,) = mail.outbox
+    order.refresh_from_db()
+    link = f"http://localhost/orders/{order.reference}/"
+    assert message.to == ["ada@example.com"]
+    assert message.subject == f"Your order {order.reference} is confirmed"
+    assert message.from_email == settings.DEFAULT_FROM_EMAIL
+    text = message.body
+    assert order.reference in text
+    assert "Stoneware Mug x 2 at $18.00 = $36.00" in text
+    assert "Dot-Grid Notebook x 1 at $12.75 = $12.75" in text
+    assert "Total: $48.75" in text
+    assert link in text
+    ((html, mimetype),) = message.alternatives
+    assert mimetype == "text/html"
+    page = BeautifulSoup(html, "html.parser")
+    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in page.tbody("tr")]
+    assert rows == [
+        ["Stoneware Mug", "2", "$18.00", "$36.00"],
+        ["Dot-Grid Notebook", "1", "$12.75", "$12.75"],
+    ]
+    assert order.reference in page.get_text()
+    assert "$48.75" in page.tfoot.get_text()
+    assert page.find("a", href=link)
+    assert order.confirmation_emailed_at is not None
+
+
+@override_settings(SITE_URL="https://shop.example")
+def test_email_links_to_the_public_site_url_when_one_is_configured(shop, deliver):
+    order, paid = _paid_at_gateway({"canvas-tote": 1})
+
+    deliver(_completed(paid))
+
+    (message,) = mail.outbox
+    assert f"https://shop.example/orders/{order.reference}/" in message.body
+
+
+def test_email_link_opens_the_order_page_for_the_shopper(shop, deliver, client):
+    order, paid = _paid_at_gateway({"canvas-tote": 1})
+    deliver(_completed(paid))
+    path = "/" + mail.outbox[0].body.split("http://localhost/", 1)[1].split()[0]
+    browser_session = client.session
+    browser_session[GUEST_TOKEN_SESSION_KEY] = order.guest_token
+    browser_session.save()
+
+    response = client.get(path)
+
+    assert path == f"/orders/{order.reference}/"
+    assert response.status_code == 200
+    assert order.reference in response.content.decode()
+
+
+# -- exactly once ----------------------------------------------------------------------
+
+
+def test_replayed_events_and_the_success_page_send_no_second_email(
+    shop, deliver, django_capture_on_commit_callbacks
+):
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    session = LocalGateway().retrieve_session(paid["id"])
+
+    deliver(_completed(paid, "evt_local_1"))
+    deliver(_completed(paid, "evt_local_1"))
+    deliver(_completed(paid, "evt_local_2"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order_fulfil(session=session, source="success page")
+    tasks.order_confirmation_send.enqueue(order.pk)
+
+    assert len(mail.outbox) == 1
+
+
+def test_no_email_and_no_claim_when_the_order_has_no_address(shop, deliver):
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    paid["customer_email"] = paid["customer_details"] = None
+
+    deliver(_completed(paid))
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.confirmation_emailed_at is None
+    assert mail.outbox == []
+
+
+# -- a mail server that fails ----------------------------------------------------------
+
+
+@override_settings(EMAIL_BACKEND=FLAKY_BACKEND)
+def test_send_that_fails_once_is_retried_and_delivered(shop, deliver, shop_log, no_retry_delay):
+    FlakyBackend.reset(failures=1)
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+
+    deliver(_completed(paid))
+
+    assert FlakyBackend.attempts == 2
+    assert len(mail.outbox) == 1
+    assert f"order {order.reference} confirmation e-mail attempt 1/3 failed" in shop_log.text
+
+
+@override_settings(EMAIL_BACKEND=FLAKY_BACKEND)
+def test_failing_mail_server_is_retried_then_given_up_leaving_the_order_paid(
+    shop, deliver, shop_log, no_retry_delay
+):
+    FlakyBackend.reset(failures=100)
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+
+    deliver(_completed(paid))
+
+    order.refresh_from_db()
+    assert FlakyBackend.attempts == tasks.SEND_ATTEMPTS
+    assert mail.outbox == []
+    assert order.status == Order.Status.PAID
+    # The claim is given back so a later run can send it.
+    assert order.confirmation_emailed_at is None
+    errors = [r for r in shop_log.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        f"order {order.reference} confirmation e-mail not sent after 3 attempts"
+    ]
+
+    FlakyBackend.reset(failures=0)
+    assert tasks.order_confirmation_send.enqueue(order.pk).return_value is True
+
+    order.refresh_from_db()
+    assert len(mail.outbox) == 1
+    assert order.confirmation_emailed_at is not None
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email_url", "expected"),
+    [
+        (None, "django.core.mail.backends.console.EmailBackend mail-timeout=10"),
+        ("", "django.core.mail.backends.console.EmailBackend mail-timeout=10"),
+        (
+            "smtp+tls://shop:secret@mail.example.com:587",
+            "django.core.mail.backends.smtp.EmailBackend mail.example.com:587 tls mail-timeout=10",
+        ),
+    ],
+)
+def test_console_email_by_default_and_smtp_from_email_url(email_url, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("EMAIL_URL", "DATABASE_URL")}
+    env["DJANGO_SETTINGS_MODULE"] = "site_config.settings.dev"
+    if email_url is not None:
+        env["EMAIL_URL"] = email_url
+    script = (
+        "from django.conf import settings as s\n"
+        "parts = [s.EMAIL_BACKEND]\n"
+        "if 'smtp' in s.EMAIL_BACKEND:\n"
+        "    parts.append(f'{s.EMAIL_HOST}:{s.EMAIL_PORT}')\n"
+        "    parts.append('tls' if s.EMAIL_USE_TLS else 'plain')\n"
+        "parts.append(f'mail-timeout={s.EMAIL_TIMEOUT}')\n"
+        "print(' '.join(parts))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.strip() == expected
+
+
+# -- two servers at once ---------------------------------------------------------------
+
+
+def _run_at_once(count: int, work: Callable[[int], object]) -> list[BaseException]:
+    """Run ``work(i)`` in ``count`` threads released together; each closes its connection."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            work(index)
+        except BaseException as exc:  # collected and asserted on by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_twenty_concurrent_fulfilments_send_exactly_one_email():
+    shop_quick()
+    order, paid = _paid_at_gateway({"stoneware-mug": 1, "canvas-tote": 1})
+    session = LocalGateway().retrieve_session(paid["id"])
+    assert session.is_paid
+
+    errors = _run_at_once(
+        20, lambda i: order_fulfil(session=session, source=f"concurrency test {i}")
+    )
+
+    assert errors == []
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.confirmation_emailed_at is not None
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["ada@example.com"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_twenty_concurrent_confirmation_tasks_send_exactly_one_email():
+    # The claim alone, as when a queue delivers the task to several workers at once.
+    shop_quick()
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    order_fulfil(session=LocalGateway().retrieve_session(paid["id"]), source="test")
+    mail.outbox.clear()
+    Order.objects.filter(pk=order.pk).update(confirmation_emailed_at=None)
+
+    errors = _run_at_once(20, lambda i: tasks.order_confirmation_send.enqueue(order.pk))
+
+    assert errors == []
+    assert len(mail.outbox) == 1
