@@ -129,10 +129,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     try:
         order = order_place(cart=cart, shopper=shopper)
     except OrderAlreadyPaid as exc:
-        messages.info(request, f"Order {exc.order.reference}: this order is already paid.")
-        if _wants_json(request):
-            return JsonResponse({"error": "This order is already paid."}, status=409)
-        return redirect(_shop_url(), permanent=False)
+        return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
         return _refuse(request, exc.message, status=exc.status, page=page)
 
@@ -143,6 +140,9 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     )
     try:
         session = checkout_session_open(order=order, urls=urls)
+    except OrderAlreadyPaid as exc:
+        # Paid at the gateway a moment ago, before its webhook arrived.
+        return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
         return _refuse(request, exc.message, status=exc.status, page=page)
     except GatewayUnavailable as exc:
@@ -161,6 +161,13 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(status=303)
     response["Location"] = session.url
     return response
+
+
+def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
+    messages.info(request, f"Order {order.reference}: this order is already paid.")
+    if _wants_json(request):
+        return JsonResponse({"error": "This order is already paid."}, status=409)
+    return redirect(_shop_url(), permanent=False)
 
 
 def _owned_order(request, **filters) -> Order | None:
