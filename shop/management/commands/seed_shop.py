@@ -7,7 +7,6 @@ passwords for trying the admin.
 """
 
 import io
-import random
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -50,23 +49,44 @@ DEMO_USERS = [
 ]
 
 
-def _product_image_bytes(seed: str, dark, light) -> bytes:
-    """A simple generated picture: a soft gradient with a few shapes (no downloads)."""
+def _draw_mug(draw, dark, light):
+    draw.rounded_rectangle([350, 200, 590, 470], radius=28, fill=dark)
+    draw.ellipse([540, 260, 680, 410], outline=dark, width=34)
+    draw.rectangle([360, 212, 580, 236], fill=light)
+
+
+def _draw_tote(draw, dark, light):
+    draw.arc([380, 120, 580, 330], start=180, end=360, fill=dark, width=22)
+    draw.polygon([(320, 240), (640, 240), (680, 500), (280, 500)], fill=dark)
+    draw.line([(330, 300), (630, 300)], fill=light, width=6)
+
+
+def _draw_notebook(draw, dark, light):
+    draw.rounded_rectangle([330, 150, 630, 500], radius=18, fill=dark)
+    draw.rectangle([330, 150, 360, 500], fill=light)
+    for x in range(400, 610, 30):
+        for y in range(190, 480, 30):
+            draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=light)
+
+
+DRAWINGS = {
+    "stoneware-mug": _draw_mug,
+    "canvas-tote": _draw_tote,
+    "dot-grid-notebook": _draw_notebook,
+}
+
+
+def _product_image_bytes(slug: str, dark, light) -> bytes:
+    """A simple picture of the product on a soft gradient, drawn here (no downloads)."""
     width, height = 960, 630
     image = Image.new("RGB", (width, height), light)
     draw = ImageDraw.Draw(image)
     for y in range(height):
         t = y / height
-        colour = tuple(
-            int(light[i] * (1 - t) + dark[i] * t * 0.35 + light[i] * t * 0.65) for i in range(3)
-        )
+        colour = tuple(int(light[i] * (1 - 0.25 * t) + dark[i] * 0.25 * t) for i in range(3))
         draw.line([(0, y), (width, y)], fill=colour)
-    rng = random.Random(seed)  # noqa: S311  (decoration, not security)
-    for _ in range(6):
-        r = rng.randint(40, 140)
-        x, y = rng.randint(0, width), rng.randint(0, height)
-        draw.ellipse([x - r, y - r, x + r, y + r], outline=dark, width=6)
-    draw.rounded_rectangle([300, 190, 660, 440], radius=36, fill=dark)
+    draw.ellipse([250, 470, 710, 560], fill=tuple(int(c * 0.85) for c in light))
+    DRAWINGS.get(slug, _draw_notebook)(draw, dark, light)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
