@@ -41,7 +41,10 @@ class ShopPage(RoutablePageMixin, Page):
 
         The checkout view re-renders the page with it when a cart is refused.
         """
-        shopper = shopper_from_request(request)
+        # A guest gets their token with the form, not with their first Buy: two clicks sent
+        # before the first answer arrives, or a Buy retried after an error page (whose session
+        # changes Django does not save), then come from the same shopper and find one order.
+        shopper = shopper_from_request(request, create=True)
         orders = list(selectors.order_list_for_shopper(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
         catalogue_html, has_products = catalogue_render(self, chosen_quantities=chosen_quantities)
         return {

@@ -152,6 +152,23 @@ def test_second_post_with_same_token_reuses_order_and_session(
     assert LocalCheckoutSession.objects.count() == 1
 
 
+def test_two_clicks_sent_before_the_first_answer_make_one_order(
+    browser: Browser, mug: Product
+) -> None:
+    # A first-time visitor without JavaScript double-clicks Buy: the second request leaves
+    # with the cookies the shop page set, before the first request's answer comes back.
+    token = browser.page_token()
+    second_click = Browser()
+    second_click.client.cookies.load({k: m.value for k, m in browser.client.cookies.items()})
+
+    first = browser.buy(token, {mug: 1})
+    second = second_click.buy(token, {mug: 1})
+
+    assert first.status_code == second.status_code == 303
+    assert first["Location"] == second["Location"]
+    assert Order.objects.count() == 1
+
+
 def test_refreshing_the_success_page_changes_nothing(browser: Browser, mug: Product) -> None:
     order, payment_page = start_checkout(browser, {mug: 3})
     success_url = pay(browser, payment_page)

@@ -303,9 +303,7 @@ def test_handled_event_moves_the_order_only_along_allowed_transitions(
         assert listed is not None and move.shown in listed
 
 
-def test_async_success_after_an_unpaid_completion_pays_once(
-    browser: Browser, order: Order
-) -> None:
+def test_async_success_after_an_unpaid_completion_pays_once(browser: Browser, order: Order) -> None:
     intent = new_id("pi")
     deliver(browser, _completed_unpaid(order, intent))
 
