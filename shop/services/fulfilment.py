@@ -10,7 +10,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from shop.models import Order
+from shop.models import Order, PaymentEvent
 from shop.payments.base import CheckoutSession
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,29 @@ def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
 
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_send.enqueue(order_id))
+            _apply_early_refund(order, source=source)
         return order
+
+
+def _apply_early_refund(order: Order, *, source: str) -> None:
+    """A full refund whose event arrived before the payment's is applied once it is paid.
+
+    Events come in any order; the refund was recorded (PaymentEvent) but had no paid order
+    to act on, and the books must still end refunded.
+    """
+    if not order.payment_intent_id:
+        return
+    refund = (
+        PaymentEvent.objects.filter(
+            type="charge.refunded",
+            payload__data__object__payment_intent=order.payment_intent_id,
+            payload__data__object__refunded=True,
+        )
+        .order_by("received_at")
+        .first()
+    )
+    if refund is not None:
+        _move(order, Order.Status.REFUNDED, source=f"{source} (earlier {refund.stripe_event_id})")
 
 
 def order_fail(*, session: CheckoutSession, source: str) -> Order | None:

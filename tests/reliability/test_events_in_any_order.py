@@ -1,0 +1,323 @@
+"""Stripe's events and the shopper's cancel, in every order and repeated.
+
+Each row is a sequence of what happens to one order and the final state the rules require:
+money Stripe confirms beats canceled and expired; refunded only ever follows paid (a refund
+whose event arrives first is applied as soon as the payment's does); failed never overwrites
+paid; at most one confirmation e-mail. Events go through the real webhook endpoint, signed;
+the cancel goes through the real cancel page; the local gateway's session follows what
+Stripe's would (paid when completed, expired when expired).
+
+Actions: completed = checkout.session.completed (paid), succeeded =
+checkout.session.async_payment_succeeded, failed = checkout.session.async_payment_failed,
+expired = checkout.session.expired, refunded = charge.refunded (full), cancel = the shopper
+leaves the payment page (GET /checkout/cancel/).
+"""
+
+import json
+import secrets
+import uuid
+
+import pytest
+from django.core import mail
+from django.test import Client, TestCase
+
+from shop.cart import cart_build
+from shop.models import LocalCheckoutSession, Order, PaymentEvent
+from shop.payments import webhook_secret
+from shop.payments.signing import sign_payload
+from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
+from shop.shoppers import GUEST_TOKEN_SESSION_KEY, Shopper
+
+pytestmark = pytest.mark.django_db
+
+# (sequence, final status, confirmation e-mails sent)
+SEQUENCES = [
+    ("completed completed", "paid", 1),
+    ("completed succeeded", "paid", 1),
+    ("completed failed", "paid", 1),
+    ("completed expired", "paid", 1),
+    ("completed refunded", "refunded", 1),
+    ("completed cancel", "paid", 1),
+    ("succeeded completed", "paid", 1),
+    ("succeeded succeeded", "paid", 1),
+    ("succeeded failed", "paid", 1),
+    ("succeeded expired", "paid", 1),
+    ("succeeded refunded", "refunded", 1),
+    ("succeeded cancel", "paid", 1),
+    ("failed completed", "paid", 1),
+    ("failed succeeded", "paid", 1),
+    ("failed failed", "failed", 0),
+    ("failed expired", "failed", 0),
+    ("failed refunded", "failed", 0),
+    ("failed cancel", "failed", 0),
+    ("expired completed", "paid", 1),
+    ("expired succeeded", "paid", 1),
+    ("expired failed", "expired", 0),
+    ("expired expired", "expired", 0),
+    ("expired refunded", "expired", 0),
+    ("expired cancel", "expired", 0),
+    ("refunded completed", "refunded", 1),
+    ("refunded succeeded", "refunded", 1),
+    ("refunded failed", "failed", 0),
+    ("refunded expired", "expired", 0),
+    ("refunded refunded", "pending", 0),
+    ("refunded cancel", "canceled", 0),
+    ("cancel completed", "paid", 1),
+    ("cancel succeeded", "paid", 1),
+    ("cancel failed", "canceled", 0),
+    ("cancel expired", "canceled", 0),
+    ("cancel refunded", "canceled", 0),
+    ("cancel cancel", "canceled", 0),
+    ("completed succeeded failed", "paid", 1),
+    ("completed succeeded expired", "paid", 1),
+    ("completed succeeded refunded", "refunded", 1),
+    ("completed succeeded cancel", "paid", 1),
+    ("completed failed succeeded", "paid", 1),
+    ("completed failed expired", "paid", 1),
+    ("completed failed refunded", "refunded", 1),
+    ("completed failed cancel", "paid", 1),
+    ("completed expired succeeded", "paid", 1),
+    ("completed expired failed", "paid", 1),
+    ("completed expired refunded", "refunded", 1),
+    ("completed expired cancel", "paid", 1),
+    ("completed refunded succeeded", "refunded", 1),
+    ("completed refunded failed", "refunded", 1),
+    ("completed refunded expired", "refunded", 1),
+    ("completed refunded cancel", "refunded", 1),
+    ("completed cancel succeeded", "paid", 1),
+    ("completed cancel failed", "paid", 1),
+    ("completed cancel expired", "paid", 1),
+    ("completed cancel refunded", "refunded", 1),
+    ("succeeded completed failed", "paid", 1),
+    ("succeeded completed expired", "paid", 1),
+    ("succeeded completed refunded", "refunded", 1),
+    ("succeeded completed cancel", "paid", 1),
+    ("succeeded failed completed", "paid", 1),
+    ("succeeded failed expired", "paid", 1),
+    ("succeeded failed refunded", "refunded", 1),
+    ("succeeded failed cancel", "paid", 1),
+    ("succeeded expired completed", "paid", 1),
+    ("succeeded expired failed", "paid", 1),
+    ("succeeded expired refunded", "refunded", 1),
+    ("succeeded expired cancel", "paid", 1),
+    ("succeeded refunded completed", "refunded", 1),
+    ("succeeded refunded failed", "refunded", 1),
+    ("succeeded refunded expired", "refunded", 1),
+    ("succeeded refunded cancel", "refunded", 1),
+    ("succeeded cancel completed", "paid", 1),
+    ("succeeded cancel failed", "paid", 1),
+    ("succeeded cancel expired", "paid", 1),
+    ("succeeded cancel refunded", "refunded", 1),
+    ("failed completed succeeded", "paid", 1),
+    ("failed completed expired", "paid", 1),
+    ("failed completed refunded", "refunded", 1),
+    ("failed completed cancel", "paid", 1),
+    ("failed succeeded completed", "paid", 1),
+    ("failed succeeded expired", "paid", 1),
+    ("failed succeeded refunded", "refunded", 1),
+    ("failed succeeded cancel", "paid", 1),
+    ("failed expired completed", "paid", 1),
+    ("failed expired succeeded", "paid", 1),
+    ("failed expired refunded", "failed", 0),
+    ("failed expired cancel", "failed", 0),
+    ("failed refunded completed", "refunded", 1),
+    ("failed refunded succeeded", "refunded", 1),
+    ("failed refunded expired", "failed", 0),
+    ("failed refunded cancel", "failed", 0),
+    ("failed cancel completed", "paid", 1),
+    ("failed cancel succeeded", "paid", 1),
+    ("failed cancel expired", "failed", 0),
+    ("failed cancel refunded", "failed", 0),
+    ("expired completed succeeded", "paid", 1),
+    ("expired completed failed", "paid", 1),
+    ("expired completed refunded", "refunded", 1),
+    ("expired completed cancel", "paid", 1),
+    ("expired succeeded completed", "paid", 1),
+    ("expired succeeded failed", "paid", 1),
+    ("expired succeeded refunded", "refunded", 1),
+    ("expired succeeded cancel", "paid", 1),
+    ("expired failed completed", "paid", 1),
+    ("expired failed succeeded", "paid", 1),
+    ("expired failed refunded", "expired", 0),
+    ("expired failed cancel", "expired", 0),
+    ("expired refunded completed", "refunded", 1),
+    ("expired refunded succeeded", "refunded", 1),
+    ("expired refunded failed", "expired", 0),
+    ("expired refunded cancel", "expired", 0),
+    ("expired cancel completed", "paid", 1),
+    ("expired cancel succeeded", "paid", 1),
+    ("expired cancel failed", "expired", 0),
+    ("expired cancel refunded", "expired", 0),
+    ("refunded completed succeeded", "refunded", 1),
+    ("refunded completed failed", "refunded", 1),
+    ("refunded completed expired", "refunded", 1),
+    ("refunded completed cancel", "refunded", 1),
+    ("refunded succeeded completed", "refunded", 1),
+    ("refunded succeeded failed", "refunded", 1),
+    ("refunded succeeded expired", "refunded", 1),
+    ("refunded succeeded cancel", "refunded", 1),
+    ("refunded failed completed", "refunded", 1),
+    ("refunded failed succeeded", "refunded", 1),
+    ("refunded failed expired", "failed", 0),
+    ("refunded failed cancel", "failed", 0),
+    ("refunded expired completed", "refunded", 1),
+    ("refunded expired succeeded", "refunded", 1),
+    ("refunded expired failed", "expired", 0),
+    ("refunded expired cancel", "expired", 0),
+    ("refunded cancel completed", "refunded", 1),
+    ("refunded cancel succeeded", "refunded", 1),
+    ("refunded cancel failed", "canceled", 0),
+    ("refunded cancel expired", "canceled", 0),
+    ("cancel completed succeeded", "paid", 1),
+    ("cancel completed failed", "paid", 1),
+    ("cancel completed expired", "paid", 1),
+    ("cancel completed refunded", "refunded", 1),
+    ("cancel succeeded completed", "paid", 1),
+    ("cancel succeeded failed", "paid", 1),
+    ("cancel succeeded expired", "paid", 1),
+    ("cancel succeeded refunded", "refunded", 1),
+    ("cancel failed completed", "paid", 1),
+    ("cancel failed succeeded", "paid", 1),
+    ("cancel failed expired", "canceled", 0),
+    ("cancel failed refunded", "canceled", 0),
+    ("cancel expired completed", "paid", 1),
+    ("cancel expired succeeded", "paid", 1),
+    ("cancel expired failed", "canceled", 0),
+    ("cancel expired refunded", "canceled", 0),
+    ("cancel refunded completed", "refunded", 1),
+    ("cancel refunded succeeded", "refunded", 1),
+    ("cancel refunded failed", "canceled", 0),
+    ("cancel refunded expired", "canceled", 0),
+]
+
+PAYMENT_INTENT = "pi_test_sequence"
+
+
+class Scenario:
+    """One guest's pending order with an open (local gateway) checkout session."""
+
+    def __init__(self, products):
+        token = secrets.token_urlsafe(16)
+        self.browser = Client()
+        session = self.browser.session
+        session[GUEST_TOKEN_SESSION_KEY] = token
+        session.save()
+        cart = cart_build(
+            checkout_token=uuid.uuid4(),
+            fields={f"qty_{products[0].pk}": "2"},
+            max_quantity=10,
+        )
+        self.order = order_place(cart=cart, shopper=Shopper(user_id=None, guest_token=token))
+        urls = CheckoutUrls(
+            success_url="http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url_base="http://testserver/checkout/cancel/",
+        )
+        self.session_id = checkout_session_open(order=self.order, urls=urls).id
+        self.sent: list[tuple[bytes, str]] = []
+
+    def _session_object(self, *, status: str, payment_status: str) -> dict:
+        paid = payment_status == "paid"
+        return {
+            "id": self.session_id,
+            "object": "checkout.session",
+            "status": status,
+            "payment_status": payment_status,
+            "amount_total": self.order.amount_total,
+            "currency": self.order.currency,
+            "client_reference_id": self.order.reference,
+            "payment_intent": PAYMENT_INTENT if paid else None,
+            "customer_details": {"email": "shopper@example.com"} if paid else None,
+        }
+
+    def _deliver(self, event_type: str, obj: dict) -> None:
+        event = {
+            "id": f"evt_{secrets.token_hex(8)}",
+            "object": "event",
+            "type": event_type,
+            "data": {"object": obj},
+        }
+        body = json.dumps(event).encode()
+        self.sent.append((body, event_type))
+        self._post(body)
+
+    def _post(self, body: bytes) -> None:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = Client().post(
+                "/stripe/webhook/",
+                body,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=sign_payload(body, webhook_secret()),
+            )
+        assert response.status_code == 200, response.content
+
+    def _gateway_session(self, **fields) -> None:
+        LocalCheckoutSession.objects.filter(pk=self.session_id).update(**fields)
+
+    def apply(self, action: str) -> None:
+        if action in ("completed", "succeeded"):
+            self._gateway_session(status="complete", payment_status="paid")
+            event_type = {
+                "completed": "checkout.session.completed",
+                "succeeded": "checkout.session.async_payment_succeeded",
+            }[action]
+            self._deliver(
+                event_type, self._session_object(status="complete", payment_status="paid")
+            )
+        elif action == "failed":
+            obj = self._session_object(status="complete", payment_status="unpaid")
+            self._deliver("checkout.session.async_payment_failed", obj)
+        elif action == "expired":
+            self._gateway_session(status="expired")
+            obj = self._session_object(status="expired", payment_status="unpaid")
+            self._deliver("checkout.session.expired", obj)
+        elif action == "refunded":
+            charge = {
+                "id": "ch_test_sequence",
+                "object": "charge",
+                "payment_intent": PAYMENT_INTENT,
+                "amount_refunded": self.order.amount_total,
+                "refunded": True,
+            }
+            self._deliver("charge.refunded", charge)
+        elif action == "cancel":
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                response = self.browser.get(f"/checkout/cancel/?order={self.order.reference}")
+            assert response.status_code == 302
+        else:  # pragma: no cover - a typo in the table
+            raise AssertionError(action)
+
+    def replay_all(self) -> None:
+        """Stripe delivers every event again (same ids): nothing may change."""
+        for body, _ in self.sent:
+            self._post(body)
+
+    def status(self) -> str:
+        self.order.refresh_from_db()
+        return self.order.status
+
+
+@pytest.mark.parametrize(("sequence", "final", "emails"), SEQUENCES, ids=[s[0] for s in SEQUENCES])
+def test_events_in_any_order_end_in_the_state_the_rules_require(
+    seeded_shop, products, sequence, final, emails
+):
+    scenario = Scenario(products)
+
+    for action in sequence.split():
+        scenario.apply(action)
+
+    assert scenario.status() == final
+    assert len(mail.outbox) == emails
+
+    scenario.replay_all()
+
+    assert scenario.status() == final
+    assert len(mail.outbox) == emails
+    assert PaymentEvent.objects.count() == len(scenario.sent)
+
+
+def test_the_table_covers_every_pair_and_every_ordered_triple():
+    actions = {"completed", "succeeded", "failed", "expired", "refunded", "cancel"}
+    rows = {row[0] for row in SEQUENCES}
+    assert len(rows) == len(SEQUENCES) == 6 * 6 + 6 * 5 * 4
+    assert all(set(row.split()) <= actions for row in rows)
+    assert Order.Status.PAID in {row[1] for row in SEQUENCES}
