@@ -1,0 +1,166 @@
+"""manage.py reconcile_payments: what an operator (or cron) sees, and its exit status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from shop.management.commands.reconcile_payments import Command
+from shop.models import Order
+from shop.payments.local import LocalGateway
+from tests.fakes.stripe_server import FakeStripe
+from tests.shop.orders_support import order_make, shop_quick
+from tests.shop.reconcile_support import expiry_passed, stale_order, stripe_faked
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(db):
+    return shop_quick()
+
+
+@pytest.fixture
+def fake(shop) -> Iterator[FakeStripe]:
+    with stripe_faked() as server:
+        yield server
+
+
+@pytest.fixture
+def reconcile(django_capture_on_commit_callbacks):
+    """``manage.py reconcile_payments <args>``; returns what it printed."""
+
+    def run(*args: str) -> str:
+        out = io.StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("reconcile_payments", *args, stdout=out, stderr=io.StringIO())
+        return out.getvalue()
+
+    return run
+
+
+def status_of(order: Order) -> str:
+    order.refresh_from_db()
+    return order.status
+
+
+def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile):
+    order = stale_order()
+    fake.complete_session(order.stripe_session_id, customer_email="ada@example.com")
+
+    output = reconcile()
+
+    lines = output.splitlines()
+    assert lines[0].startswith(f"{order.reference}  paid")
+    assert "paid at the gateway" in lines[0]
+    assert order.stripe_session_id in lines[0]
+    assert lines[-1] == "Checked 1 pending order(s) older than 30 minutes: 1 paid."
+    assert status_of(order) == Order.Status.PAID
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+
+
+def test_expires_stale_open_and_expired_sessions(fake, reconcile):
+    overdue, expired, fresh = stale_order(), stale_order(), stale_order()
+    expiry_passed(fake, overdue.stripe_session_id)
+    fake.expire(expired.stripe_session_id)
+
+    output = reconcile()
+
+    assert [status_of(o) for o in (overdue, expired, fresh)] == [
+        Order.Status.EXPIRED,
+        Order.Status.EXPIRED,
+        Order.Status.PENDING,
+    ]
+    assert len(output.splitlines()) == 4
+    assert output.splitlines()[-1] == (
+        "Checked 3 pending order(s) older than 30 minutes: 2 expired, 1 still open."
+    )
+    assert fake.sessions[overdue.stripe_session_id]["status"] == "expired"
+
+
+def test_running_twice_changes_nothing_the_second_time(fake, reconcile):
+    paid, expired = stale_order(), stale_order()
+    fake.complete_session(paid.stripe_session_id)
+    fake.expire(expired.stripe_session_id)
+    reconcile()
+    settled_at = {o.pk: o.updated_at for o in Order.objects.all()}
+
+    output = reconcile()
+
+    assert output.strip() == "Checked 0 pending order(s) older than 30 minutes: nothing to do."
+    assert {o.pk: o.updated_at for o in Order.objects.all()} == settled_at
+    assert len(mail.outbox) == 1
+
+
+def test_stripe_down_exits_non_zero_and_changes_nothing(fake, capsys):
+    orders = [stale_order(), stale_order()]
+    fake.complete_session(orders[0].stripe_session_id)
+    fake.refuse_connections()
+
+    with pytest.raises(SystemExit) as exit_info:
+        Command().run_from_argv(["manage.py", "reconcile_payments"])
+
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert "Payment gateway unavailable" in err
+    assert "2 order(s) not checked" in err
+    assert [status_of(o) for o in orders] == [Order.Status.PENDING] * 2
+    assert mail.outbox == []
+
+
+def test_dry_run_reports_and_changes_nothing(fake, reconcile):
+    order = stale_order()
+    fake.complete_session(order.stripe_session_id)
+
+    output = reconcile("--dry-run")
+
+    assert output.splitlines()[0].startswith(f"[dry run] {order.reference}  paid")
+    assert output.rstrip().endswith("Nothing was changed.")
+    assert status_of(order) == Order.Status.PENDING
+    assert mail.outbox == []
+
+
+def test_older_than_sets_the_threshold_in_minutes(fake, reconcile):
+    order = stale_order()  # begun 45 minutes ago
+    fake.complete_session(order.stripe_session_id)
+
+    assert "Checked 0 pending order(s) older than 60 minutes" in reconcile("--older-than", "60")
+    assert status_of(order) == Order.Status.PENDING
+    assert "1 paid" in reconcile("--older-than", "40")
+    assert status_of(order) == Order.Status.PAID
+
+
+def test_negative_threshold_is_refused(shop):
+    with pytest.raises(CommandError):
+        call_command("reconcile_payments", "--older-than", "-5")
+
+
+def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, reconcile):
+    unknown = order_make(
+        session_id="cs_test_not_at_stripe", created_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    paid = stale_order()
+    fake.complete_session(paid.stripe_session_id)
+
+    with pytest.raises(CommandError, match="1 order"):
+        reconcile()
+
+    assert status_of(paid) == Order.Status.PAID
+    assert status_of(unknown) == Order.Status.PENDING
+
+
+def test_works_with_the_local_gateway(shop, reconcile):
+    order = stale_order()
+    LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
+
+    output = reconcile()
+
+    assert output.splitlines()[-1] == "Checked 1 pending order(s) older than 30 minutes: 1 paid."
+    assert status_of(order) == Order.Status.PAID
+    assert len(mail.outbox) == 1

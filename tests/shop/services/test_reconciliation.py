@@ -1,0 +1,362 @@
+"""payments_reconcile: pending orders whose webhook never came are settled from the gateway."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.core import mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from shop.models import Order
+from shop.payments import get_gateway
+from shop.payments.base import CheckoutSession
+from shop.payments.local import LocalGateway
+from shop.services import reconciliation
+from shop.services.reconciliation import ReconcileReport, payments_reconcile
+from tests.fakes.stripe_server import FakeStripe
+from tests.shop.orders_support import order_make, shop_quick
+from tests.shop.reconcile_support import (
+    expiry_passed,
+    local_expiry_passed,
+    stale_order,
+    stripe_faked,
+)
+
+
+@pytest.fixture
+def shop(db):
+    return shop_quick()
+
+
+@pytest.fixture
+def fake(shop) -> Iterator[FakeStripe]:
+    with stripe_faked() as server:
+        yield server
+
+
+@pytest.fixture
+def reconcile(django_capture_on_commit_callbacks):
+    """Run reconciliation and what it queues after commit, as a cron run would."""
+
+    def run(**kwargs) -> ReconcileReport:
+        with django_capture_on_commit_callbacks(execute=True):
+            return payments_reconcile(**kwargs)
+
+    return run
+
+
+@pytest.fixture
+def shop_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    logger = logging.getLogger("shop")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="shop"):
+            yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
+def actions(report: ReconcileReport) -> dict[str, str]:
+    return {outcome.reference: outcome.action for outcome in report.outcomes}
+
+
+def status_of(order: Order) -> str:
+    order.refresh_from_db()
+    return order.status
+
+
+def api_calls(fake: FakeStripe) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in fake.requests]
+
+
+# -- against the fake Stripe -----------------------------------------------------------
+
+
+def test_paid_session_whose_webhook_never_came_is_fulfilled_with_one_email(fake, reconcile):
+    order = stale_order("canvas-tote", 2)
+    fake.complete_session(order.stripe_session_id, customer_email="ada@example.com")
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "paid"}
+    assert report.ok
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.payment_intent_id.startswith("pi_test_")
+    assert order.customer_email == "ada@example.com"
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+
+
+def test_session_expired_at_stripe_expires_the_order(fake, reconcile):
+    order = stale_order()
+    fake.expire(order.stripe_session_id)
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "expired"}
+    assert status_of(order) == Order.Status.EXPIRED
+    assert mail.outbox == []
+
+
+def test_open_session_past_its_expiry_is_expired_at_stripe_then_the_order(fake, reconcile):
+    order = stale_order()
+    expiry_passed(fake, order.stripe_session_id)
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "expired"}
+    assert status_of(order) == Order.Status.EXPIRED
+    assert ("POST", f"/v1/checkout/sessions/{order.stripe_session_id}/expire") in api_calls(fake)
+    assert fake.sessions[order.stripe_session_id]["status"] == "expired"
+
+
+def test_payment_made_just_before_we_expire_the_session_wins(fake, reconcile):
+    order = stale_order()
+    expiry_passed(fake, order.stripe_session_id)
+    stripe = get_gateway()
+
+    class ShopperPaysFirst:
+        """The shopper completes payment between our look and our expire call."""
+
+        def retrieve_session(self, session_id: str) -> CheckoutSession:
+            return stripe.retrieve_session(session_id)
+
+        def expire_session(self, session_id: str) -> CheckoutSession:
+            fake.complete_session(session_id)
+            return stripe.expire_session(session_id)
+
+    report = reconcile(gateway=ShopperPaysFirst())
+
+    assert actions(report) == {order.reference: "paid"}
+    assert status_of(order) == Order.Status.PAID
+    assert len(mail.outbox) == 1
+
+
+def test_open_session_before_its_expiry_is_left_pending(fake, reconcile):
+    order = stale_order()
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "still open"}
+    assert report.ok
+    assert status_of(order) == Order.Status.PENDING
+    assert ("POST", f"/v1/checkout/sessions/{order.stripe_session_id}/expire") not in (
+        api_calls(fake)
+    )
+
+
+def test_orders_younger_than_the_threshold_are_not_asked_about(fake, reconcile):
+    order = stale_order()
+    fake.complete_session(order.stripe_session_id)
+    fake.reset()
+
+    report = reconcile(older_than=dt.timedelta(hours=1))
+
+    assert report.outcomes == []
+    assert fake.requests == []
+    assert status_of(order) == Order.Status.PENDING
+
+
+def test_running_twice_settles_once(fake, reconcile):
+    paid, expired = stale_order(), stale_order()
+    fake.complete_session(paid.stripe_session_id)
+    fake.expire(expired.stripe_session_id)
+
+    first = reconcile()
+    second = reconcile()
+
+    assert actions(first) == {paid.reference: "paid", expired.reference: "expired"}
+    assert second.outcomes == []
+    assert (status_of(paid), status_of(expired)) == (Order.Status.PAID, Order.Status.EXPIRED)
+    assert len(mail.outbox) == 1
+
+
+def test_stripe_down_changes_nothing_and_is_reported(fake, reconcile):
+    orders = [stale_order(), stale_order()]
+    fake.complete_session(orders[0].stripe_session_id)
+    fake.refuse_connections()
+
+    report = reconcile()
+
+    assert report.gateway_error
+    assert not report.ok
+    assert report.unchecked == 2
+    assert report.outcomes == []
+    assert [status_of(order) for order in orders] == [Order.Status.PENDING] * 2
+    assert mail.outbox == []
+
+
+def test_dry_run_asks_stripe_but_changes_nothing(fake, reconcile):
+    paid, expired, overdue = stale_order(), stale_order(), stale_order()
+    fake.complete_session(paid.stripe_session_id)
+    fake.expire(expired.stripe_session_id)
+    expiry_passed(fake, overdue.stripe_session_id)
+
+    report = reconcile(dry_run=True)
+
+    assert actions(report) == {
+        paid.reference: "paid",
+        expired.reference: "expired",
+        overdue.reference: "expired",
+    }
+    assert all("would" in outcome.detail for outcome in report.outcomes)
+    assert {status_of(o) for o in (paid, expired, overdue)} == {Order.Status.PENDING}
+    assert fake.sessions[overdue.stripe_session_id]["status"] == "open"
+    assert not any(path.endswith("/expire") for _, path in api_calls(fake))
+    assert mail.outbox == []
+
+
+def test_session_stripe_does_not_know_is_an_error_and_the_rest_are_settled(fake, reconcile):
+    unknown = order_make(
+        session_id="cs_test_not_at_stripe", created_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    paid = stale_order()
+    fake.complete_session(paid.stripe_session_id)
+
+    report = reconcile()
+
+    assert actions(report) == {unknown.reference: "error", paid.reference: "paid"}
+    assert not report.ok
+    assert status_of(unknown) == Order.Status.PENDING
+
+
+def test_payment_for_a_different_amount_is_not_marked_paid(fake, reconcile, shop_log):
+    order = stale_order()
+    fake.complete_session(order.stripe_session_id, amount_total=1)
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "error"}
+    assert status_of(order) == Order.Status.PENDING
+    assert f"order {order.reference} NOT marked paid" in shop_log.text
+
+
+def test_each_change_is_logged_once_with_its_source_and_no_payload(fake, reconcile, shop_log):
+    paid, expired = stale_order(), stale_order()
+    fake.complete_session(paid.stripe_session_id, customer_email="ada@example.com")
+    fake.expire(expired.stripe_session_id)
+
+    reconcile()
+
+    changes = [r.getMessage() for r in shop_log.records if " -> " in r.getMessage()]
+    assert sorted(changes) == sorted(
+        [
+            f"order {paid.reference} status pending -> paid source=reconciliation",
+            f"order {expired.reference} status pending -> expired source=reconciliation",
+        ]
+    )
+    assert "sk_test_x" not in shop_log.text
+    assert "customer_details" not in shop_log.text
+    assert "ada@example.com" not in shop_log.text
+
+
+def test_confirmation_that_never_went_out_is_sent_by_a_later_run(fake, reconcile):
+    # Its send failed every retry earlier and gave the claim back.
+    order = order_make(
+        status=Order.Status.PAID,
+        email="ada@example.com",
+        paid_at=timezone.now() - dt.timedelta(hours=2),
+    )
+
+    first = reconcile()
+    second = reconcile()
+
+    assert first.confirmations_requeued == [order.reference]
+    assert second.confirmations_requeued == []
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+
+
+# -- the local gateway -----------------------------------------------------------------
+
+
+def test_local_gateway_payment_without_its_event_is_fulfilled(shop, reconcile):
+    order = stale_order()
+    LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "paid"}
+    assert status_of(order) == Order.Status.PAID
+    assert len(mail.outbox) == 1
+
+
+def test_local_gateway_session_past_its_expiry_expires_the_order(shop, reconcile):
+    order, fresh = stale_order(), stale_order()
+    local_expiry_passed(order.stripe_session_id)
+
+    report = reconcile()
+
+    assert actions(report) == {order.reference: "expired", fresh.reference: "still open"}
+    assert status_of(order) == Order.Status.EXPIRED
+
+
+# -- two machines at once (real row locks) ---------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_runs_at_once_settle_each_order_once():
+    shop_quick()
+    with stripe_faked() as fake:
+        orders = [stale_order() for _ in range(8)]
+        for order in orders[:6]:
+            fake.complete_session(order.stripe_session_id)
+        for order in orders[6:]:
+            fake.expire(order.stripe_session_id)
+        reports: list[ReconcileReport] = []
+        barrier = threading.Barrier(2)
+
+        def run() -> None:
+            try:
+                barrier.wait(timeout=30)
+                reports.append(payments_reconcile())
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert len(reports) == 2
+    assert all(report.ok for report in reports)
+    assert [status_of(o) for o in orders] == [Order.Status.PAID] * 6 + [Order.Status.EXPIRED] * 2
+    assert len(mail.outbox) == 6
+    assert sorted(m.to[0] for m in mail.outbox) == ["buyer@example.com"] * 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_order_another_process_is_settling_is_skipped_not_waited_for():
+    shop_quick()
+    order = stale_order()
+    LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
+    locked, release = threading.Event(), threading.Event()
+
+    def webhook_in_progress() -> None:
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update().get(pk=order.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=webhook_in_progress)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        report = payments_reconcile()
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert actions(report) == {order.reference: reconciliation.SKIPPED}
+    assert status_of(order) == Order.Status.PENDING
+    assert actions(payments_reconcile()) == {order.reference: "paid"}
