@@ -1,0 +1,203 @@
+"""Races that real traffic produces, on PostgreSQL where the row locks are real.
+
+Each request runs in its own thread with its own database connection, released together
+by a barrier: a double-clicked Buy, Stripe delivering one event to several servers at once,
+and the webhook racing the shopper's return to the success page.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+from urllib.parse import urlencode
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+
+from shop.models import Order, PaymentEvent, Product
+from tests.fakes.stripe_server import FakeStripe
+from tests.shop.checkout.support import (
+    Browser,
+    event,
+    product,
+    session_object,
+    shop_build,
+    signature_for,
+)
+
+pytestmark = [
+    pytest.mark.postgres,
+    # serialized_rollback: each test starts from the migrated data (Wagtail's root page),
+    # which the flush after a transactional test removes.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+T = TypeVar("T")
+WEBHOOK_SECRET = "whsec_test"
+
+
+def together(count: int, work: Callable[[int], T]) -> list[T]:
+    """Run ``work(0..count-1)`` in threads released at the same moment; return the results."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(index)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    assert not errors, errors
+    return results
+
+
+def same_browser(browser: Browser) -> Client:
+    """Another connection from the same browser: same cookies, same session."""
+    client = Client()
+    client.cookies.load({name: morsel.value for name, morsel in browser.client.cookies.items()})
+    return client
+
+
+@pytest.fixture
+def shop(transactional_db) -> list[Product]:
+    shop_build()
+    return [product("stoneware-mug"), product("canvas-tote")]
+
+
+@pytest.fixture
+def browser(shop: list[Product]) -> Browser:
+    # Real commits here, so Django runs on-commit work itself; the plain client is enough.
+    browser = Browser()
+    browser.get("/")
+    return browser
+
+
+@pytest.fixture
+def fake(settings) -> Iterator[FakeStripe]:
+    with FakeStripe() as server:
+        settings.PAYMENT_GATEWAY = "stripe"
+        settings.STRIPE_SECRET_KEY = "sk_test_123"
+        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+        settings.STRIPE_API_BASE = server.url
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+        settings.STRIPE_TIMEOUT_SECONDS = 5
+        yield server
+
+
+@pytest.fixture
+def transitions(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[Order], int]]:
+    """How many times an order moved pending → paid, counted from the shop's log."""
+    logger = logging.getLogger("shop")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="shop"):
+            yield lambda order: sum(
+                f"order {order.reference} status pending -> paid" in r.getMessage()
+                for r in caplog.records
+            )
+    finally:
+        logger.removeHandler(caplog.handler)
+
+
+def test_ten_simultaneous_buys_with_one_token_make_one_order_and_one_session(
+    fake: FakeStripe, browser: Browser, shop: list[Product]
+) -> None:
+    mug, tote = shop
+    token = browser.page_token()
+    form = urlencode({"checkout_token": token, f"qty_{mug.pk}": "2", f"qty_{tote.pk}": "1"})
+    clients = [same_browser(browser) for _ in range(10)]
+
+    responses: list[HttpResponse] = together(
+        10,
+        lambda i: clients[i].post(
+            "/checkout/", form, content_type="application/x-www-form-urlencoded"
+        ),
+    )
+
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {303, 503}, statuses
+    assert statuses.count(503) <= 2, statuses
+    assert len({r["Location"] for r in responses if r.status_code == 303}) == 1
+    assert Order.objects.count() == 1
+    assert fake.session_creations == 1
+    (session_id,) = fake.sessions
+    assert Order.objects.get().stripe_session_id == session_id
+
+
+def test_twenty_simultaneous_deliveries_of_one_event_apply_it_once(
+    browser: Browser, shop: list[Product], transitions: Callable[[Order], int]
+) -> None:
+    mug, _ = shop
+    assert browser.buy(browser.page_token(), {mug: 1}).status_code == 303
+    order = Order.objects.get()
+    body = json.dumps(event("checkout.session.completed", session_object(order))).encode()
+    signature = signature_for(body)
+
+    responses: list[HttpResponse] = together(
+        20,
+        lambda i: Client().post(
+            "/stripe/webhook/",
+            body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [200] * 20
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert PaymentEvent.objects.count() == 1
+    assert transitions(order) == 1
+    assert len(mail.outbox) == 1
+
+
+def test_webhook_and_success_page_racing_pay_the_order_once(
+    fake: FakeStripe, browser: Browser, shop: list[Product], transitions: Callable[[Order], int]
+) -> None:
+    mug, tote = shop
+    orders = []
+    for _ in range(3):  # a few rounds, so the race goes both ways
+        response = browser.buy(browser.page_token(), {mug: 1, tote: 1})
+        session_id = response["Location"].rsplit("/", 1)[-1]
+        paid = fake.complete_session(session_id)
+        body = json.dumps(event("checkout.session.completed", paid)).encode()
+        signature = signature_for(body, secret=WEBHOOK_SECRET)
+        shopper = same_browser(browser)
+
+        def race(index: int, body=body, signature=signature, shopper=shopper, sid=session_id):
+            if index == 0:
+                return Client().post(
+                    "/stripe/webhook/",
+                    body,
+                    content_type="application/json",
+                    HTTP_STRIPE_SIGNATURE=signature,
+                )
+            return shopper.get(f"/checkout/success/?session_id={sid}")
+
+        webhook, success = together(2, race)
+
+        assert webhook.status_code == 200
+        assert (success.status_code, success["Location"]) == (302, "/")
+        orders.append(Order.objects.get(stripe_session_id=session_id))
+
+    for order in orders:
+        assert order.status == Order.Status.PAID
+        assert transitions(order) == 1
+    assert len(mail.outbox) == len(orders)
+    assert sorted(m.subject for m in mail.outbox) == sorted(
+        f"Your order {o.reference} is confirmed" for o in orders
+    )
