@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 # 30 minutes to 24 hours after the session is created; the extra minute covers the time
 # between placing the order and reaching Stripe.
 SESSION_LIFETIME = dt.timedelta(minutes=31)
+# Stripe refuses an expiry nearer than 30 minutes; the seconds allow for clocks that differ.
+SHORTEST_SESSION_LIFETIME = dt.timedelta(minutes=30, seconds=10)
 
 
 class CheckoutRefused(Exception):
@@ -176,7 +178,13 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
         raise CheckoutRefused(
             "This checkout has ended. Please choose your items again.", status=409
         )
-    session = gateway.create_session(_checkout_request(order, urls))
+    request = _checkout_request(order, urls)
+    if request.expires_at - timezone.now() < SHORTEST_SESSION_LIFETIME:
+        # A retry must repeat the first attempt's expiry (same idempotency key, same
+        # parameters), which is now too near for Stripe: this token cannot open a session.
+        # The shopper gets a fresh token with the refusal, and their next Buy starts afresh.
+        raise CheckoutRefused("This checkout has timed out. Please press Buy again.", status=409)
+    session = gateway.create_session(request)
     with transaction.atomic():
         updated = Order.objects.filter(pk=order.pk, stripe_session_id__isnull=True).update(
             stripe_session_id=session.id,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db.models import F
 
 from shop.models import Order, PaymentEvent, Product
 from tests.fakes.stripe_server import FakeStripe, RecordedRequest
@@ -280,6 +281,32 @@ def test_unavailable_stripe_charges_nothing_and_buy_again_reuses_the_session(
     assert list(fake.sessions) == [session_id]
     assert Order.objects.get().stripe_session_id == session_id
     assert {r.idempotency_key for r in session_creates(fake)} == {f"checkout-{token}"}
+
+
+def test_buy_again_long_after_an_outage_starts_a_fresh_checkout(
+    fake: FakeStripe, browser: Browser, mug: Product
+) -> None:
+    token = browser.page_token()
+    fake.inject_fault(500)
+    refused = browser.buy(token, {mug: 2})
+    assert refused.status_code == 503
+    # The shopper comes back to that page ten minutes later: a session opened now could not
+    # carry the first attempt's expiry, which Stripe would find too near.
+    Order.objects.update(created_at=F("created_at") - dt.timedelta(minutes=10))
+
+    late = browser.buy(checkout_token_in(refused), {mug: 2})
+
+    assert late.status_code == 409
+    page = soup_of(late)
+    error = page.find(id="checkout-error").get_text(strip=True)
+    assert error == "This checkout has timed out. Please press Buy again."
+    assert page.find("input", attrs={"name": f"qty_{mug.pk}"})["value"] == "2"
+    assert fake.session_creations == 0
+    fresh = checkout_token_in(late)
+    assert fresh != token
+    session_id = session_id_from(browser.buy(fresh, {mug: 2}))
+    assert list(fake.sessions) == [session_id]
+    assert str(Order.objects.get(stripe_session_id=session_id).checkout_token) == fresh
 
 
 def test_rejected_api_key_is_unavailable_to_the_shopper_and_an_error_for_operators(
