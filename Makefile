@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup venv test lint format check e2e-deps bench screenshot clean
+.PHONY: run setup venv test lint format check e2e-deps bench screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -40,8 +40,17 @@ check: venv
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-e2e-deps:  ## Debian's Chromium for the browser tests
-	command -v chromium >/dev/null 2>&1 || { apt-get update && apt-get install -y chromium; }
+e2e-deps: node_modules/axe-core/axe.min.js  ## Debian's Chromium and axe-core for the browser tests
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+# axe-core, pinned in package-lock.json; reinstalled when the lock file changes.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+screenshots: venv e2e-deps  ## refresh docs/screenshots/ (shop page before and after a purchase)
+	E2E_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_shopper_journeys.py -p no:cacheprovider \
+		-k "test_two_products_bought_and_paid_show_as_paid_in_my_orders or test_phone_shopper_buys_without_sideways_scrolling"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,313 @@
+"""Browser journeys: the real app in a real server process, driven by Debian's Chromium.
+
+The server (``shop_server``) is gunicorn, one worker with two threads, started once per test
+session on a free 127.0.0.1 port with its own throwaway SQLite database, migrated and seeded
+with ``seed_shop --demo-users``. It runs the dev settings with ``DEBUG=true`` because that is
+what makes a process outside the test runner serve everything the browser asks for:
+
+- static files: WhiteNoise (in MIDDLEWARE) looks them up through Django's finders when DEBUG
+  is on (``WHITENOISE_USE_FINDERS`` defaults to DEBUG), so no collectstatic into the tree;
+- media (product images and their renditions): the DEBUG-only ``static()`` pattern in
+  ``site_config/urls.py``;
+- the local test payment page is enabled, and ``--demo-users`` creates ``editor``/``editor``
+  in the Editors group (and ``admin``/``admin``) for the admin journeys.
+
+Its output goes to ``server.log`` beside the database; a failing test shows the lines the
+server wrote while it ran. The tests never touch the test database (no ``db`` fixture); they
+read the server's database directly with :mod:`sqlite3` when a count says more than the page.
+
+Without /usr/bin/chromium the tests skip, naming the install command; with ``CI=true`` they
+fail instead. ``E2E_SCREENSHOTS=1`` makes the journeys save screenshots to docs/screenshots/.
+"""
+
+import contextlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS_DIR = REPO / "docs" / "screenshots"
+SERVER_START_TIMEOUT = 60
+SETUP_COMMAND_TIMEOUT = 180
+# Playwright's waits: generous for a shared 2-core machine, short enough to fail fast.
+ACTION_TIMEOUT_MS = 15_000
+EDITOR = ("editor", "editor")  # created by seed_shop --demo-users (DEBUG only)
+
+
+def pytest_collection_modifyitems(config, items):
+    # The editor journeys change the catalogue (a new price, a new product): run them after
+    # the shopper journeys, whose totals assume the seeded prices.
+    items.sort(key=lambda item: "test_editor_journeys" in item.nodeid)
+
+
+@dataclass
+class ShopServer:
+    url: str
+    db_path: Path
+    log_path: Path
+    env: dict
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the server's database; its output."""
+        return _run([sys.executable, "manage.py", *args], env=self.env, log_path=self.log_path)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Read the server's database directly (read-only)."""
+        connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=20)
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+
+    def count(self, table: str, where: str = "1=1", params: tuple = ()) -> int:
+        return self.query(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)[0][0]  # noqa: S608
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, offset: int, max_lines: int = 80) -> str:
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        return "\n".join(lines[-max_lines:])
+
+
+def _run(command: list[str], *, env: dict, log_path: Path) -> str:
+    with log_path.open("a") as log:
+        log.write(f"$ {' '.join(command)}\n")
+    result = subprocess.run(
+        command,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SETUP_COMMAND_TIMEOUT,
+        check=False,
+    )
+    with log_path.open("a") as log:
+        log.write(result.stdout + result.stderr)
+    if result.returncode != 0:
+        pytest.fail(
+            f"e2e server set-up failed: {' '.join(command)} exited {result.returncode}\n"
+            f"{result.stdout}\n{result.stderr}",
+            pytrace=False,
+        )
+    return result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    if not path.exists():
+        return "(no server log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _wait_until_serving(process: subprocess.Popen, url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"e2e server exited with {process.returncode} while starting. "
+                f"Log {log_path}:\n{_tail(log_path)}",
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last_error = exc
+        time.sleep(0.25)
+    pytest.fail(
+        f"e2e server did not answer {url} within {SERVER_START_TIMEOUT}s ({last_error}). "
+        f"Log {log_path}:\n{_tail(log_path)}",
+        pytrace=False,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium_executable() -> Path:
+    """Debian's Chromium: skip without it locally, fail without it in CI."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    message = (
+        f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
+        "(`apt-get install -y chromium`, or `make e2e-deps`)."
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def shop_server(tmp_path_factory) -> Iterator[ShopServer]:
+    """The shop under gunicorn on a free port, with a fresh migrated and seeded database."""
+    root = tmp_path_factory.mktemp("e2e-server")
+    db_path = root / "e2e.sqlite3"
+    log_path = root / "server.log"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "site_config.settings.dev",
+        "DEBUG": "true",
+        # A throwaway database: durability does not matter, and without fsync the migrations
+        # take half the time.
+        "DATABASE_URL": f"sqlite:///{db_path}?init_command=PRAGMA%20synchronous%3DOFF",
+        "MEDIA_ROOT": str(root / "media"),
+        "PAYMENT_GATEWAY": "local",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": "",
+        "CACHE_URL": "locmemcache://",
+        "EMAIL_URL": "consolemail://",
+        # Every journey comes from 127.0.0.1: the per-address limits would refuse the run.
+        "CHECKOUT_RATE_LIMIT": "10000/600",
+        "LOGIN_RATE_LIMIT": "10000/600",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):
+        env.pop(name, None)
+
+    server = ShopServer(url=url, db_path=db_path, log_path=log_path, env=env)
+    server.manage("migrate", "--noinput")
+    server.manage("seed_shop", "--demo-users")
+
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "site_config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "2",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(process, url + "/", log_path)
+        yield server
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request, shop_server):
+    """Remember where the server log stood, so a failure can show what the server said."""
+    request.node._e2e_log = (shop_server, shop_server.log_size())
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    mark = getattr(item, "_e2e_log", None)
+    if report.failed and mark is not None:
+        server, offset = mark
+        report.sections.append(("e2e server log during this test", server.log_since(offset)))
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_executable):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(chromium_executable),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            # Playwright turns the back/forward cache off; shoppers' Chrome has it on, and
+            # the back-button journey is about what they get.
+            ignore_default_args=["--disable-back-forward-cache"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser, shop_server):
+    """Open a fresh browser context (a separate shopper); all are closed after the test."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=ACTION_TIMEOUT_MS)
+    contexts = []
+
+    def open_context(**options):
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(base_url=shop_server.url, **options)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    """A page in a fresh context: a new guest shopper with JavaScript on, 1280 px wide."""
+    return new_context().new_page()
+
+
+@pytest.fixture
+def save_screenshot():
+    """Save a screenshot to docs/screenshots/<name>.png, only when E2E_SCREENSHOTS=1."""
+
+    def save(page, name: str, *, full_page: bool = True) -> None:
+        if os.environ.get("E2E_SCREENSHOTS") != "1":
+            return
+        SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS_DIR / f"{name}.png"), full_page=full_page)
+
+    return save

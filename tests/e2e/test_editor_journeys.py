@@ -1,0 +1,147 @@
+"""Editor journeys in the Wagtail admin, as a member of the Editors group (journeys 9–11).
+
+They run after the shopper journeys (see conftest): they change the catalogue.
+"""
+
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import EDITOR
+from tests.e2e.shopper import (
+    NOTEBOOK,
+    choose,
+    open_shop,
+    order_card,
+    order_lines,
+    pay,
+    press_buy,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def _log_in_to_admin(page) -> None:
+    username, password = EDITOR
+    page.goto("/admin/")
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+def _open_shop_menu_item(page, item: str) -> None:
+    page.get_by_role("button", name="Shop").click()
+    page.get_by_role("list", name="Shop").get_by_role("link", name=item).click()
+
+
+def _admin_message(page):
+    return page.locator(".messages")
+
+
+def _publish(page) -> None:
+    page.get_by_role("button", name="More actions").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(_admin_message(page)).to_contain_text("published")
+
+
+def _product_card(page, name: str):
+    return page.locator("article.product-card").filter(
+        has=page.get_by_role("heading", name=name, exact=True)
+    )
+
+
+def _bought(new_context, product: str, quantity: int):
+    """A shopper (their own browser context) who has bought and paid; (page, reference)."""
+    shopper = new_context().new_page()
+    open_shop(shopper)
+    choose(shopper, product, quantity)
+    press_buy(shopper)
+    return shopper, pay(shopper)
+
+
+def test_editor_drafts_previews_and_publishes_a_price_and_past_orders_keep_theirs(new_context):
+    shopper, reference = _bought(new_context, NOTEBOOK, 2)
+
+    editor = new_context().new_page()
+    _log_in_to_admin(editor)
+    _open_shop_menu_item(editor, "Products")
+    editor.get_by_role("link", name=NOTEBOOK, exact=True).click()
+    editor.get_by_role("spinbutton", name="Price*").fill("14.00")
+    editor.get_by_role("button", name="Save draft").click()
+    expect(_admin_message(editor)).to_contain_text(f"Product '{NOTEBOOK}' updated")
+
+    # A draft is not for sale.
+    shopper.reload()
+    expect(_product_card(shopper, NOTEBOOK)).to_contain_text("$12.75")
+
+    editor.get_by_role("button", name="Toggle preview").click()
+    preview = editor.frame_locator("#w-preview-iframe")
+    expect(preview.locator(".product-card__price")).to_contain_text("$14.00")
+
+    _publish(editor)
+    shopper.reload()
+    expect(_product_card(shopper, NOTEBOOK)).to_contain_text("$14.00")
+    card = order_card(shopper, reference)
+    assert order_lines(card) == [f"{NOTEBOOK} × 2 at $12.75"]
+    expect(card.locator(".order__total")).to_have_text("Total $25.50")
+
+
+def test_editor_adds_a_product_with_an_image_then_takes_it_off_sale(new_context, tmp_path):
+    name = "Linen Napkins"
+    picture = tmp_path / "linen-napkins.png"
+    Image.new("RGB", (1200, 800), (186, 160, 120)).save(picture)
+
+    editor = new_context().new_page()
+    _log_in_to_admin(editor)
+    _open_shop_menu_item(editor, "Products")
+    editor.get_by_role("link", name="Add product").click()
+    editor.get_by_role("textbox", name="Name*").fill(name)
+    editor.get_by_role("textbox", name="Slug*").fill("linen-napkins")
+    editor.get_by_role("spinbutton", name="Price*").fill("9.50")
+
+    editor.get_by_role("button", name="Choose an image").click()
+    chooser = editor.locator(".modal[role='dialog']")
+    chooser.get_by_role("tab", name=re.compile(r"^Upload")).click()
+    chooser.get_by_label("File*").set_input_files(picture)
+    chooser.get_by_label("Title*").fill(name)
+    chooser.get_by_role("button", name="Upload").click()
+    expect(chooser).to_be_hidden()
+    _publish(editor)
+
+    shopper = new_context().new_page()
+    open_shop(shopper)
+    card = _product_card(shopper, name)
+    expect(card).to_contain_text("$9.50")
+    image = card.get_by_role("img", name=name)
+    expect(image).to_have_attribute("src", re.compile(r"fill-640x420"))
+    # Loaded, at the rendition's size (the upload was 1200×800).
+    expect(image).to_have_js_property("naturalWidth", 640)
+
+    editor.get_by_role("link", name=name, exact=True).click()
+    editor.get_by_role("checkbox", name="Available").uncheck()
+    _publish(editor)
+    shopper.reload()
+    expect(_product_card(shopper, name)).to_have_count(0)
+
+
+def test_editor_finds_an_order_by_reference_and_cannot_change_it(new_context):
+    _, reference = _bought(new_context, NOTEBOOK, 1)
+
+    editor = new_context().new_page()
+    _log_in_to_admin(editor)
+    _open_shop_menu_item(editor, "Orders")
+    editor.get_by_label("Search term").fill(reference)
+    editor.get_by_label("Search term").press("Enter")
+    results = editor.locator("main table tbody tr")
+    expect(results).to_have_count(1)
+    results.get_by_role("link", name=reference).first.click()
+
+    expect(editor.locator("main")).to_contain_text(reference)
+    editable = re.compile(r"\b(edit|delete|save|publish)\b", re.IGNORECASE)
+    expect(editor.locator("main").get_by_role("button", name=editable)).to_have_count(0)
+    expect(editor.locator("main").get_by_role("link", name=editable)).to_have_count(0)
+    expect(editor.locator("main form[method='post' i]")).to_have_count(0)
