@@ -61,13 +61,15 @@
         }, 0);
     });
     // Coming back with the browser's back button restores the page from cache: allow Buy again.
+    // A page reloaded instead gets the browser's restored quantities only after this script
+    // first ran, so count them again here.
     window.addEventListener("pageshow", function (event) {
         if (event.persisted) {
             delete form.dataset.submitting;
             button.removeAttribute("aria-busy");
             button.textContent = "Buy";
-            update();
         }
+        update();
     });
     update();
 })();
