@@ -10,8 +10,14 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from hypothesis import settings
 
 from shop.models import Product, ShopPage
+
+# Property tests: at least 1,000 examples each in CI, a quicker 100 locally.
+settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 def _on_postgres() -> bool:

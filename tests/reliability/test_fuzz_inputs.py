@@ -1,0 +1,216 @@
+"""Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs.
+
+Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
+from the database; only a validly signed event that matches an order's money can pay it.
+Under CI=true each property runs at least 1,000 examples (tests/conftest.py profile).
+"""
+
+import json
+import uuid
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shop.models import LocalCheckoutSession, Order, OrderLine, PaymentEvent
+from shop.payments import webhook_secret
+from shop.payments.signing import sign_payload
+from tests.factories import order_create
+
+pytestmark = pytest.mark.django_db
+
+# Fixtures are set up once per test, not per example: the database state carries over
+# between examples, which is what the "counts unchanged" invariants rely on anyway.
+FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+weird_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60
+) | st.sampled_from(["", "0", "-1", "1.5", "1e3", "99999999999999999999", "NaN", " 2 ", "０", "²"])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | weird_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(weird_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _counts() -> tuple[int, int, int]:
+    return Order.objects.count(), OrderLine.objects.count(), LocalCheckoutSession.objects.count()
+
+
+def _field_names(products) -> st.SearchStrategy[str]:
+    known = [f"qty_{p.pk}" for p in products]
+    return st.sampled_from(
+        [*known, "checkout_token", "qty_999999", "qty_", "qty_-1", "qty_1.0"]
+    ) | (weird_text)
+
+
+def _check_accepted_order_is_priced_from_the_database(before: tuple, products) -> None:
+    assert Order.objects.count() == before[0] + 1
+    order = Order.objects.order_by("-pk").prefetch_related("lines").first()
+    prices = {p.pk: p.unit_amount for p in products}
+    assert order.amount_total == sum(
+        prices[line.product_id] * line.quantity for line in order.lines.all()
+    )
+    assert all(line.unit_amount == prices[line.product_id] for line in order.lines.all())
+
+
+@FUZZ
+@given(data=st.data())
+def test_checkout_form_posts_never_5xx_and_refusals_write_nothing(client, products, data):
+    values = weird_text | st.integers(min_value=0, max_value=12).map(str)
+    fields = data.draw(
+        st.lists(st.tuples(_field_names(products), values), max_size=8), label="fields"
+    )
+    if data.draw(st.booleans(), label="valid token"):
+        fields.append(("checkout_token", str(uuid.uuid4())))
+    before = _counts()
+
+    response = client.post("/checkout/", _multi(fields))
+
+    assert response.status_code < 500
+    if response.status_code == 303:
+        _check_accepted_order_is_priced_from_the_database(before, products)
+    else:
+        assert response.status_code in (400, 403, 409, 429)
+        assert _counts() == before
+
+
+@FUZZ
+@given(
+    body=json_values,
+    content_type=st.sampled_from(["application/json", "text/plain", "application/xml", ""]),
+)
+def test_checkout_json_bodies_never_5xx_and_refusals_write_nothing(
+    client, products, body, content_type
+):
+    before = _counts()
+
+    response = client.post(
+        "/checkout/", json.dumps(body), content_type=content_type or "application/octet-stream"
+    )
+
+    assert response.status_code < 500
+    if response.status_code == 200:
+        _check_accepted_order_is_priced_from_the_database(before, products)
+    else:
+        assert _counts() == before
+
+
+@FUZZ
+@given(raw=st.binary(max_size=300))
+def test_checkout_raw_bytes_never_5xx(client, products, raw):
+    before = _counts()
+    response = client.post("/checkout/", raw, content_type="application/x-www-form-urlencoded")
+    assert response.status_code < 500
+    assert response.status_code == 303 or _counts() == before
+
+
+def test_checkout_without_csrf_is_refused_and_writes_nothing(products):
+    before = _counts()
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(
+        "/checkout/", {f"qty_{products[0].pk}": "1", "checkout_token": str(uuid.uuid4())}
+    )
+    assert response.status_code == 403
+    assert _counts() == before
+
+
+def _multi(pairs):
+    """Form data with repeated keys kept, as a browser or a bot may send them."""
+    data: dict[str, list[str]] = {}
+    for key, value in pairs:
+        data.setdefault(key, []).append(value)
+    return data
+
+
+def _post_webhook(body: bytes, signature: str | None):
+    extra = {"HTTP_STRIPE_SIGNATURE": signature} if signature is not None else {}
+    return Client().post("/stripe/webhook/", body, content_type="application/json", **extra)
+
+
+@FUZZ
+@given(body=st.binary(max_size=400), signature=st.none() | weird_text)
+def test_unsigned_or_badly_signed_webhooks_get_400_and_change_nothing(products, body, signature):
+    events = PaymentEvent.objects.count()
+    response = _post_webhook(body, signature)
+    assert response.status_code == 400
+    assert PaymentEvent.objects.count() == events
+
+
+event_types = (
+    st.sampled_from(
+        [
+            "checkout.session.completed",
+            "checkout.session.async_payment_succeeded",
+            "checkout.session.async_payment_failed",
+            "checkout.session.expired",
+            "charge.refunded",
+            "payment_intent.created",
+        ]
+    )
+    | weird_text
+)
+
+
+@FUZZ
+@given(data=st.data())
+def test_validly_signed_events_of_any_shape_never_5xx(products, data):
+    order = order_create(status=Order.Status.PENDING, returned=False)
+    session_object = data.draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "id": st.sampled_from([order.stripe_session_id, "cs_unknown"]) | json_values,
+                "status": st.sampled_from(["complete", "open", "expired"]) | json_values,
+                "payment_status": st.sampled_from(["paid", "unpaid"]) | json_values,
+                "amount_total": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
+                "currency": st.sampled_from(["usd", "eur", "USD"]) | json_values,
+                "client_reference_id": st.sampled_from([order.reference]) | json_values,
+                "payment_intent": json_values,
+                "customer_details": json_values,
+                "refunded": json_values,
+            },
+        ),
+        label="object",
+    )
+    event = data.draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "id": st.text(min_size=1, max_size=40) | json_values,
+                "type": event_types | json_values,
+                "data": st.fixed_dictionaries({"object": st.just(session_object) | json_values})
+                | json_values,
+            },
+        ),
+        label="event",
+    )
+    body = json.dumps(event).encode()
+
+    response = _post_webhook(body, sign_payload(body, webhook_secret()))
+
+    assert response.status_code in (200, 400)
+    order.refresh_from_db()
+    if order.status == Order.Status.PAID:
+        # Only an event that names this order and matches its money can pay it.
+        assert session_object.get("amount_total") == order.amount_total
+        assert session_object.get("currency") == order.currency
+        assert session_object.get("payment_status") == "paid"
+
+
+@FUZZ
+@given(session_id=weird_text | st.text(max_size=300), path=st.sampled_from(["success", "cancel"]))
+def test_return_urls_with_any_session_id_never_5xx_and_change_nothing(
+    client, products, session_id, path
+):
+    pending = order_create(status=Order.Status.PENDING, returned=False)
+    key = "session_id" if path == "success" else "order"
+
+    response = client.get(f"/checkout/{path}/", {key: session_id})
+
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == Order.Status.PENDING and pending.returned_at is None
