@@ -2,7 +2,9 @@
 
 Public pages allow only our own scripts and styles (plus Stripe's Checkout as a form and
 redirect target when the Stripe gateway is on). The Wagtail admin still sets some inline
-styles, so its policy allows inline styles and nothing more.
+styles and starts its image and date-time choosers with inline scripts (Wagtail 8's
+widgets render ``<script>new ImageChooser(...)</script>``), so its policy allows inline
+styles and scripts and nothing more.
 """
 
 from django.conf import settings
@@ -17,7 +19,7 @@ def _policy(*, admin: bool) -> str:
         form_action.append(STRIPE_CHECKOUT)
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        "script-src": ["'self'", "'unsafe-inline'"] if admin else ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"] if admin else ["'self'"],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
