@@ -254,3 +254,47 @@ def test_test_payment_page_is_not_found_in_production(browser: Browser, mug: Pro
     assert browser.post(payment_page, {"action": "pay", "email": "a@b.co"}).status_code == 404
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+
+
+NOT_FOUND = "We could not find that checkout. If you paid, your order will appear below."
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "?session_id=", "?session_id=not-a-session", "?session_id=cs_local_unknown", "{victim}"],
+    ids=["missing", "empty", "malformed", "unknown", "another shopper's"],
+)
+def test_success_page_with_a_session_that_is_not_yours_is_a_friendly_message(
+    browser: Browser, mug: Product, query: str
+) -> None:
+    victim = Browser()
+    victims_order, payment_page = start_checkout(victim, {mug: 1})
+    victim_session = LOCAL_PAGE.match(payment_page).group(1)
+    browser.get("/")
+
+    response = browser.get(
+        "/checkout/success/" + query.format(victim=f"?session_id={victim_session}")
+    )
+
+    assert location(response) == "/"
+    assert NOT_FOUND in browser.shop_page().messages
+    victims_order.refresh_from_db()
+    assert victims_order.status == Order.Status.PENDING
+    assert victims_order.returned_at is None
+
+
+def test_cancel_link_for_another_shoppers_order_changes_nothing(
+    browser: Browser, mug: Product
+) -> None:
+    victim = Browser()
+    victims_order, payment_page = start_checkout(victim, {mug: 1})
+
+    browser.get(f"/checkout/cancel/?order={victims_order.reference}")
+
+    assert CANCELED_MESSAGE in browser.shop_page().messages
+    victims_order.refresh_from_db()
+    assert victims_order.status == Order.Status.PENDING
+    # The victim can still pay.
+    victim.visit(pay(victim, payment_page))
+    victims_order.refresh_from_db()
+    assert victims_order.status == Order.Status.PAID

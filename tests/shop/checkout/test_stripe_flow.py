@@ -201,6 +201,28 @@ def test_success_page_for_an_unpaid_session_does_not_mark_it_paid(
     assert mail.outbox == []
 
 
+def test_success_page_while_stripe_is_down_asks_the_shopper_to_wait(
+    fake: FakeStripe, browser: Browser, mug: Product
+) -> None:
+    order, session_id = checkout(browser, {mug: 1})
+    fake.complete_session(session_id)
+    fake.inject_fault(503)
+
+    browser.visit(success_url_for(session_id))
+
+    page = browser.shop_page()
+    assert any("waiting for the payment to be confirmed" in m for m in page.messages)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    listed = page.order(order.reference)
+    assert listed is not None and "Awaiting payment confirmation" in listed
+    # Refreshing once Stripe answers again settles it.
+    browser.visit(success_url_for(session_id))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert len(mail.outbox) == 1
+
+
 def test_buying_again_after_paying_at_stripe_says_already_paid(
     fake: FakeStripe, browser: Browser, mug: Product
 ) -> None:

@@ -334,3 +334,22 @@ def test_payment_that_does_not_match_the_order_leaves_it_pending_and_logs_an_err
     errors = [r.getMessage() for r in shop_log.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert order.reference in errors[0]
+
+
+@pytest.mark.postgres  # SQLite does not enforce column lengths, so nothing fails there
+def test_processing_error_rolls_back_and_answers_500_so_stripe_retries(
+    browser: Browser, order: Order
+) -> None:
+    # A payment intent id longer than the column: the write fails after the event was
+    # recorded and the order moved, and all of it must be undone.
+    payload = paid_event(order, payment_intent="pi_" + "x" * 300)
+
+    response = deliver(browser, payload)
+
+    assert response.status_code == 500
+    nothing_happened(order)
+    # Stripe's retry of the same event id is not mistaken for a replay.
+    payload["data"]["object"]["payment_intent"] = "pi_fine"
+    assert deliver(browser, payload).status_code == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
