@@ -1,0 +1,1 @@
+"""Benchmarks of the storefront under gunicorn against a ceiling; run with ``make bench``."""
