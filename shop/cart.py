@@ -22,11 +22,9 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class CartError(ValueError):
-    def __init__(self, message: str, *, quantities: Mapping[int, int] | None = None):
+    def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-        # What the shopper chose, so a re-rendered page keeps it.
-        self.quantities = dict(quantities or {})
 
 
 @dataclass(frozen=True)
@@ -128,47 +126,40 @@ def cart_build(
     *, checkout_token: uuid.UUID, fields: Mapping[str, object], max_quantity: int
 ) -> Cart:
     """Validate quantities against the live catalogue and price them from the database."""
-    kept = chosen_quantities(fields)
     wanted: dict[int, int] = {}
-    try:
-        for field, raw in fields.items():
-            product_id = _product_id(field)
-            if product_id is None:
-                raise CartError("One of the products you chose is not in our shop.")
-            quantity = _parse_quantity(raw, max_quantity)
-            if quantity:
-                wanted[product_id] = quantity
-        if not wanted:
-            raise CartError("Choose at least one item to buy.")
-        products = selectors.products_by_id_for_sale(wanted)
-        if len(products) != len(wanted):
-            raise CartError(
-                "One of the products you chose is no longer available. "
-                "Please check your choices and try again."
-            )
-        lines = tuple(
-            CartLine(product=products[pid], quantity=qty)
-            for pid, qty in sorted(
-                wanted.items(), key=lambda item: _display_order(products[item[0]])
-            )
+    for field, raw in fields.items():
+        product_id = _product_id(field)
+        if product_id is None:
+            raise CartError("One of the products you chose is not in our shop.")
+        quantity = _parse_quantity(raw, max_quantity)
+        if quantity:
+            wanted[product_id] = quantity
+    if not wanted:
+        raise CartError("Choose at least one item to buy.")
+    products = selectors.products_by_id_for_sale(wanted)
+    if len(products) != len(wanted):
+        raise CartError(
+            "One of the products you chose is no longer available. "
+            "Please check your choices and try again."
         )
-        currencies = {line.product.currency for line in lines}
-        if len(currencies) != 1:
-            raise CartError("Products priced in different currencies must be bought separately.")
-        cart = Cart(checkout_token=checkout_token, lines=lines, currency=currencies.pop())
-        minimum = MINIMUM_CHARGE.get(cart.currency, 50)
-        if cart.amount_total < minimum:
-            raise CartError(
-                f"The smallest order we can take is {format_money(minimum, cart.currency)}."
-            )
-        if cart.amount_total > MAXIMUM_CHARGE:
-            raise CartError(
-                f"Orders can be at most {format_money(MAXIMUM_CHARGE, cart.currency)}. "
-                "Please choose fewer items."
-            )
-    except CartError as exc:
-        exc.quantities = kept
-        raise
+    lines = tuple(
+        CartLine(product=products[pid], quantity=qty)
+        for pid, qty in sorted(wanted.items(), key=lambda item: _display_order(products[item[0]]))
+    )
+    currencies = {line.product.currency for line in lines}
+    if len(currencies) != 1:
+        raise CartError("Products priced in different currencies must be bought separately.")
+    cart = Cart(checkout_token=checkout_token, lines=lines, currency=currencies.pop())
+    minimum = MINIMUM_CHARGE.get(cart.currency, 50)
+    if cart.amount_total < minimum:
+        raise CartError(
+            f"The smallest order we can take is {format_money(minimum, cart.currency)}."
+        )
+    if cart.amount_total > MAXIMUM_CHARGE:
+        raise CartError(
+            f"Orders can be at most {format_money(MAXIMUM_CHARGE, cart.currency)}. "
+            "Please choose fewer items."
+        )
     return cart
 
 

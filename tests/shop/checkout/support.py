@@ -95,12 +95,7 @@ class Browser:
             "checkout_token": token,
             "quantities": {str(p.pk): qty for p, qty in quantities.items()},
         }
-        return self.post(
-            "/checkout/",
-            json.dumps(body),
-            content_type="application/json",
-            HTTP_ACCEPT="application/json",
-        )
+        return self.post("/checkout/", json.dumps(body), content_type="application/json")
 
     def visit(self, url: str) -> HttpResponse:
         """Follow an absolute or relative URL (Stripe redirects to absolute ones)."""
