@@ -39,13 +39,13 @@ def test_two_products_bought_and_paid_show_as_paid_in_my_orders(page, save_scree
     total = page.locator("output#cart-total")
     expect(total).to_have_text("$0.00")
     expect(buy_button(page)).to_be_disabled()
-    save_screenshot(page, "shop-desktop")
 
     choose(page, MUG, 2)
     expect(total).to_have_text("$36.00")
     expect(buy_button(page)).to_be_enabled()
     choose(page, TOTE, 1)
     expect(total).to_have_text("$60.50")
+    save_screenshot(page, "shop-desktop")
 
     press_buy(page)
     expect(page.get_by_text("Test payment page")).to_be_visible()
