@@ -9,7 +9,7 @@ session could still be paid would lose that payment.
 
 import django_filters
 from django import forms
-from django.contrib.auth import get_permission_codename
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
@@ -40,7 +40,9 @@ class OrderPermissionPolicy(ModelPermissionPolicy):
         return action == "view" and super().user_has_permission(user, action)
 
     def users_with_any_permission(self, actions) -> QuerySet:
-        return super().users_with_any_permission([a for a in actions if a == "view"])
+        if "view" not in actions:
+            return get_user_model().objects.none()
+        return super().users_with_any_permission(["view"])
 
 
 def with_item_count(orders: QuerySet[Order]) -> QuerySet[Order]:

@@ -16,6 +16,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from wagtail import hooks
+from wagtail.permissions import policy_registry
 
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
@@ -206,8 +208,6 @@ def test_admin_user_without_the_view_order_permission_cannot_see_orders(client, 
 
 
 def test_group_permissions_offer_only_viewing_orders(shop):
-    from wagtail import hooks
-
     offered = {
         permission.codename
         for fn in hooks.get_hooks("register_permissions")
@@ -414,3 +414,10 @@ def test_dashboard_panel_reports_each_currency_separately(editor_client, shop):
     )
     today = [td.get_text(strip=True) for td in panel.select("[data-period=today] td")]
     assert today == ["2", "€15.00 + $18.00"]
+
+
+def test_permission_policy_names_only_viewers(editor, superuser_client):
+    policy = policy_registry.get_by_type(Order)
+
+    assert set(policy.users_with_any_permission(["change", "delete"])) == set()
+    assert {user.username for user in policy.users_with_permission("view")} == {"ed", "boss"}
