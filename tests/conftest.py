@@ -5,14 +5,16 @@ the summary), never silently passed. With CI=true a skipped test fails the run.
 """
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from hypothesis import settings
 
 from shop.models import Product, ShopPage
+from tests.factories import shop_build
 
 # Property tests: at least 1,000 examples each in CI, a quicker 100 locally.
 settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=True)
@@ -72,3 +74,27 @@ def seeded_shop(db) -> ShopPage:
 @pytest.fixture
 def products(seeded_shop) -> list[Product]:
     return list(Product.objects.for_sale())
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """One transaction around a test module, rolled back when the module is done.
+
+    What the module's tests share is built once inside it (as TestCase.setUpTestData
+    does); each test still runs in its own savepoint, so nothing leaks between tests.
+    Building the shop for every test would cost most of the module's run time.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def module_shop(module_db, django_db_blocker) -> int:
+    with django_db_blocker.unblock():
+        return shop_build().pk
+
+
+@pytest.fixture
+def shop(module_shop: int, db) -> ShopPage:
+    return ShopPage.objects.get(pk=module_shop)

@@ -1,10 +1,13 @@
 """Small builders for test data that is not the subject of the test."""
 
+import io
 import uuid
 
+from django.core.management import call_command
 from django.utils import timezone
 
-from shop.models import Order, OrderLine, Product
+from shop.models import Order, OrderLine, Product, ShopPage
+from shop.services.catalogue import product_create
 
 
 def order_create(
@@ -42,3 +45,30 @@ def order_create(
         for product, qty in lines
     )
     return order
+
+
+# The seed command's catalogue: (slug, name, price in cents).
+SEED_PRODUCTS = [
+    ("stoneware-mug", "Stoneware Mug", 1800),
+    ("canvas-tote", "Canvas Tote", 2450),
+    ("dot-grid-notebook", "Dot-Grid Notebook", 1275),
+]
+
+
+def shop_build() -> ShopPage:
+    """The seed command's shop without product pictures.
+
+    Generating and resizing the pictures costs most of a second per test; the seed command
+    keeps products it finds by slug, so it still makes the page, the site root and the group.
+    """
+    for position, (slug, name, amount) in enumerate(SEED_PRODUCTS):
+        product_create(
+            name=name,
+            slug=slug,
+            description="",
+            unit_amount=amount,
+            currency="usd",
+            sort_order=position * 10,
+        )
+    call_command("seed_shop", stdout=io.StringIO())
+    return ShopPage.objects.get()

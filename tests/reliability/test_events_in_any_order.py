@@ -22,7 +22,7 @@ from django.core import mail
 from django.test import Client, TestCase
 
 from shop.cart import cart_build
-from shop.models import LocalCheckoutSession, Order, PaymentEvent
+from shop.models import LocalCheckoutSession, Order, PaymentEvent, Product
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
@@ -297,10 +297,8 @@ class Scenario:
 
 
 @pytest.mark.parametrize(("sequence", "final", "emails"), SEQUENCES, ids=[s[0] for s in SEQUENCES])
-def test_events_in_any_order_end_in_the_state_the_rules_require(
-    seeded_shop, products, sequence, final, emails
-):
-    scenario = Scenario(products)
+def test_events_in_any_order_end_in_the_state_the_rules_require(shop, sequence, final, emails):
+    scenario = Scenario(list(Product.objects.for_sale()))
 
     for action in sequence.split():
         scenario.apply(action)

@@ -6,7 +6,6 @@ from HTML, webhooks are signed JSON posted to the real endpoint.
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import time
@@ -15,44 +14,18 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bs4 import BeautifulSoup
-from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client, TestCase
 
-from shop.models import Order, Product, ShopPage
+from shop.models import Order, Product
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
-from shop.services.catalogue import product_create
+from tests.factories import SEED_PRODUCTS, shop_build  # noqa: F401  (used by the tests)
 
-# The seed command's catalogue: (slug, name, price in cents).
-SEED_PRODUCTS = [
-    ("stoneware-mug", "Stoneware Mug", 1800),
-    ("canvas-tote", "Canvas Tote", 2450),
-    ("dot-grid-notebook", "Dot-Grid Notebook", 1275),
-]
 CANCELED_MESSAGE = "Checkout canceled — you were not charged."
 UNAVAILABLE_MESSAGE = (
     "The payment service is unavailable right now; you have not been charged. Please try again."
 )
-
-
-def shop_build() -> ShopPage:
-    """The seed command's shop without product pictures.
-
-    Generating and resizing the pictures costs most of a second per test; the seed command
-    keeps products it finds by slug, so it still makes the page, the site root and the group.
-    """
-    for position, (slug, name, amount) in enumerate(SEED_PRODUCTS):
-        product_create(
-            name=name,
-            slug=slug,
-            description="",
-            unit_amount=amount,
-            currency="usd",
-            sort_order=position * 10,
-        )
-    call_command("seed_shop", stdout=io.StringIO())
-    return ShopPage.objects.get()
 
 
 def product(slug: str) -> Product:
