@@ -2,8 +2,11 @@
 
 The server (``shop_server``) is gunicorn, one worker with two threads, started once per test
 session on a free 127.0.0.1 port with its own throwaway SQLite database, migrated and seeded
-with ``seed_shop --demo-users``. It runs the dev settings with ``DEBUG=true`` because that is
-what makes a process outside the test runner serve everything the browser asks for:
+with ``seed_shop --demo-users``. gunicorn reads the project's gunicorn.conf.py as in
+production; the flags given here override what must differ.
+
+It runs the dev settings with ``DEBUG=true`` because that is what makes a process outside
+the test runner serve everything the browser asks for:
 
 - static files: WhiteNoise (in MIDDLEWARE) looks them up through Django's finders when DEBUG
   is on (``WHITENOISE_USE_FINDERS`` defaults to DEBUG), so no collectstatic into the tree;
@@ -16,8 +19,10 @@ Its output goes to ``server.log`` beside the database; a failing test shows the 
 server wrote while it ran. The tests never touch the test database (no ``db`` fixture); they
 read the server's database directly with :mod:`sqlite3` when a count says more than the page.
 
-Without /usr/bin/chromium the tests skip, naming the install command; with ``CI=true`` they
-fail instead. ``E2E_SCREENSHOTS=1`` makes the journeys save screenshots to docs/screenshots/.
+Chromium runs with its back/forward cache on, as shoppers' Chrome does (Playwright turns it
+off by default). Without /usr/bin/chromium (``E2E_CHROMIUM`` names another) the tests skip,
+naming the install command; with ``CI=true`` they fail instead. ``E2E_SCREENSHOTS=1`` makes
+the journeys save screenshots to docs/screenshots/ (``make screenshots``).
 """
 
 import contextlib
@@ -177,8 +182,11 @@ def chromium_executable() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shop_server(tmp_path_factory) -> Iterator[ShopServer]:
-    """The shop under gunicorn on a free port, with a fresh migrated and seeded database."""
+def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
+    """The shop under gunicorn on a free port, with a fresh migrated and seeded database.
+
+    Asks for Chromium first: without a browser there is no point in a server.
+    """
     root = tmp_path_factory.mktemp("e2e-server")
     db_path = root / "e2e.sqlite3"
     log_path = root / "server.log"
@@ -202,7 +210,12 @@ def shop_server(tmp_path_factory) -> Iterator[ShopServer]:
         "LOGIN_RATE_LIMIT": "10000/600",
         "PYTHONUNBUFFERED": "1",
     }
-    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):
+    for name in (
+        "STRIPE_SECRET_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+    ):
         env.pop(name, None)
 
     server = ShopServer(url=url, db_path=db_path, log_path=log_path, env=env)
@@ -226,6 +239,9 @@ def shop_server(tmp_path_factory) -> Iterator[ShopServer]:
                 "-",
                 "--graceful-timeout",
                 "5",
+                # One worker for the whole run: its in-memory cache and throttles stay put.
+                "--max-requests",
+                "0",
             ],
             cwd=REPO,
             env=env,
