@@ -1,4 +1,4 @@
-"""gunicorn settings: `gunicorn -c gunicorn.conf.py site_config.wsgi` (read from the environment)."""
+"""gunicorn settings, read from the environment: `gunicorn -c gunicorn.conf.py site_config.wsgi`."""
 
 import multiprocessing
 import os

@@ -8,48 +8,21 @@ order in a particular state at a particular time.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from collections.abc import Mapping, Sequence
 
-from django.core.management import call_command
 from django.utils import timezone
 
 from shop.cart import cart_build
-from shop.models import Order, OrderLine, Product, ShopPage
+from shop.models import Order, OrderLine, Product
 from shop.payments.base import CheckoutSession
-from shop.services.catalogue import product_create
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
 from shop.shoppers import Shopper
 
-CATALOGUE = [
-    ("stoneware-mug", "Stoneware Mug", 1800),
-    ("canvas-tote", "Canvas Tote", 2450),
-    ("dot-grid-notebook", "Dot-Grid Notebook", 1275),
-]
 URLS = CheckoutUrls(
     success_url="http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
     cancel_url_base="http://testserver/checkout/cancel/",
 )
-
-
-def shop_quick() -> ShopPage:
-    """The seed command's shop, minus the product pictures that make seeding slow.
-
-    The seed command keeps products it finds by slug, so it still makes the page, the site
-    root and the Editors group.
-    """
-    for position, (slug, name, amount) in enumerate(CATALOGUE):
-        product_create(
-            name=name,
-            slug=slug,
-            description="",
-            unit_amount=amount,
-            currency="usd",
-            sort_order=position * 10,
-        )
-    call_command("seed_shop", stdout=io.StringIO())
-    return ShopPage.objects.get()
 
 
 def order_checkout(

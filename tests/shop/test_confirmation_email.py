@@ -14,8 +14,9 @@ import pytest
 from bs4 import BeautifulSoup
 from django.conf import settings
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
+from django.test import TestCase, override_settings
 
 from shop import tasks
 from shop.models import Order, Product
@@ -23,15 +24,16 @@ from shop.payments.local import LocalGateway, session_payload
 from shop.services.fulfilment import order_fulfil
 from shop.services.webhooks import payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
+from tests.factories import shop_build
 from tests.shop.mail_backends import FlakyBackend
-from tests.shop.orders_support import order_checkout, shop_quick
+from tests.shop.orders_support import order_checkout
 
 FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
 
 
 @pytest.fixture
 def shop(db):
-    return shop_quick()
+    return shop_build()
 
 
 @pytest.fixture
@@ -277,7 +279,7 @@ def _run_at_once(count: int, work: Callable[[int], object]) -> list[BaseExceptio
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_concurrent_fulfilments_send_exactly_one_email():
-    shop_quick()
+    shop_build()
     order, paid = _paid_at_gateway({"stoneware-mug": 1, "canvas-tote": 1})
     session = LocalGateway().retrieve_session(paid["id"])
     assert session.is_paid
@@ -298,7 +300,7 @@ def test_twenty_concurrent_fulfilments_send_exactly_one_email():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_concurrent_confirmation_tasks_send_exactly_one_email():
     # The claim alone, as when a queue delivers the task to several workers at once.
-    shop_quick()
+    shop_build()
     order, paid = _paid_at_gateway({"stoneware-mug": 1})
     order_fulfil(session=LocalGateway().retrieve_session(paid["id"]), source="test")
     mail.outbox.clear()
@@ -308,3 +310,22 @@ def test_twenty_concurrent_confirmation_tasks_send_exactly_one_email():
 
     assert errors == []
     assert len(mail.outbox) == 1
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
+def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent(shop):
+    """TASKS_BACKEND=database: the e-mail waits for `manage.py db_worker`, not the webhook."""
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    event = {"id": "evt_queued", "type": "checkout.session.completed", "data": {"object": paid}}
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert payment_event_apply(event).status == 200
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert mail.outbox == []
+
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+
+    assert [message.subject for message in mail.outbox] == [
+        f"Your order {order.reference} is confirmed"
+    ]

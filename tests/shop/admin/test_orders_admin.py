@@ -22,7 +22,8 @@ from wagtail.permissions import policy_registry
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
 from shop.services.webhooks import payment_event_apply
-from tests.shop.orders_support import order_checkout, order_make, shop_quick
+from tests.factories import shop_build
+from tests.shop.orders_support import order_checkout, order_make
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ INDEX = reverse("orders:index")
 
 @pytest.fixture
 def shop(db):
-    return shop_quick()
+    return shop_build()
 
 
 @pytest.fixture

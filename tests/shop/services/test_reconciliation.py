@@ -18,8 +18,9 @@ from shop.payments.base import CheckoutSession
 from shop.payments.local import LocalGateway
 from shop.services import reconciliation
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
+from tests.factories import shop_build
 from tests.fakes.stripe_server import FakeStripe
-from tests.shop.orders_support import order_make, shop_quick
+from tests.shop.orders_support import order_make
 from tests.shop.reconcile_support import (
     expiry_passed,
     local_expiry_passed,
@@ -30,7 +31,7 @@ from tests.shop.reconcile_support import (
 
 @pytest.fixture
 def shop(db):
-    return shop_quick()
+    return shop_build()
 
 
 @pytest.fixture
@@ -301,7 +302,7 @@ def test_local_gateway_session_past_its_expiry_expires_the_order(shop, reconcile
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_runs_at_once_settle_each_order_once():
-    shop_quick()
+    shop_build()
     with stripe_faked() as fake:
         orders = [stale_order() for _ in range(8)]
         for order in orders[:6]:
@@ -334,7 +335,7 @@ def test_two_runs_at_once_settle_each_order_once():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_order_another_process_is_settling_is_skipped_not_waited_for():
-    shop_quick()
+    shop_build()
     order = stale_order()
     LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
     locked, release = threading.Event(), threading.Event()
