@@ -26,6 +26,9 @@ class Measurement:
     title: str
     orders: int  # in the database when the scenario started
     result: LoadResult
+    # CPU the workers used per response: unlike req/s, barely moved by other processes
+    # competing for the machine's cores.
+    cpu_ms: float
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class Phase:
     def ratio(self, measurement: Measurement) -> float:
         return measurement.result.rps / self.ceiling_rps if self.ceiling_rps else 0.0
 
+    def cpu_ratio(self, measurement: Measurement) -> float:
+        """The ceiling's worker CPU per request over the scenario's: the same ratio as
+        req/s on an otherwise idle machine, and steady when other processes compete."""
+        costs = [m.cpu_ms for m in self.ceilings]
+        ceiling = sum(costs) / len(costs) if costs else 0.0
+        return ceiling / measurement.cpu_ms if measurement.cpu_ms else 0.0
+
 
 def _git(*args: str) -> str:
     completed = subprocess.run(
@@ -77,6 +87,16 @@ def _memory_gib() -> float:
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) / 1024 / 1024
     return 0.0
+
+
+def cpu_pressure() -> str:
+    """Share of the last minute some task waited for a CPU (Linux PSI), or "" if unknown."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return ""
+    found = re.search(r"avg60=([0-9.]+)", line)
+    return f"{found.group(1)}%" if found else ""
 
 
 def _wrk_version() -> str:
@@ -110,6 +130,8 @@ class Report:
     machine: dict[str, str]
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
+    pressure_before: str
+    pressure_after: str
     small: Phase
     full: Phase
     memory: list[WorkerMemory]
@@ -133,8 +155,8 @@ class Report:
         """Every measurement, the full size first, each with the ratio to its own ceiling."""
         rows = [
             "| Scenario | Orders | Requests | Req/s | p50 ms | p99 ms | Queries/req "
-            "| × ceiling | Errors |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "| × ceiling | Worker CPU ms/req | × ceiling (CPU) | Errors |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for phase in (self.full, self.small):
             for m in phase.measurements:
@@ -142,7 +164,8 @@ class Report:
                 rows.append(
                     f"| {m.title} | {m.orders:,} | {r.requests:,} | {r.rps:,.0f} "
                     f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {_queries(r)} "
-                    f"| {phase.ratio(m):.2f} | {_errors(r)} |"
+                    f"| {phase.ratio(m):.2f} | {m.cpu_ms:.1f} | {phase.cpu_ratio(m):.2f} "
+                    f"| {_errors(r)} |"
                 )
         return "\n".join(rows)
 
@@ -173,7 +196,8 @@ class Report:
                 (
                     "shop_shopper",
                     f"Shop page for the shopper ≥ {SHOP_PAGE_RATIO_TARGET}× the ceiling",
-                    f"{ratio:.2f}× ({shop.result.rps:,.0f} vs {self.full.ceiling_rps:,.0f} req/s)",
+                    f"{ratio:.2f}× ({shop.result.rps:,.0f} vs {self.full.ceiling_rps:,.0f} req/s); "
+                    f"by worker CPU {self.full.cpu_ratio(shop):.2f}×",
                     ratio >= SHOP_PAGE_RATIO_TARGET,
                 )
             )
@@ -203,7 +227,8 @@ class Report:
                 (
                     "webhook_distinct",
                     f"Webhook handling ≥ {WEBHOOK_RATIO_TARGET}× the ceiling",
-                    f"{ratio:.2f}× for distinct events ({webhook.result.rps:,.0f} req/s){extra}",
+                    f"{ratio:.2f}× for distinct events ({webhook.result.rps:,.0f} req/s), "
+                    f"by worker CPU {self.full.cpu_ratio(webhook):.2f}×{extra}",
                     ratio >= WEBHOOK_RATIO_TARGET,
                 )
             )
@@ -248,6 +273,7 @@ class Report:
             "new PostgreSQL connection for every request)"
         )
         profiles = "\n\n".join(self.profiles) or "No target was missed: nothing profiled."
+        pressure = (self.pressure_before or "–", self.pressure_after or "–")
         shopper_orders = self.preparation.get("create", {}).get(
             "shopper_orders", config.shopper_orders
         )
@@ -261,6 +287,7 @@ Produced by `make bench` (see [bench/README.md](../README.md)) in {self.total_se
 | Git | {self.sha}{dirty} |
 {machine}
 | Load average (1, 5, 15 min) | before {_load(self.load_before)}, after {_load(self.load_after)} |
+| CPU pressure (PSI "some", 60 s) | before {pressure[0]}, after {pressure[1]} |
 
 **Method**
 
@@ -273,12 +300,15 @@ Produced by `make bench` (see [bench/README.md](../README.md)) in {self.total_se
 - Load: wrk, one thread, {config.connections} connections; each scenario after sequential
   warm-up requests, for up to {config.duration:.0f} s or {config.max_requests:,} responses.
   Latency is wrk's, from request sent to response read, queueing for a worker included.
+- Worker CPU: user + system time of the gunicorn workers (`/proc/<pid>/stat`) over the
+  scenario, divided by the responses; PostgreSQL's own CPU is not in it.
 - Queries per request: the `X-Bench-Queries` header that `bench.middleware` (bench
   settings only) sets from `connection.execute_wrapper`, read from every timed response
   ("a–b (mean)" when they varied).
 - × ceiling: requests per second over those of `/bench/ceiling/` (the shop page's bytes,
   precomputed, same gunicorn) at the same database size; at the full size the ceiling ran
-  first and last, and the mean of the two is used.
+  first and last, and the mean of the two is used. × ceiling (CPU): the ceiling's worker
+  CPU per request over the scenario's, which other processes on the machine barely move.
 - Checkout runs against the fake Stripe (`tests/fakes/stripe_server.py`) in its own
   process, with no added latency. Webhooks are signed `checkout.session.completed` events.
 
@@ -300,9 +330,11 @@ Produced by `make bench` (see [bench/README.md](../README.md)) in {self.total_se
 
 ## Profiles of the missed targets
 
-py-spy sampled both workers ({profile_rate} samples/s each, idle included) while the
-scenario ran again for {config.duration:.0f} s; each sample is counted in the layer of its
-deepest recognised frame (`bench/profile.py`).
+py-spy sampled both workers ({profile_rate} samples/s each) while the scenario ran twice
+more for {config.duration:.0f} s: once taking every sample (wall-clock time, waiting for
+PostgreSQL and for a CPU included), once only samples holding the GIL (the Python CPU the
+request costs). Each sample is counted in the layer of its deepest recognised frame
+(`bench/profile.py`).
 
 {profiles}
 """
@@ -327,7 +359,7 @@ def _brief(measurement: Measurement, phase: Phase) -> str:
     r = measurement.result
     return (
         f"{r.rps:,.0f} req/s, p50 {r.p50_ms:.1f} ms, {_queries(r)} queries, "
-        f"{phase.ratio(measurement):.2f}× ceiling"
+        f"{measurement.cpu_ms:.1f} ms worker CPU, {phase.ratio(measurement):.2f}× ceiling"
     )
 
 

@@ -28,7 +28,14 @@ from bench.config import (
 )
 from bench.database import database_recreate, server_facts
 from bench.load import LoadResult, Request, send, wrk_available, wrk_run
-from bench.report import Measurement, Phase, Report, git_revision, machine_facts
+from bench.report import (
+    Measurement,
+    Phase,
+    Report,
+    cpu_pressure,
+    git_revision,
+    machine_facts,
+)
 from bench.server import HOST, Gunicorn, StripeFake
 
 RESULTS_DIR = BENCH_DIR / "results"
@@ -100,28 +107,36 @@ class Runner:
 
     def measure(self, scenario: scenarios.Scenario, *, orders: int) -> Measurement:
         self._warm_up(scenario)
+        cpu_before = self.server.worker_cpu_seconds()
         result = self._load(scenario)
+        cpu_ms = (self.server.worker_cpu_seconds() - cpu_before) * 1000 / max(1, result.requests)
         log(
             f"{scenario.title} at {orders:,} orders: {result.requests:,} requests, "
             f"{result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-            f"queries {result.queries_mean}, errors {result.errors}"
+            f"queries {result.queries_mean}, worker CPU {cpu_ms:.1f} ms, errors {result.errors}"
         )
-        return Measurement(scenario.key, scenario.title, orders, result)
+        return Measurement(scenario.key, scenario.title, orders, result, cpu_ms)
 
     def phase(self, orders: int, builders: list[Callable[[], scenarios.Scenario]]) -> Phase:
         # Built one at a time, just before running: webhook signatures expire in 5 minutes.
         return Phase(orders, [self.measure(build(), orders=orders) for build in builders])
 
-    def profile(self, scenario: scenarios.Scenario) -> str:
-        """The scenario again, with py-spy sampling every worker; its summary as Markdown."""
+    def _profiled(self, scenario: scenarios.Scenario, *, cpu: bool) -> profile.Profile:
         self._warm_up(scenario)
-        recorders = profile.start(
-            self.server.worker_pids(), self.config.duration, self.config.work_dir
-        )
+        pids, work = self.server.worker_pids(), self.config.work_dir
+        recorders = profile.start(pids, self.config.duration, work, cpu=cpu)
         self._load(scenario)
-        found = profile.finish(recorders)
-        log(f"profiled {scenario.title}: {found.samples:,} samples")
-        return profile.markdown(scenario.title, found)
+        return profile.finish(recorders)
+
+    def profile(self, first: scenarios.Scenario, second: scenarios.Scenario | None = None) -> str:
+        """The scenario twice more under py-spy (wall clock, then GIL-holding CPU).
+
+        ``second``: different requests for the CPU pass, where each may be sent only once.
+        """
+        wall = self._profiled(first, cpu=False)
+        cpu = self._profiled(second or first, cpu=True)
+        log(f"profiled {first.title}: {wall.samples:,} + {cpu.samples:,} samples")
+        return profile.markdown(first.title, wall, cpu)
 
 
 def main() -> int:
@@ -134,7 +149,7 @@ def main() -> int:
     started = dt.datetime.now(dt.UTC)
     sha, dirty = git_revision()
     machine = machine_facts(server_facts(config))
-    load_before = os.getloadavg()
+    load_before, pressure_before = os.getloadavg(), cpu_pressure()
     env = django_env(config)
     preparation: dict[str, dict] = {}
 
@@ -189,7 +204,7 @@ def main() -> int:
                 ],
             )
             memory = server.worker_memory()
-            load_after = os.getloadavg()
+            load_after, pressure_after = os.getloadavg(), cpu_pressure()
 
             report = Report(
                 config=config,
@@ -199,6 +214,8 @@ def main() -> int:
                 machine=machine,
                 load_before=load_before,
                 load_after=load_after,
+                pressure_before=pressure_before,
+                pressure_after=pressure_after,
                 small=small,
                 full=full,
                 memory=memory,
@@ -218,8 +235,12 @@ def main() -> int:
                 more = work / "pending-profile.json"
                 prepare(env, "pending", "--count", config.webhook_events, "--out", more)
                 events = json.loads(more.read_text())
+                half = len(events) // 2
                 profiles.append(
-                    runner.profile(scenarios.webhook_distinct(events, secret, warmup=writes))
+                    runner.profile(
+                        scenarios.webhook_distinct(events[:half], secret, warmup=writes),
+                        scenarios.webhook_distinct(events[half:], secret, warmup=writes),
+                    )
                 )
 
     report = report.finished(profiles=profiles, total_seconds=time.monotonic() - _started)

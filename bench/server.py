@@ -159,6 +159,16 @@ class Gunicorn:
                     continue  # exited while we looked
         return sorted(pids)
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far, together."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def worker_memory(self) -> list[WorkerMemory]:
         memory = []
         for pid in self.worker_pids():
