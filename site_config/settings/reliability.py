@@ -1,0 +1,21 @@
+"""The app as tests/servers.py runs it in real server processes: the test settings, observable.
+
+A test in another process cannot read a server's locmem outbox or its in-process log
+records, so what it counts must leave the process: e-mails as files, the shop's
+transitions as log lines, and each worker's pid in PostgreSQL's pg_stat_activity.
+"""
+
+import os
+
+from .test import *
+
+# One file per message sent, in a folder every server process shares with the test.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
+# "order ... status pending -> paid" lines are how transitions are counted across processes.
+LOGGING["loggers"]["shop"]["level"] = "INFO"
+# gunicorn loads the app after forking, so this is the worker's own pid: a test finds the
+# worker behind a blocked query in pg_stat_activity and can kill exactly that process.
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
+    f"storefront-worker-{os.getpid()}"
+)
