@@ -4,6 +4,7 @@ Tests marked ``postgres`` need real row locks: on SQLite they are deselected (re
 the summary), never silently passed. With CI=true a skipped test fails the run.
 """
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -98,3 +99,15 @@ def module_shop(module_db, django_db_blocker) -> int:
 @pytest.fixture
 def shop(module_shop: int, db) -> ShopPage:
     return ShopPage.objects.get(pk=module_shop)
+
+
+@pytest.fixture
+def shop_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Records from the ``shop`` loggers, which do not propagate to the root logger."""
+    logger = logging.getLogger("shop")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="shop"):
+            yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.db.models import F
-from django.test import override_settings
 
 from shop.models import LocalCheckoutSession, Order, Product
 from tests.fakes.stripe_server import FakeStripe
@@ -16,23 +13,6 @@ from tests.shop.orders_support import order_checkout
 
 # Older than the reconciliation threshold (30 minutes by default).
 STALE = dt.timedelta(minutes=45)
-
-
-@contextmanager
-def stripe_faked() -> Iterator[FakeStripe]:
-    """A fake Stripe API running, with the shop's settings pointing at it."""
-    with (
-        FakeStripe() as fake,
-        override_settings(
-            PAYMENT_GATEWAY="stripe",
-            STRIPE_SECRET_KEY="sk_test_x",
-            STRIPE_WEBHOOK_SECRET="whsec_x",
-            STRIPE_API_BASE=fake.url,
-            STRIPE_MAX_NETWORK_RETRIES=0,
-            STRIPE_TIMEOUT_SECONDS=1,
-        ),
-    ):
-        yield fake
 
 
 def stale_order(slug: str = "stoneware-mug", quantity: int = 1) -> Order:

@@ -7,18 +7,16 @@ and the webhook racing the shopper's return to the success page.
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 
 from shop.models import Order, PaymentEvent, Product
+from tests.fakes.configured import WEBHOOK_SECRET, stripe_faked
 from tests.fakes.stripe_server import FakeStripe
 from tests.shop.checkout.support import (
     Browser,
@@ -28,6 +26,7 @@ from tests.shop.checkout.support import (
     shop_build,
     signature_for,
 )
+from tests.threads import together
 
 pytestmark = [
     pytest.mark.postgres,
@@ -35,34 +34,6 @@ pytestmark = [
     # which the flush after a transactional test removes.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-T = TypeVar("T")
-WEBHOOK_SECRET = "whsec_test"
-
-
-def together(count: int, work: Callable[[int], T]) -> list[T]:
-    """Run ``work(0..count-1)`` in threads released at the same moment; return the results."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors
-    return results
 
 
 def same_browser(browser: Browser) -> Client:
@@ -87,14 +58,9 @@ def browser(shop: list[Product]) -> Browser:
 
 
 @pytest.fixture
-def fake(settings) -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        settings.PAYMENT_GATEWAY = "stripe"
-        settings.STRIPE_SECRET_KEY = "sk_test_123"
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.STRIPE_API_BASE = server.url
-        settings.STRIPE_MAX_NETWORK_RETRIES = 0
-        settings.STRIPE_TIMEOUT_SECONDS = 5
+def fake() -> Iterator[FakeStripe]:
+    # Ten threads share two cores here: give each Stripe call room.
+    with stripe_faked(STRIPE_TIMEOUT_SECONDS=5) as server:
         yield server
 
 

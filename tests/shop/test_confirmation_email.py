@@ -6,8 +6,7 @@ import logging
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from bs4 import BeautifulSoup
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
-from django.test import TestCase, override_settings
+from django.test import override_settings
 
 from shop import tasks
 from shop.models import Order, Product
@@ -27,6 +25,7 @@ from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.factories import shop_build
 from tests.shop.mail_backends import FlakyBackend
 from tests.shop.orders_support import order_checkout
+from tests.threads import together
 
 FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
 
@@ -34,18 +33,6 @@ FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
 @pytest.fixture
 def shop(db):
     return shop_build()
-
-
-@pytest.fixture
-def shop_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Records from the ``shop`` loggers, which do not propagate to the root logger."""
-    logger = logging.getLogger("shop")
-    logger.addHandler(caplog.handler)
-    try:
-        with caplog.at_level(logging.INFO, logger="shop"):
-            yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture
@@ -254,28 +241,6 @@ def test_console_email_by_default_and_smtp_from_email_url(email_url, expected):
 # -- two servers at once ---------------------------------------------------------------
 
 
-def _run_at_once(count: int, work: Callable[[int], object]) -> list[BaseException]:
-    """Run ``work(i)`` in ``count`` threads released together; each closes its connection."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            work(index)
-        except BaseException as exc:  # collected and asserted on by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_concurrent_fulfilments_send_exactly_one_email():
@@ -284,11 +249,8 @@ def test_twenty_concurrent_fulfilments_send_exactly_one_email():
     session = LocalGateway().retrieve_session(paid["id"])
     assert session.is_paid
 
-    errors = _run_at_once(
-        20, lambda i: order_fulfil(session=session, source=f"concurrency test {i}")
-    )
+    together(20, lambda i: order_fulfil(session=session, source=f"concurrency test {i}"))
 
-    assert errors == []
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert order.confirmation_emailed_at is not None
@@ -306,20 +268,24 @@ def test_twenty_concurrent_confirmation_tasks_send_exactly_one_email():
     mail.outbox.clear()
     Order.objects.filter(pk=order.pk).update(confirmation_emailed_at=None)
 
-    errors = _run_at_once(20, lambda i: tasks.order_confirmation_send.enqueue(order.pk))
+    together(20, lambda i: tasks.order_confirmation_send.enqueue(order.pk))
 
-    assert errors == []
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
-def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent(shop):
-    """TASKS_BACKEND=database: the e-mail waits for `manage.py db_worker`, not the webhook."""
+def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent():
+    """TASKS_BACKEND=database: the e-mail waits for `manage.py db_worker`, not the webhook.
+
+    Transactional: the worker closes and reopens database connections, as it does in
+    production, which a test wrapped in one transaction would not survive.
+    """
+    shop_build()
     order, paid = _paid_at_gateway({"stoneware-mug": 1})
     event = {"id": "evt_queued", "type": "checkout.session.completed", "data": {"object": paid}}
 
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        assert payment_event_apply(event).status == 200
+    assert payment_event_apply(event).status == 200
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert mail.outbox == []

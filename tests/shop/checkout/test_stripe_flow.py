@@ -16,6 +16,7 @@ from django.core import mail
 from django.db.models import F
 
 from shop.models import Order, PaymentEvent, Product
+from tests.fakes.configured import WEBHOOK_SECRET, stripe_faked
 from tests.fakes.stripe_server import FakeStripe, RecordedRequest
 from tests.shop.checkout.support import (
     CANCELED_MESSAGE,
@@ -30,19 +31,12 @@ from tests.shop.checkout.support import (
 
 pytestmark = pytest.mark.django_db
 
-WEBHOOK_SECRET = "whsec_test"
 SUCCESS_URL = "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}"
 
 
 @pytest.fixture
-def fake(settings) -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        settings.PAYMENT_GATEWAY = "stripe"
-        settings.STRIPE_SECRET_KEY = "sk_test_123"
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        settings.STRIPE_API_BASE = server.url
-        settings.STRIPE_MAX_NETWORK_RETRIES = 0
-        settings.STRIPE_TIMEOUT_SECONDS = 1
+def fake() -> Iterator[FakeStripe]:
+    with stripe_faked() as server:
         yield server
 
 

@@ -13,16 +13,18 @@ from django.utils import timezone
 
 from shop.models import Order
 from shop.payments.local import LocalGateway
+from tests.factories import shop_build
+from tests.fakes.configured import stripe_faked
 from tests.fakes.stripe_server import FakeStripe
-from tests.shop.orders_support import order_make, shop_quick
-from tests.shop.reconcile_support import expiry_passed, stale_order, stripe_faked
+from tests.shop.orders_support import order_make
+from tests.shop.reconcile_support import expiry_passed, stale_order
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def shop(db):
-    return shop_quick()
+    return shop_build()
 
 
 @pytest.fixture

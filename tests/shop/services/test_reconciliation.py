@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 from collections.abc import Iterator
 
@@ -19,13 +18,13 @@ from shop.payments.local import LocalGateway
 from shop.services import reconciliation
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
 from tests.factories import shop_build
+from tests.fakes.configured import stripe_faked
 from tests.fakes.stripe_server import FakeStripe
 from tests.shop.orders_support import order_make
 from tests.shop.reconcile_support import (
     expiry_passed,
     local_expiry_passed,
     stale_order,
-    stripe_faked,
 )
 
 
@@ -49,17 +48,6 @@ def reconcile(django_capture_on_commit_callbacks):
             return payments_reconcile(**kwargs)
 
     return run
-
-
-@pytest.fixture
-def shop_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    logger = logging.getLogger("shop")
-    logger.addHandler(caplog.handler)
-    try:
-        with caplog.at_level(logging.INFO, logger="shop"):
-            yield caplog
-    finally:
-        logger.removeHandler(caplog.handler)
 
 
 def actions(report: ReconcileReport) -> dict[str, str]:
