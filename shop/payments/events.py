@@ -44,9 +44,31 @@ def _id_of(value) -> str | None:
     return _str_or_none(value)
 
 
+def _holds_nul(value) -> bool:
+    """Whether any string in a JSON value, keys included, holds a NUL character.
+
+    Iterative: a signed payload may be nested as deeply as the JSON parser allowed.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def event_from_dict(payload) -> Event:
     if not isinstance(payload, Mapping):
         raise MalformedEvent("event is not an object")
+    if _holds_nul(payload):
+        # PostgreSQL stores NUL in neither text nor jsonb: the event could not be recorded.
+        raise MalformedEvent("event contains a NUL character")
     event_id, event_type = payload.get("id"), payload.get("type")
     data = payload.get("data")
     obj = data.get("object") if isinstance(data, Mapping) else None

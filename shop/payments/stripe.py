@@ -133,10 +133,10 @@ def verify_webhook_event(
         stripe.Webhook.construct_event(payload, signature_header, secret, tolerance)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(exc.user_message or "signature verification failed") from None
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         # ValueError: not UTF-8 or not JSON. AttributeError: stripe 16.1 calls
         # .get() on whatever the JSON decoded to, so an array or scalar body
-        # fails that way.
+        # fails that way. RecursionError: nested deeper than json.loads can go.
         raise InvalidSignature("webhook body is not a JSON object") from None
 
     # The SDK's Event is not a dict; the verified body already is the plain data we want.

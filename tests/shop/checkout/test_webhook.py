@@ -90,6 +90,14 @@ def _signed_event_without_id(order: Order) -> tuple[bytes, str | None]:
     return body, signature_for(body)
 
 
+def _signed_event_with_a_nul_character(order: Order) -> tuple[bytes, str | None]:
+    # PostgreSQL can store it in neither the event's jsonb nor a text column.
+    payload = paid_event(order)
+    payload["data"]["object"]["customer_details"]["name"] = "Ada\u0000"
+    body = json.dumps(payload).encode()
+    return body, signature_for(body)
+
+
 REFUSED: dict[str, Callable[[Order], tuple[bytes, str | None]]] = {
     "unsigned": _unsigned,
     "signed with another secret": _wrong_secret,
@@ -99,6 +107,8 @@ REFUSED: dict[str, Callable[[Order], tuple[bytes, str | None]]] = {
     "signed body that is not JSON": _signed(b"payment for order, honest"),
     "signed JSON array": _signed(b"[1, 2, 3]"),
     "signed event without an id": _signed_event_without_id,
+    "signed event with a NUL character": _signed_event_with_a_nul_character,
+    "signed JSON nested deeper than the parser goes": _signed(b"[" * 100_000 + b"]" * 100_000),
 }
 
 
