@@ -307,6 +307,54 @@ def pending(*, count: int, out: Path) -> dict:
     return {"pending": count}
 
 
+def _plan(node: dict) -> str:
+    """Node types (and indexes) top-down: "Limit > Index Scan (order_user_recent)"."""
+    name = node["Node Type"] + (f" ({node['Index Name']})" if "Index Name" in node else "")
+    children = [_plan(child) for child in node.get("Plans", [])]
+    return " > ".join([name, *children[:1]]) + ("" if len(children) < 2 else " …")
+
+
+def _count_sql(queryset) -> tuple[str, tuple]:
+    """The COUNT(*) the paginator of /orders/ runs, as SQL."""
+    statement, params = queryset.order_by().values("pk").query.sql_with_params()
+    # Our own ORM-generated SQL, parameters passed separately.
+    return f"SELECT COUNT(*) FROM ({statement}) AS counted", params  # noqa: S608
+
+
+def _json_value(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def explain() -> dict:
+    """EXPLAIN ANALYZE of the shopper's order queries, as the shop page and /orders/ run them.
+
+    Timing that other processes on the machine cannot disturb much: the database's own
+    execution time, and whether it reads an index or the whole table.
+    """
+    from shop import selectors
+    from shop.models.pages import RECENT_ORDERS_ON_PAGE
+    from shop.shoppers import Shopper
+
+    shopper = Shopper(user_id=_shopper().pk, guest_token=None)
+    orders = selectors.order_list_for_shopper(shopper)
+    recent = orders[: RECENT_ORDERS_ON_PAGE + 1]
+    ids = list(recent.values_list("pk", flat=True))
+    queries = {
+        "recent orders (shop page)": recent.query.sql_with_params(),
+        "their lines (shop page)": (
+            OrderLine.objects.filter(order_id__in=ids).order_by("pk").query.sql_with_params()
+        ),
+        "count (/orders/ pages)": _count_sql(orders),
+    }
+    found = {}
+    with connection.cursor() as cursor:
+        for name, (statement, params) in queries.items():
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params)
+            root = _json_value(cursor.fetchone()[0])[0]
+            found[name] = {"ms": root["Execution Time"], "plan": _plan(root["Plan"])}
+    return {"explain": found}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.prepare")
     steps = parser.add_subparsers(dest="step", required=True)
@@ -318,6 +366,7 @@ def main(argv: list[str]) -> None:
     pending_args = steps.add_parser("pending")
     pending_args.add_argument("--count", type=int, required=True)
     pending_args.add_argument("--out", type=Path, required=True)
+    steps.add_parser("explain")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -325,6 +374,8 @@ def main(argv: list[str]) -> None:
         made = create(orders=args.orders, shopper_orders=args.shopper_orders)
     elif args.step == "grow":
         made = grow(orders=args.orders)
+    elif args.step == "explain":
+        made = explain()
     else:
         made = pending(count=args.count, out=args.out)
     made.update(

@@ -137,16 +137,25 @@ class Report:
     memory: list[WorkerMemory]
     memory_at_start: list[WorkerMemory]
     preparation: dict[str, dict]
+    # EXPLAIN ANALYZE of the shopper's order queries at the small and the full size.
+    explained: list[dict[str, dict]]
     total_seconds: float
     profiles: list[str] = field(default_factory=list)
+    # Where confirmation e-mails are rendered and sent: in the request ("immediate") or by a
+    # worker ("database"); see TASKS_BACKEND in the settings.
+    tasks_backend: str = field(
+        default_factory=lambda: os.environ.get("TASKS_BACKEND") or "immediate"
+    )
 
     def finished(self, *, profiles: list[str], total_seconds: float) -> "Report":
         return replace(self, profiles=profiles, total_seconds=total_seconds)
 
     @property
     def filename(self) -> str:
-        # A run with other database options must not overwrite the plain run of that commit.
-        options = re.sub(r"[^a-z0-9]+", "-", self.config.db_options.lower()).strip("-")
+        # A run with other options must not overwrite the plain run of that commit.
+        tasks = "" if self.tasks_backend == "immediate" else f"tasks-{self.tasks_backend}"
+        variant = f"{self.config.db_options} {tasks}"
+        options = re.sub(r"[^a-z0-9]+", "-", variant.lower()).strip("-")
         return f"{self.started:%Y-%m-%d}-{self.sha}{'-' + options if options else ''}.md"
 
     # -- the pieces ------------------------------------------------------------------------
@@ -183,6 +192,23 @@ class Report:
             rows.append(
                 f"| {full.title} | {_brief(small, self.small)} | {_brief(full, self.full)} "
                 f"| p50 {change:+.0%}, queries {_query_change(small.result, full.result)} |"
+            )
+        return "\n".join(rows)
+
+    def explain_table(self) -> str:
+        if len(self.explained) < 2:
+            return ""
+        small, full = self.explained
+        rows = [
+            f"| Query (EXPLAIN ANALYZE) | at {self.small.orders:,} orders "
+            f"| at {self.full.orders:,} orders |",
+            "|---|---|---|",
+        ]
+        for name, before in small.items():
+            after = full.get(name, {})
+            rows.append(
+                f"| {name} | {before['ms']:.2f} ms: {before['plan']} "
+                f"| {after.get('ms', 0):.2f} ms: {after.get('plan', '–')} |"
             )
         return "\n".join(rows)
 
@@ -294,7 +320,7 @@ Produced by `make bench` (see [bench/README.md](../README.md)) in {self.total_se
 - Server: gunicorn `-c gunicorn.conf.py site_config.wsgi`, {config.workers} sync workers
   (`WEB_CONCURRENCY={config.workers}`; `GUNICORN_MAX_REQUESTS=0`, so no worker restarts
   mid-measurement), settings `site_config.settings.bench` (production plus plain HTTP and
-  no rate limits), {connections}.
+  no rate limits), {connections}, `TASKS_BACKEND={self.tasks_backend}`.
 - Database: PostgreSQL database `{config.database}`, created fresh; each order has 1–3
   lines, {shopper_orders:,} of them are the benchmark shopper's. Preparation: {preparation}.
 - Load: wrk, one thread, {config.connections} connections; each scenario after sequential
@@ -323,6 +349,11 @@ Produced by `make bench` (see [bench/README.md](../README.md)) in {self.total_se
 ## Shop page cost against the number of orders
 
 {self.growth_table()}
+
+The database's side of the shopper's order queries, which other processes on the machine
+disturb least:
+
+{self.explain_table()}
 
 ## Worker memory
 

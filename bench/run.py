@@ -158,6 +158,7 @@ def main() -> int:
     preparation["create"] = created = prepare(
         env, "create", "--orders", config.small_orders, "--shopper-orders", config.shopper_orders
     )
+    explained = [prepare(env, "explain")["explain"]]
     pending_count = config.webhook_events + 1  # the last one is delivered again and again
     reads, writes = WARMUP_READS, WARMUP_WRITES
     secret = STRIPE_WEBHOOK_SECRET
@@ -187,6 +188,7 @@ def main() -> int:
                 env, "pending", "--count", pending_count, "--out", pending_path
             )
             pending = json.loads(pending_path.read_text())
+            explained.append(prepare(env, "explain")["explain"])
             products = created["product_ids"]
             full = runner.phase(
                 grown["orders"],
@@ -221,6 +223,7 @@ def main() -> int:
                 memory=memory,
                 memory_at_start=memory_at_start,
                 preparation=preparation,
+                explained=explained,
                 total_seconds=0.0,
             )
             profiles: list[str] = []
@@ -247,7 +250,12 @@ def main() -> int:
     RESULTS_DIR.mkdir(exist_ok=True)
     path: Path = RESULTS_DIR / report.filename
     path.write_text(report.markdown())
-    for part in (report.table(), report.targets_table(), report.growth_table()):
+    for part in (
+        report.table(),
+        report.targets_table(),
+        report.growth_table(),
+        report.explain_table(),
+    ):
         print(f"\n{part}")
     print(f"\n{report.memory_table()}\n")
     log(f"written to {path.relative_to(PROJECT_DIR)}")
