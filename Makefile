@@ -52,7 +52,7 @@ screenshots: venv e2e-deps  ## refresh docs/screenshots/ (shop page before and a
 	E2E_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_shopper_journeys.py -p no:cacheprovider \
 		-k "test_two_products_bought_and_paid_show_as_paid_in_my_orders or test_phone_shopper_buys_without_sideways_scrolling"
 
-# Benchmarks (bench/README.md): a fresh PostgreSQL database, gunicorn, wrk. About 5 minutes.
+# Benchmarks (bench/README.md): a fresh PostgreSQL database, gunicorn, wrk. About 4 minutes.
 BENCH_ORDERS ?= 100000
 BENCH_SHOPPER_ORDERS ?= 500
 BENCH_DURATION ?= 10
