@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 from typing import Any, NoReturn
 
 import stripe
@@ -131,6 +132,8 @@ def verify_webhook_event(
         logger.error("Stripe webhook secret is not configured; rejecting webhook")
     try:
         stripe.Webhook.construct_event(payload, signature_header, secret, tolerance)
+        # The SDK's Event is not a dict; the verified body already is the plain data we want.
+        event = _strict_json(payload)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature(exc.user_message or "signature verification failed") from None
     except (ValueError, AttributeError, RecursionError):
@@ -138,12 +141,26 @@ def verify_webhook_event(
         # .get() on whatever the JSON decoded to, so an array or scalar body
         # fails that way. RecursionError: nested deeper than json.loads can go.
         raise InvalidSignature("webhook body is not a JSON object") from None
-
-    # The SDK's Event is not a dict; the verified body already is the plain data we want.
-    event = json.loads(payload)
     if not isinstance(event, dict):
         raise InvalidSignature("webhook body is not a JSON object")
     return event
+
+
+def _strict_json(payload: bytes) -> Any:
+    """JSON as RFC 8259 has it: Python also reads NaN, Infinity and 1e999 (a float's
+    infinity), which no JSON column stores, so the event could not be recorded."""
+    return json.loads(payload, parse_constant=_not_json, parse_float=_finite_float)
+
+
+def _not_json(constant: str) -> NoReturn:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit in a float")
+    return value
 
 
 def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:

@@ -109,6 +109,13 @@ REFUSED: dict[str, Callable[[Order], tuple[bytes, str | None]]] = {
     "signed event without an id": _signed_event_without_id,
     "signed event with a NUL character": _signed_event_with_a_nul_character,
     "signed JSON nested deeper than the parser goes": _signed(b"[" * 100_000 + b"]" * 100_000),
+    # Python reads these; no JSON column stores them.
+    "signed event with -Infinity": _signed(
+        b'{"id": "evt_1", "type": "x", "data": {"object": {"amount_total": -Infinity}}}'
+    ),
+    "signed event with a number beyond a float": _signed(
+        b'{"id": "evt_1", "type": "x", "data": {"object": {"amount_total": 1e999}}}'
+    ),
 }
 
 
