@@ -8,10 +8,9 @@ shared database, "pending -> paid" lines in the servers' logs, e-mails in the ou
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from bs4 import BeautifulSoup
@@ -20,8 +19,6 @@ from shop.payments.signing import sign_payload
 from tests.fakes.stripe_server import FakeStripe
 from tests.servers import AppServer, Outbox, ServerDatabase
 from tests.shop.checkout.support import event
-
-T = TypeVar("T")
 
 STRIPE_SECRET_KEY = "sk_test_reliability"
 WEBHOOK_SECRET = "whsec_reliability"
@@ -178,26 +175,3 @@ def deliver(server: AppServer, signed: SignedEvent) -> requests.Response:
         headers={"Content-Type": "application/json", "Stripe-Signature": signed.signature},
         timeout=REQUEST_TIMEOUT,
     )
-
-
-def together(count: int, work: Callable[[int], T]) -> list[T]:
-    """Run ``work(0..count-1)`` in threads released at one moment by a barrier; the results."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except BaseException as exc:  # reported in the test's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=REQUEST_TIMEOUT + 30)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors[:3]
-    return results

@@ -21,6 +21,7 @@ import requests
 from django.http import HttpResponse
 
 from shop.models import Order, Product, ShopPage
+from tests.fakes.configured import stripe_faked
 from tests.fakes.stripe_server import FakeStripe, RecordedRequest
 from tests.reliability.cluster import (
     REQUEST_TIMEOUT,
@@ -49,14 +50,11 @@ MOST_BACKOFF_SECONDS = 0.5 + 1.0
 
 
 @pytest.fixture
-def fake(settings) -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        settings.PAYMENT_GATEWAY = "stripe"
-        settings.STRIPE_SECRET_KEY = "sk_test_123"
-        settings.STRIPE_WEBHOOK_SECRET = "whsec_test"
-        settings.STRIPE_API_BASE = server.url
-        settings.STRIPE_TIMEOUT_SECONDS = TIMEOUT_SECONDS
-        settings.STRIPE_MAX_NETWORK_RETRIES = RETRIES
+def fake() -> Iterator[FakeStripe]:
+    # Retries on, as in production: how many there are is part of what is tested.
+    with stripe_faked(
+        STRIPE_TIMEOUT_SECONDS=TIMEOUT_SECONDS, STRIPE_MAX_NETWORK_RETRIES=RETRIES
+    ) as server:
         yield server
 
 

@@ -17,9 +17,9 @@ from tests.reliability.cluster import (
     deliver,
     place_order,
     signed_event,
-    together,
 )
 from tests.servers import AppServer
+from tests.threads import together
 
 pytestmark = pytest.mark.postgres
 
