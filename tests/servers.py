@@ -31,7 +31,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
@@ -201,6 +201,17 @@ class ServerDatabase:
                 "SELECT pid, application_name FROM pg_stat_activity"
                 " WHERE %s = ANY(pg_blocking_pids(pid))",
                 (pid,),
+            )
+        ]
+
+    def idle_backends(self, application_names: Iterable[str]) -> list[int]:
+        """Pids of the idle backends (connections kept between requests) of these clients."""
+        return [
+            row[0]
+            for row in self.query(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = %s AND state = 'idle' AND application_name = ANY(%s)",
+                (self.name, list(application_names)),
             )
         ]
 

@@ -19,3 +19,7 @@ LOGGING["loggers"]["shop"]["level"] = "INFO"
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
     f"storefront-worker-{os.getpid()}"
 )
+# As in production: connections outlive a request and are checked before reuse, so a
+# connection cut between requests is part of what the server tests cover.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -24,6 +24,16 @@ STRIPE_SECRET_KEY = "sk_test_reliability"
 WEBHOOK_SECRET = "whsec_reliability"
 # Bounded: a request that takes longer than this is a hang, not a slow answer.
 REQUEST_TIMEOUT = 60
+# How each worker names its database connections (site_config/settings/reliability.py).
+WORKER_APPLICATION_NAME = "storefront-worker-{pid}"
+
+
+def worker_application_names(server: AppServer) -> list[str]:
+    return [WORKER_APPLICATION_NAME.format(pid=pid) for pid in server.worker_pids()]
+
+
+def worker_pid_of(application_name: str) -> int:
+    return int(application_name.removeprefix(WORKER_APPLICATION_NAME.format(pid="")))
 
 
 @dataclass(frozen=True)

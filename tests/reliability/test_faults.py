@@ -31,6 +31,8 @@ from tests.reliability.cluster import (
     deliver,
     place_order,
     signed_event,
+    worker_application_names,
+    worker_pid_of,
 )
 from tests.servers import AppServer, wait_until
 from tests.shop.checkout.support import (
@@ -40,6 +42,7 @@ from tests.shop.checkout.support import (
     product,
     soup_of,
 )
+from tests.threads import together
 
 # -- Stripe faults, through the checkout view ------------------------------------------------
 
@@ -223,6 +226,26 @@ def test_webhook_whose_database_connection_dies_answers_500_and_stripes_retry_se
 
 
 @pytest.mark.postgres
+def test_connections_cut_between_requests_are_replaced_and_redeliveries_settle_once(
+    cluster: ShopCluster,
+) -> None:
+    server = cluster.servers[0]
+    order, completed = paid_order(cluster, server)
+    # Busy every thread, so each keeps a connection for its next request (CONN_MAX_AGE).
+    together(16, lambda i: requests.get(f"{server.url}/healthz", timeout=REQUEST_TIMEOUT))
+    kept = cluster.database.idle_backends(worker_application_names(server))
+    assert kept
+
+    # A failover or a restarted database: every connection the workers kept is gone.
+    for backend in kept:
+        cluster.database.terminate_backend(backend)
+    responses = together(8, lambda i: deliver(server, completed).status_code)
+
+    assert responses == [200] * 8
+    assert_settled_once(cluster, order)
+
+
+@pytest.mark.postgres
 def test_worker_killed_mid_webhook_loses_and_doubles_nothing_once_stripe_retries(
     cluster: ShopCluster,
 ) -> None:
@@ -235,7 +258,7 @@ def test_worker_killed_mid_webhook_loses_and_doubles_nothing_once_stripe_retries
     ):
         delivery = pool.submit(deliver, server, completed)
         backend, application = blocked_webhook_backend(cluster, holder)
-        worker = int(application.removeprefix("storefront-worker-"))
+        worker = worker_pid_of(application)
         server.kill_worker(worker)
         with pytest.raises(requests.ConnectionError):
             delivery.result(timeout=REQUEST_TIMEOUT)
