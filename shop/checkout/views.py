@@ -194,24 +194,21 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         return redirect(_shop_url())
     except PaymentError as exc:
         logger.warning("order %s: could not confirm on return: %s", order.reference, exc)
-        fulfilment.order_mark_returned(order=order, source="success page")
-        messages.info(
-            request,
-            f"Order {order.reference}: we are waiting for the payment to be confirmed. "
-            "Refresh this page in a moment.",
-        )
-        return redirect(_shop_url())
+        return _awaiting_confirmation(request, order, "Refresh this page in a moment.")
     order = fulfilment.order_fulfil(session=session, source="success page") or order
     order.refresh_from_db(fields=["status"])
-    if order.status == Order.Status.PAID:
-        messages.success(request, f"Thank you! Order {order.reference} is paid.")
-    else:
-        fulfilment.order_mark_returned(order=order, source="success page")
-        messages.info(
-            request,
-            f"Order {order.reference}: we are waiting for the payment to be confirmed. "
-            "It will show as paid here once it is.",
-        )
+    if order.status != Order.Status.PAID:
+        return _awaiting_confirmation(request, order, "It will show as paid here once it is.")
+    messages.success(request, f"Thank you! Order {order.reference} is paid.")
+    return redirect(_shop_url())
+
+
+def _awaiting_confirmation(request: HttpRequest, order: Order, hint: str) -> HttpResponse:
+    """Back from paying, but not confirmed yet: list the order as awaiting confirmation."""
+    fulfilment.order_mark_returned(order=order, source="success page")
+    messages.info(
+        request, f"Order {order.reference}: we are waiting for the payment to be confirmed. {hint}"
+    )
     return redirect(_shop_url())
 
 
