@@ -157,6 +157,9 @@ WAGTAILADMIN_BASE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
+# No Gravatar: our Content-Security-Policy allows only our own images, and an editor's
+# e-mail address is not sent to a third party. Wagtail shows its default avatar instead.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 # --- Shop ----------------------------------------------------------------------------------
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
