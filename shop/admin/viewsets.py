@@ -63,7 +63,7 @@ class OrderFilterSet(WagtailFilterSet):
     )
     created_at = django_filters.DateFromToRangeFilter(label="Created", widget=DateRangePickerWidget)
     stale_pending = django_filters.BooleanFilter(
-        label=f"Awaiting confirmation for over {_STALE_MINUTES} minutes",
+        label=f"Unfinished checkout (started over {_STALE_MINUTES} minutes ago, not paid)",
         method="filter_stale_pending",
         widget=BooleanRadioSelect,
     )

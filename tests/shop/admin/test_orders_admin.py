@@ -400,7 +400,7 @@ def test_dashboard_panel_shows_sales_and_orders_stuck_awaiting_confirmation(edit
     assert today == ["2", "$60.50"]
     assert week == ["3", "$73.25"]
     stale = panel.select_one("[data-stale-pending] a")
-    assert stale.get_text(" ", strip=True).startswith("2 orders awaiting payment confirmation")
+    assert stale.get_text(" ", strip=True) == "2 unfinished checkouts"
     assert len(listed(editor_client.get(stale["href"]))) == 2
 
 
