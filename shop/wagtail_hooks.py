@@ -1,6 +1,8 @@
 """The admin's "Shop" menu: Products (snippets with drafts, previews, scheduling) and Orders
 (read-only, ``shop.admin.viewsets``), and the dashboard's orders panel."""
 
+from django.templatetags.static import static
+from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import BooleanColumn, LiveStatusTagColumn, UpdatedAtColumn
@@ -55,3 +57,8 @@ register_snippet(ShopViewSetGroup)
 @hooks.register("construct_homepage_panels")
 def add_orders_summary_panel(request, panels) -> None:
     panels.append(OrdersSummaryPanel(request))
+
+
+@hooks.register("insert_global_admin_css")
+def shop_admin_css() -> str:
+    return format_html('<link rel="stylesheet" href="{}">', static("css/admin.css"))

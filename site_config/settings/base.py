@@ -105,6 +105,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format everywhere ("1 Dec 2026, 14:05"): site_config/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["site_config.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -6,12 +6,14 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 
 import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,6 +21,7 @@ from django.utils import timezone
 from wagtail import hooks
 from wagtail.permissions import policy_registry
 
+from shop.admin.viewsets import format_datetime
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
 from shop.services.webhooks import payment_event_apply
@@ -310,6 +313,74 @@ def test_listing_counts_items_without_a_query_per_order(editor_client, orders):
 # -- export ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("status", "label", "colour"),
+    [
+        (Order.Status.PAID, "Paid", "#1d6b3a"),
+        (Order.Status.PENDING, "Pending", "#7a4b00"),
+        (Order.Status.FAILED, "Payment failed", "#a0262b"),
+        (Order.Status.CANCELED, "Canceled", "#4a5566"),
+        (Order.Status.EXPIRED, "Expired", "#4a5566"),
+        (Order.Status.REFUNDED, "Refunded", "#0b4f94"),
+    ],
+)
+def test_status_badges_name_the_status_in_its_own_colour(
+    editor_client, shop, status, label, colour
+):
+    order = order_make(status=status)
+
+    for url in (INDEX, reverse("orders:inspect", args=[order.pk])):
+        page = BeautifulSoup(editor_client.get(url).content, "html.parser")
+        badge = page.select_one(f"main .order-status--{status}")
+        assert badge is not None, url
+        assert badge.get_text(strip=True) == label
+    stylesheet = finders.find("css/admin.css")
+    rules = re.findall(r"([^{}]+)\{([^}]*)\}", open(stylesheet).read())  # noqa: SIM115
+    styles = {
+        selector.strip()
+        for selectors, body in rules
+        for selector in selectors.split(",")
+        if f"color: {colour}" in body
+    }
+    assert f".order-status--{status}" in styles
+    assert "css/admin.css" in editor_client.get(INDEX).content.decode()
+
+
+def test_dates_read_the_same_in_the_listing_the_inspect_page_and_the_exports(editor_client, shop):
+    created = dt.datetime(2026, 11, 28, 9, 5, 7, 123456, tzinfo=dt.UTC)
+    order = order_make(status=Order.Status.PAID, created_at=created)
+    written = "28 Nov 2026, 09:05"
+
+    listing = BeautifulSoup(editor_client.get(INDEX).content, "html.parser")
+    assert listing.select_one("main tbody tr td:nth-of-type(2)").get_text(strip=True) == written
+    inspect = editor_client.get(reverse("orders:inspect", args=[order.pk])).content.decode()
+    assert inspect.count(written) == 2  # created and paid
+    (row,) = _csv_rows(editor_client.get(INDEX, {"export": "csv"}))
+    assert (row["Created"], row["Paid"]) == (written, written)
+    response = editor_client.get(INDEX, {"export": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    cell = sheet["B2"]
+    # A real date-time cell (it sorts and sums), shown in the same format.
+    assert cell.value.replace(second=0, microsecond=0) == dt.datetime(2026, 11, 28, 9, 5)
+    assert cell.number_format == "d mmm yyyy, hh:mm"
+
+
+def test_export_lists_each_orders_items_without_a_query_per_order(editor_client, shop):
+    def export_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            _csv_rows(editor_client.get(INDEX, {"export": "csv"}))
+        return len(queries)
+
+    order_make(lines=(("Stoneware Mug", 1800, 2),))
+    few = export_queries()
+    for _ in range(5):
+        order_make(lines=(("Canvas Tote", 2450, 1), ("Stoneware Mug", 1800, 3)))
+
+    assert export_queries() == few
+    items = sorted(row["Items"] for row in _csv_rows(editor_client.get(INDEX, {"export": "csv"})))
+    assert items == ["1 × Canvas Tote, 3 × Stoneware Mug"] * 5 + ["2 × Stoneware Mug"]
+
+
 def _csv_rows(response) -> list[dict[str, str]]:
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
@@ -329,10 +400,11 @@ def test_csv_export_lists_the_filtered_orders(editor_client, orders):
     assert row["Total"] == "$60.50"
     assert row["Total (minor units)"] == "6050"
     assert row["Currency"] == "usd"
-    assert row["Items"] == "3"
+    assert row["Items"] == "2 × Stoneware Mug, 1 × Canvas Tote"
+    assert row["Units"] == "3"
     assert row["Checkout session"] == "cs_test_paidsession0001"
     assert row["Payment intent"] == "pi_test_paidintent0001"
-    assert row["Created"].startswith(order.created_at.date().isoformat())
+    assert row["Created"] == format_datetime(order.created_at)
     # Tokens that prove ownership never leave the database.
     assert str(order.checkout_token) not in json.dumps(row)
 
