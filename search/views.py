@@ -1,10 +1,15 @@
-"""/search/?query=...: live products and pages, through Wagtail search, paginated."""
+"""/search/?query=...: live products and pages, through Wagtail search, paginated.
+
+Product results link to their card on the shop page (``#product-<pk>-name``), which the
+shop page highlights; each shows the product's picture and price.
+"""
 
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from wagtail.models import Page
 
-from shop.models import Product
+from search.terms import search_terms
+from shop.models import Product, ShopPage
 
 RESULTS_PER_PAGE = 10
 MAX_QUERY_LENGTH = 200
@@ -16,14 +21,20 @@ def _clean_query(raw: str) -> str:
     return " ".join(kept.split())
 
 
+def _products(query: str) -> list[Product]:
+    for_sale = Product.objects.for_sale().select_related("image")
+    found = list(for_sale.search(search_terms(query), operator="or"))
+    # Whole words found nothing: the start of a name ("napkin" for "Linen Napkins") may.
+    return found or list(for_sale.autocomplete(query, operator="or"))
+
+
 def search(request):
     raw_query = request.GET.get("query", "")
     query = _clean_query(raw_query)
     results: list = []
     if query:
-        products = Product.objects.for_sale().search(query, operator="or")
-        pages = Page.objects.live().public().specific().search(query, operator="or")
-        results = [{"kind": "Product", "object": product} for product in products] + [
+        pages = Page.objects.live().public().specific().search(search_terms(query), operator="or")
+        results = [{"kind": "Product", "object": product} for product in _products(query)] + [
             {"kind": "Page", "object": page} for page in pages
         ]
     paginator = Paginator(results, RESULTS_PER_PAGE)
@@ -31,5 +42,10 @@ def search(request):
     return TemplateResponse(
         request,
         "search/search.html",
-        {"search_query": raw_query[:MAX_QUERY_LENGTH], "query": query, "results": results_page},
+        {
+            "search_query": raw_query[:MAX_QUERY_LENGTH],
+            "query": query,
+            "results": results_page,
+            "shop_page": ShopPage.objects.live().first(),
+        },
     )
