@@ -145,3 +145,49 @@ def test_editor_finds_an_order_by_reference_and_cannot_change_it(new_context):
     expect(editor.locator("main").get_by_role("button", name=editable)).to_have_count(0)
     expect(editor.locator("main").get_by_role("link", name=editable)).to_have_count(0)
     expect(editor.locator("main form[method='post' i]")).to_have_count(0)
+
+
+def _broken_images(page) -> list[str]:
+    return page.evaluate(
+        """() => [...document.images]
+            .filter((img) => img.offsetParent !== null && !(img.complete && img.naturalWidth > 0))
+            .map((img) => img.src)"""
+    )
+
+
+def test_editor_sees_the_dashboard_headed_with_the_store_name_and_no_broken_avatar(
+    new_context, save_screenshot
+):
+    editor = new_context().new_page()
+    _log_in_to_admin(editor)
+
+    expect(editor.get_by_role("heading", level=1)).to_have_text("Storefront")
+    panel = editor.locator("#shop-orders-summary-section")
+    expect(panel).to_contain_text("unfinished checkout")
+    expect(panel).not_to_contain_text("manage.py")
+    editor.wait_for_load_state("networkidle")
+    assert _broken_images(editor) == []
+    save_screenshot(editor, "admin-dashboard")
+
+
+def test_editor_reads_order_statuses_by_colour_and_text_and_one_date_format(
+    new_context, save_screenshot
+):
+    _, reference = _bought(new_context, NOTEBOOK, 1)
+
+    editor = new_context().new_page()
+    _log_in_to_admin(editor)
+    _open_shop_menu_item(editor, "Orders")
+    row = editor.locator("main table tbody tr").filter(has_text=reference)
+    badge = row.locator(".order-status")
+    expect(badge).to_have_text("Paid")
+    # Green on a pale green, unlike Wagtail's uniform grey tag.
+    expect(badge).to_have_css("color", "rgb(29, 107, 58)")
+    expect(badge).to_have_css("background-color", "rgb(228, 244, 234)")
+    created = row.locator("td").nth(1).inner_text().strip()
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", created), created
+    save_screenshot(editor, "admin-orders")
+
+    row.get_by_role("link", name=reference).first.click()
+    expect(editor.locator("main .order-status")).to_have_text("Paid")
+    expect(editor.locator("main")).to_contain_text(created)
