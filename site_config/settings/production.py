@@ -12,6 +12,8 @@ def _require(name: str, value) -> None:
 
 _require("SECRET_KEY", SECRET_KEY)
 _require("ALLOWED_HOSTS", ALLOWED_HOSTS)
+# The container's health probe asks gunicorn directly, at its loopback address.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]
 _require("DATABASE_URL", env("DATABASE_URL", default=""))
 if PAYMENT_GATEWAY == "stripe":
     _require("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
@@ -30,6 +32,8 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X_FORWARDED_PROTO", default=True) else None
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Health probes speak plain HTTP to gunicorn, past the TLS-terminating proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
