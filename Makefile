@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup venv test lint format check e2e-deps bench screenshots clean
+.PHONY: run setup venv test lint format check e2e-deps proxy-deps bench screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -42,6 +42,9 @@ check: venv
 
 e2e-deps: node_modules/axe-core/axe.min.js  ## Debian's Chromium and axe-core for the browser tests
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+proxy-deps:  ## Debian's nginx, for the reverse-proxy tests (tests/reliability/test_proxy.py)
+	test -x /usr/sbin/nginx || { apt-get update && apt-get install -y nginx; }
 
 # axe-core, pinned in package-lock.json; reinstalled when the lock file changes.
 node_modules/axe-core/axe.min.js: package.json package-lock.json

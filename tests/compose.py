@@ -19,6 +19,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "compose.yaml"
 DOCKERFILE = REPO / "Dockerfile"
+# What an operator must export before `docker compose up` (compose refuses to start without).
+OPERATOR_SHELL = {
+    "POSTGRES_PASSWORD": "compose-test-password",
+    "SECRET_KEY": "x7-compose-test-secret-key-that-is-long-and-random-enough-9f3k2m",
+}
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, and $$ for "$".
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -86,3 +91,14 @@ def healthcheck_command(service: Mapping[str, Any]) -> list[str]:
     if test[0] != "CMD":
         raise ValueError(f"unexpected health check form: {test!r}")
     return list(test[1:])
+
+
+def container_environment(service: str, *, database_url: str) -> dict[str, str]:
+    """The environment a service's container gets: the image's ENV, then compose's.
+
+    There is no ``db`` host outside compose: ``database_url`` names the test's database.
+    """
+    services = compose_services(OPERATOR_SHELL)
+    environment = {**dockerfile_environment(), **service_environment(services[service])}
+    environment["DATABASE_URL"] = database_url
+    return environment

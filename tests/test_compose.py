@@ -2,36 +2,24 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.compose import (
+    OPERATOR_SHELL,
     compose_services,
-    dockerfile_environment,
+    container_environment,
     healthcheck_command,
-    service_environment,
 )
 from tests.servers import REPO, AppServer, server_environment
 
-# What an operator must export before `docker compose up` (compose refuses to start without).
-OPERATOR_SHELL = {
-    "POSTGRES_PASSWORD": "compose-test-password",
-    "SECRET_KEY": "x7-compose-test-secret-key-that-is-long-and-random-enough-9f3k2m",
-}
 PROBE_TIMEOUT = 30  # compose's default health check timeout
-
-
-def container_environment(service: str, tmp_path: Path) -> dict[str, str]:
-    """The environment a service's container gets: the image's ENV, then compose's."""
-    services = compose_services(OPERATOR_SHELL)
-    environment = {**dockerfile_environment(), **service_environment(services[service])}
-    # There is no `db` host here; SQLite answers the health check's query the same way.
-    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'compose.sqlite3'}"
-    return environment
 
 
 def test_web_health_check_passes_against_production_gunicorn_with_compose_defaults(tmp_path):
     web = compose_services(OPERATOR_SHELL)["web"]
-    environment = container_environment("web", tmp_path)
+    # SQLite answers the health check's query as PostgreSQL does.
+    environment = container_environment(
+        "web", database_url=f"sqlite:///{tmp_path / 'compose.sqlite3'}"
+    )
     assert environment["DJANGO_SETTINGS_MODULE"] == "site_config.settings.production"
     server = AppServer(
         "web", env=server_environment(**environment), log_path=tmp_path / "web.log", workers=1
@@ -54,3 +42,41 @@ def test_web_health_check_passes_against_production_gunicorn_with_compose_defaul
 
     assert probe.returncode == 0, f"{probe.stderr}\n--- server log ---\n{server.log_tail()}"
     assert '"GET /healthz HTTP/1.1" 200' in server.log_text()
+
+
+def test_only_the_proxy_is_published_and_it_serves_what_the_app_writes():
+    services = compose_services(OPERATOR_SHELL)
+    web, proxy, static = services["web"], services["proxy"], services["static"]
+
+    assert "ports" not in web
+    assert [name for name, service in services.items() if "ports" in service] == ["proxy"]
+    # The config tests/reliability/test_proxy.py runs, where the official image reads it.
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    # Uploads the app writes to MEDIA_ROOT are what nginx serves from /srv/media/.
+    assert "media:/app/media" in web["volumes"] and "media:/srv/media:ro" in proxy["volumes"]
+    # The image's collected static files (STATIC_ROOT) are what nginx serves from /srv/static/.
+    assert "static:/srv/static" in static["volumes"]
+    assert "/app/staticfiles/." in static["command"][-1]
+    assert "static:/srv/static:ro" in proxy["volumes"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_worker_service_runs_the_database_task_worker_under_production_settings(tmp_path):
+    worker = compose_services(OPERATOR_SHELL)["worker"]
+    environment = container_environment(
+        "worker", database_url=f"sqlite:///{tmp_path / 'compose.sqlite3'}"
+    )
+    assert worker["command"] == ["python", "manage.py", "db_worker"]
+    assert environment["TASKS_BACKEND"] == "database"
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", "db_worker"],
+        cwd=REPO,
+        env=server_environment(**environment),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "usage: manage.py db_worker" in result.stdout
