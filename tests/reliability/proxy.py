@@ -27,8 +27,14 @@ INSTALL_HINT = "nginx is not installed (apt-get install -y nginx; .ci/run instal
 
 
 def nginx_binary() -> str:
-    """Debian's nginx: skip without it locally, fail without it in CI (as e2e does Chromium)."""
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    """Debian's nginx (``PROXY_NGINX`` names another): skip without it locally, fail without
+    it in CI, as the browser tests do without Chromium."""
+    named = os.environ.get("PROXY_NGINX")
+    found = (
+        shutil.which(named)
+        if named
+        else shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    )
     if found:
         return found
     if os.environ.get("CI") == "true":

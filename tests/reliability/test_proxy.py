@@ -18,7 +18,12 @@ import requests
 from django.conf import settings
 
 from tests.compose import container_environment
-from tests.reliability.proxy import SHIPPED_CONFIG, NginxProxy, trickle_request_header
+from tests.reliability.proxy import (
+    SHIPPED_CONFIG,
+    NginxProxy,
+    nginx_binary,
+    trickle_request_header,
+)
 from tests.servers import AppServer, ServerDatabase, server_environment
 from tests.threads import together
 
@@ -40,6 +45,7 @@ class ProxiedApp:
 
 @pytest.fixture(scope="module")
 def proxied_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxiedApp]:
+    nginx_binary()  # skip or fail before starting anything
     root = tmp_path_factory.mktemp("proxy")
     static_root, media_root = root / "static", root / "media"
     static_root.mkdir()
