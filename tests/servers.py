@@ -301,7 +301,7 @@ class AppServer:
         """Wait for the port, the full count of workers and any HTTP answer at all.
 
         Not necessarily a 200: for a test of how the server answers probes, including ones
-        it refuses. A worker accepts once it has loaded the app, so any answer means loaded.
+        it refuses. A worker accepts only once it has loaded the app, so an answer means one has.
         """
         try:
             self.port = wait_until(

@@ -12,12 +12,13 @@ def _require(name: str, value) -> None:
 
 _require("SECRET_KEY", SECRET_KEY)
 _require("ALLOWED_HOSTS", ALLOWED_HOSTS)
-# The container's health probe asks gunicorn directly, at its loopback address.
-ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]
 _require("DATABASE_URL", env("DATABASE_URL", default=""))
 if PAYMENT_GATEWAY == "stripe":
     _require("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
     _require("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+
+# The container's health probe asks gunicorn directly, at its loopback address.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]
 
 # Reuse database connections between requests (a new PostgreSQL connection costs several
 # milliseconds). Under ASGI (uvicorn) set CONN_MAX_AGE=0, as Django's docs advise.
