@@ -1,4 +1,5 @@
-# The shop in a container: gunicorn with production settings. See README "Deploying".
+# The shop in a container: gunicorn with production settings, behind compose.yaml's nginx
+# proxy (deploy/nginx.conf). See README "Deploying".
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

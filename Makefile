@@ -1,14 +1,19 @@
 # The two commands: `make run` (set up and serve the shop) and `make test` (the whole suite).
-PYTHON ?= python3.11
+# The newest supported Python that runs (a pyenv shim can be on PATH and still refuse to run);
+# `make run PYTHON=python3.12` chooses one. Looked up only when .venv is created.
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11
+PYTHON ?= $(firstword $(foreach python,$(PYTHON_CANDIDATES),$(shell $(python) -c '' >/dev/null 2>&1 && echo $(python))))
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# admin/admin and editor/editor for trying the admin (development only: refused without DEBUG).
+SEED_ARGS ?= --demo-users
 
-.PHONY: run setup venv test lint format check e2e-deps bench screenshots clean
+.PHONY: run setup venv test lint format check e2e-deps proxy-deps bench screenshots clean
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Python 3.11, 3.12 or 3.13 is required: none of $(PYTHON_CANDIDATES) runs"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -20,7 +25,7 @@ venv: $(VENV)/.installed
 
 setup: venv
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_shop
+	$(BIN)/python manage.py seed_shop $(SEED_ARGS)
 
 run: setup  ## set up (venv, migrate, seed) and serve the shop at http://127.0.0.1:8000
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -42,6 +47,9 @@ check: venv
 
 e2e-deps: node_modules/axe-core/axe.min.js  ## Debian's Chromium and axe-core for the browser tests
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+proxy-deps:  ## Debian's nginx, for the reverse-proxy tests (tests/reliability/test_proxy.py)
+	test -x /usr/sbin/nginx || { apt-get update && apt-get install -y nginx; }
 
 # axe-core, pinned in package-lock.json; reinstalled when the lock file changes.
 node_modules/axe-core/axe.min.js: package.json package-lock.json

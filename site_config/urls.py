@@ -21,18 +21,9 @@ urlpatterns = [
 if settings.DEBUG:
     from django.conf.urls.static import static
 
+    # In production the reverse proxy serves /media/ (deploy/nginx.conf), or a cloud storage
+    # backend serves its own URLs: a gunicorn worker never streams an upload's bytes.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-else:
-    # Media through Django's storage API; a cloud storage backend serves its own URLs.
-    from django.views.static import serve
-
-    urlpatterns += [
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        ),
-    ]
 
 # Wagtail's page serving last: it catches every other path.
 urlpatterns += [path("", include(wagtail_urls))]

@@ -23,6 +23,7 @@ it is deployed, outside the test runner.
 from __future__ import annotations
 
 import email
+import http.client
 import os
 import re
 import signal
@@ -288,12 +289,26 @@ class AppServer:
 
     def wait_ready(self) -> Self:
         """Wait for the port, the full count of workers and a 200 from /healthz."""
+        self.wait_listening()
+        try:
+            wait_until(self._healthy, timeout=START_TIMEOUT, what=f"{self.name} /healthz")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_listening(self) -> Self:
+        """Wait for the port, the full count of workers and any HTTP answer at all.
+
+        Not necessarily a 200: for a test of how the server answers probes, including ones
+        it refuses. A worker accepts only once it has loaded the app, so an answer means one has.
+        """
         try:
             self.port = wait_until(
                 self._listening_port, timeout=START_TIMEOUT, what=f"{self.name} to listen"
             )
             self.wait_for_workers()
-            wait_until(self._healthy, timeout=START_TIMEOUT, what=f"{self.name} /healthz")
+            wait_until(self._answering, timeout=START_TIMEOUT, what=f"{self.name} to answer")
         except BaseException:
             self.stop()
             raise
@@ -336,6 +351,17 @@ class AppServer:
         self._alive()
         match = _LISTENING.search(self.log_path.read_bytes())
         return int(match.group(1)) if match else None
+
+    def _answering(self) -> bool:
+        self._alive()
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        try:
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status > 0
+        except (http.client.HTTPException, OSError):
+            return False
+        finally:
+            connection.close()
 
     def _healthy(self) -> bool:
         self._alive()

@@ -17,6 +17,9 @@ if PAYMENT_GATEWAY == "stripe":
     _require("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
     _require("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
 
+# The container's health probe asks gunicorn directly, at its loopback address.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]
+
 # Reuse database connections between requests (a new PostgreSQL connection costs several
 # milliseconds). Under ASGI (uvicorn) set CONN_MAX_AGE=0, as Django's docs advise.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -30,6 +33,8 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X_FORWARDED_PROTO", default=True) else None
 )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Health probes speak plain HTTP to gunicorn, past the TLS-terminating proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
