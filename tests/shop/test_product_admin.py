@@ -1,6 +1,7 @@
 """Editors manage products in the Wagtail admin; prices are typed as money."""
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -51,6 +52,21 @@ def test_price_typed_as_money_is_stored_in_cents(admin_client):
     assert product.live
 
 
+@pytest.mark.parametrize("price", ["12.50", "12,50", "$12.50", " 12,5 "])
+def test_price_with_a_decimal_point_comma_or_dollar_sign_is_twelve_fifty(admin_client, price):
+    response = admin_client.post(reverse(ADD_URL), _product_form(unit_amount=price))
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(slug="linen-napkins").unit_amount == 1250
+
+
+def test_price_field_is_a_text_input_that_accepts_a_decimal_comma(admin_client):
+    body = admin_client.get(reverse(ADD_URL)).content.decode()
+
+    field = BeautifulSoup(body, "html.parser").find("input", attrs={"name": "unit_amount"})
+    assert field["type"] == "text" and field["inputmode"] == "decimal"
+
+
 @pytest.mark.parametrize(
     ("price", "message"),
     [
@@ -59,7 +75,9 @@ def test_price_typed_as_money_is_stored_in_cents(admin_client):
         ("12.345", "2 decimal places"),
         ("10000.01", "at most $10,000.00"),
         ("99999999999", "at most"),
-        ("twelve", "Enter a number"),
+        ("twelve", "such as 12.50, 12,50 or $12.50"),
+        ("1,250", "could mean thousands or a decimal comma"),
+        ("1.250", "2 decimal places"),
         ("", "This field is required"),
     ],
 )
