@@ -28,6 +28,7 @@ class ProductForm(WagtailAdminModelForm):
             self.initial["unit_amount"] = f"{to_decimal(instance.unit_amount, currency):f}"
         else:
             # Showing €12.00 as "12.00" in a dollar shop would re-price it on the next save.
+            self.initial["unit_amount"] = ""
             was = format_money(instance.unit_amount, instance.currency)
             price.help_text = (
                 f"This product was priced in {instance.currency.upper()} ({was}) and is not "
