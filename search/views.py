@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from wagtail.models import Page
 
-from shop.models import Product
+from shop import selectors
 
 RESULTS_PER_PAGE = 10
 MAX_QUERY_LENGTH = 200
@@ -21,7 +21,7 @@ def search(request):
     query = _clean_query(raw_query)
     results: list = []
     if query:
-        products = Product.objects.for_sale().search(query, operator="or")
+        products = selectors.product_search_for_sale(query)
         pages = Page.objects.live().public().specific().search(query, operator="or")
         results = [{"kind": "Product", "object": product} for product in products] + [
             {"kind": "Page", "object": page} for page in pages

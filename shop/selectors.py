@@ -19,6 +19,17 @@ def product_list_for_sale() -> QuerySet[Product]:
     return Product.objects.for_sale().prefetch_related(Prefetch("image", queryset=images))
 
 
+def product_search_for_sale(query: str) -> list[Product]:
+    """Products for sale matching ``query``, best match first.
+
+    The search backend can only filter on indexed fields, and what is for sale also
+    depends on the schedule and revisions, so the matches are narrowed by ``for_sale``.
+    """
+    for_sale = set(Product.objects.for_sale().values_list("pk", flat=True))
+    matches = Product.objects.filter(available=True).search(query, operator="or")
+    return [product for product in matches if product.pk in for_sale]
+
+
 def products_by_id_for_sale(ids) -> dict[int, Product]:
     return {product.pk: product for product in Product.objects.for_sale().filter(pk__in=ids)}
 
