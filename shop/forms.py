@@ -6,6 +6,8 @@ from wagtail.admin.forms import WagtailAdminModelForm
 
 from shop.money import MAX_UNIT_AMOUNT, amount_forms, format_money, parse_amount, to_decimal
 
+_EMPTY_DRAFTAIL = '{"blocks": [], "entityMap": {}}'
+
 
 class ProductForm(WagtailAdminModelForm):
     # Text, not a number input: browsers and Django's localisation would read "12,50" as
@@ -18,6 +20,7 @@ class ProductForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._refuse_unreadable_description()
         currency = settings.SHOP_CURRENCY
         price = self.fields["unit_amount"]
         price.help_text = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
@@ -36,6 +39,28 @@ class ProductForm(WagtailAdminModelForm):
                 f"{currency.upper()}, e.g. {amount_forms(currency)}."
             )
             price.error_messages["required"] = price.help_text
+
+    def _refuse_unreadable_description(self) -> None:
+        """Draftail always posts its own JSON; anything else (a broken client, an attacker)
+        makes the editor's converter raise whatever its parser or exporter trips on. Such
+        a value is set aside as empty and reported by :meth:`clean_description`."""
+        self.description_unreadable = False
+        name = self.add_prefix("description")
+        if not self.is_bound or "description" not in self.fields or name not in self.data:
+            return
+        try:
+            self.fields["description"].widget.value_from_datadict(self.data, self.files, name)
+        except Exception:
+            self.description_unreadable = True
+            self.data = self.data.copy()
+            self.data[name] = _EMPTY_DRAFTAIL
+
+    def clean_description(self) -> str:
+        if self.description_unreadable:
+            raise forms.ValidationError(
+                "The description could not be read. Retype it in the editor and save again."
+            )
+        return self.cleaned_data["description"]
 
     def clean_unit_amount(self) -> int:
         currency = settings.SHOP_CURRENCY

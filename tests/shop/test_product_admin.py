@@ -173,3 +173,31 @@ def test_product_listing_shows_formatted_prices_and_filters_by_availability(admi
 
     body = admin_client.get(index, {"q": "tote"}).content.decode()
     assert "Canvas Tote" in body and "Stoneware Mug" not in body
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Hand-thrown stoneware.",
+        "[]",
+        '{"blocks": 5}',
+        '{"blocks":[{"text":"x","entityRanges":[{"key":9,"offset":0,"length":1}]}],"entityMap":{}}',
+    ],
+)
+def test_a_description_that_is_not_draftail_json_is_a_form_error(admin_client, description):
+    response = admin_client.post(reverse(ADD_URL), _product_form(description=description))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["description"]
+    assert any("could not be read" in error for error in errors), errors
+    assert not Product.objects.filter(slug="linen-napkins").exists()
+
+
+def test_previewing_a_description_that_is_not_draftail_json_reports_it_invalid(editor_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    preview = reverse("wagtailsnippets_shop_product:preview_on_edit", args=[mug.pk])
+    data = _product_form(name=mug.name, slug=mug.slug, description="plain text")
+
+    response = editor_client.post(preview, data)
+
+    assert response.status_code == 200 and not response.json()["is_valid"]
