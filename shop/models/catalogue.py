@@ -15,7 +15,9 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel
+from django.utils.text import slugify
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel, TitleFieldPanel
+from wagtail.admin.widgets.slug import SlugInput
 from wagtail.fields import RichTextField
 from wagtail.models import DraftStateMixin, PreviewableMixin, Revision, RevisionMixin
 from wagtail.search import index
@@ -58,7 +60,9 @@ class ProductQuerySet(SearchableQuerySetMixin, models.QuerySet):
 
 class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, models.Model):
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=120, unique=True)
+    slug = models.SlugField(
+        max_length=120, unique=True, blank=True, help_text="Filled from the name when left empty."
+    )
     description = RichTextField(features=["bold", "italic", "link", "ul"], blank=True)
     image = models.ForeignKey(
         "wagtailimages.Image",
@@ -96,8 +100,10 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
     base_form_class = ProductForm
 
     panels = [
-        FieldPanel("name"),
-        FieldPanel("slug"),
+        # As on pages: the slug follows the name as the editor types, until first published.
+        TitleFieldPanel("name", placeholder=False),
+        # ASCII, as the model's SlugField validates it.
+        FieldPanel("slug", widget=SlugInput(attrs={"data-w-slug-allow-unicode-value": "false"})),
         FieldPanel("description"),
         FieldPanel("image"),
         FieldPanel("unit_amount"),
@@ -121,10 +127,25 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
 
     def clean(self):
         super().clean()
+        if not self.slug:
+            self.slug = self._unique_slug_from_name()
         if self.currency != settings.SHOP_CURRENCY:
             raise ValidationError(
                 f"Products are priced in the shop's currency, {settings.SHOP_CURRENCY.upper()}."
             )
+
+    def _unique_slug_from_name(self) -> str:
+        base = slugify(self.name)[: self._meta.get_field("slug").max_length - 8] or "product"
+        taken = set(
+            Product.objects.exclude(pk=self.pk)
+            .filter(slug__startswith=base)
+            .values_list("slug", flat=True)
+        )
+        slug, number = base, 1
+        while slug in taken:
+            number += 1
+            slug = f"{base}-{number}"
+        return slug
 
     @property
     def price_display(self) -> str:

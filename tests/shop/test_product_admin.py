@@ -201,3 +201,19 @@ def test_previewing_a_description_that_is_not_draftail_json_reports_it_invalid(e
     response = editor_client.post(preview, data)
 
     assert response.status_code == 200 and not response.json()["is_valid"]
+
+
+def test_an_empty_slug_is_filled_from_the_name_and_kept_unique(admin_client):
+    for _ in range(2):
+        response = admin_client.post(reverse(ADD_URL), _product_form(name="Stoneware Mug", slug=""))
+        assert response.status_code == 302, response.context["form"].errors
+
+    slugs = sorted(Product.objects.filter(name="Stoneware Mug").values_list("slug", flat=True))
+    assert slugs == ["stoneware-mug", "stoneware-mug-2", "stoneware-mug-3"]
+
+
+def test_a_name_with_no_letters_for_a_slug_still_gets_one(admin_client):
+    response = admin_client.post(reverse(ADD_URL), _product_form(name="☕☕", slug=""))
+
+    assert response.status_code == 302
+    assert Product.objects.get(name="☕☕").slug == "product"
