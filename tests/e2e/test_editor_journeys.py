@@ -70,7 +70,7 @@ def test_editor_drafts_previews_and_publishes_a_price_and_past_orders_keep_their
     _log_in_to_admin(editor)
     _open_shop_menu_item(editor, "Products")
     editor.get_by_role("link", name=NOTEBOOK, exact=True).click()
-    editor.get_by_role("spinbutton", name="Price*").fill("14.00")
+    editor.get_by_role("textbox", name="Price*").fill("14.00")
     editor.get_by_role("button", name="Save draft").click()
     expect(_admin_message(editor)).to_contain_text(f"Product '{NOTEBOOK}' updated")
 
