@@ -9,7 +9,8 @@ from django.template.response import TemplateResponse
 from wagtail.models import Page
 
 from search.terms import search_terms
-from shop.models import Product, ShopPage
+from shop import selectors
+from shop.models import ShopPage
 
 RESULTS_PER_PAGE = 10
 MAX_QUERY_LENGTH = 200
@@ -21,20 +22,14 @@ def _clean_query(raw: str) -> str:
     return " ".join(kept.split())
 
 
-def _products(query: str) -> list[Product]:
-    for_sale = Product.objects.for_sale().select_related("image")
-    found = list(for_sale.search(search_terms(query), operator="or"))
-    # Whole words found nothing: the start of a name ("napkin" for "Linen Napkins") may.
-    return found or list(for_sale.autocomplete(query, operator="or"))
-
-
 def search(request):
     raw_query = request.GET.get("query", "")
     query = _clean_query(raw_query)
     results: list = []
     if query:
+        products = selectors.product_search_for_sale(query)
         pages = Page.objects.live().public().specific().search(search_terms(query), operator="or")
-        results = [{"kind": "Product", "object": product} for product in _products(query)] + [
+        results = [{"kind": "Product", "object": product} for product in products] + [
             {"kind": "Page", "object": page} for page in pages
         ]
     paginator = Paginator(results, RESULTS_PER_PAGE)

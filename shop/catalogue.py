@@ -1,33 +1,49 @@
 """The rendered catalogue (product cards), cached and keyed on the catalogue's state.
 
-The key is derived from the database — newest publication, number and ids of the products
-for sale — so a publish, unpublish, availability change or deletion shows at once on
-every server, whatever cache each one has. Per-shopper parts of the page (the checkout
-token, chosen quantities, My orders) are never cached.
+The key is derived from the database — every field a card shows, of every product for
+sale right now — so a publish, an edit, a reorder from the snippet listing, an expiry or a
+scheduled go-live shows at once on every server, whatever cache each one has. Per-shopper
+parts of the page (the checkout token, chosen quantities, My orders) are never cached.
 """
+
+import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, Sum
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from shop import selectors
 from shop.models import Product
 
-_FOR_SALE = Q(live=True, available=True)
+# Everything product_card.html shows, in the order the catalogue shows it.
+_CARD_FIELDS = (
+    "pk",
+    "sort_order",
+    "name",
+    "description",
+    "unit_amount",
+    "currency",
+    "image_id",
+    "image__file",
+    "image__title",
+    "image__description",
+    "image__focal_point_x",
+    "image__focal_point_y",
+    "image__focal_point_width",
+    "image__focal_point_height",
+)
 
 
-def catalogue_state() -> tuple:
-    """One cheap aggregate query that changes whenever what the shop shows changes."""
-    stats = Product.objects.aggregate(
-        published=Max("last_published_at"),
-        for_sale=Count("pk", filter=_FOR_SALE),
-        ids=Sum("pk", filter=_FOR_SALE),
-        total=Count("pk"),
-    )
-    published = stats["published"].isoformat() if stats["published"] else "-"
-    return (published, stats["for_sale"], stats["ids"] or 0, stats["total"])
+def catalogue_state() -> tuple[int, str]:
+    """(number of products for sale, digest of their cards) from one query.
+
+    The digest changes whenever a card changes, however the row was written (a plain
+    UPDATE such as the admin's reorder included), and when the schedule moves a product on
+    or off sale.
+    """
+    rows = list(Product.objects.for_sale().values_list(*_CARD_FIELDS))
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def catalogue_render(page, *, chosen_quantities: dict | None = None) -> tuple[str, bool]:
@@ -35,13 +51,11 @@ def catalogue_render(page, *, chosen_quantities: dict | None = None) -> tuple[st
 
     Cached unless the shopper's own quantities are to be kept in the inputs.
     """
-    state = catalogue_state()
-    has_products = state[1] > 0
+    count, digest = catalogue_state()
+    has_products = count > 0
     if chosen_quantities:
         return _render(page, chosen_quantities), has_products
-    key = "shop:catalogue:{}:{}:{}:{}".format(
-        page.pk, page.live_revision_id, page.max_quantity, ":".join(map(str, state))
-    )
+    key = f"shop:catalogue:{page.pk}:{page.live_revision_id}:{page.max_quantity}:{digest}"
     html = cache.get(key)
     if html is None:
         html = _render(page, {})

@@ -1,42 +1,81 @@
-"""Admin forms: editors type prices as money, the model stores minor units."""
-
-from decimal import Decimal
+"""Admin forms: editors type prices as money in the shop's currency; the model keeps cents."""
 
 from django import forms
+from django.conf import settings
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from shop.money import MAX_UNIT_AMOUNT, format_money, parse_amount, to_decimal
+from shop.money import MAX_UNIT_AMOUNT, amount_forms, format_money, parse_amount, to_decimal
+
+_EMPTY_DRAFTAIL = '{"blocks": [], "entityMap": {}}'
 
 
 class ProductForm(WagtailAdminModelForm):
-    unit_amount = forms.DecimalField(
+    # Text, not a number input: browsers and Django's localisation would read "12,50" as
+    # 1250; parse_amount reads it as twelve fifty and refuses what it would have to guess.
+    unit_amount = forms.CharField(
         label="Price",
-        min_value=Decimal("0.01"),
-        max_digits=12,
-        help_text="In the product's currency, e.g. 12.50.",
-        error_messages={"min_value": "The price must be more than zero."},
-        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._refuse_unreadable_description()
+        currency = settings.SHOP_CURRENCY
+        price = self.fields["unit_amount"]
+        price.help_text = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
         instance = self.instance
-        if instance.unit_amount is not None:
-            self.initial["unit_amount"] = to_decimal(instance.unit_amount, instance.currency)
+        if instance.unit_amount is None:
+            return
+        if instance.currency == currency:
+            self.initial["unit_amount"] = f"{to_decimal(instance.unit_amount, currency):f}"
+        else:
+            # Showing €12.00 as "12.00" in a dollar shop would re-price it on the next save.
+            self.initial["unit_amount"] = ""
+            was = format_money(instance.unit_amount, instance.currency)
+            price.help_text = (
+                f"This product was priced in {instance.currency.upper()} ({was}) and is not "
+                f"for sale: the shop sells in {currency.upper()}. Enter its price in "
+                f"{currency.upper()}, e.g. {amount_forms(currency)}."
+            )
+            price.error_messages["required"] = price.help_text
 
-    def clean(self):
-        cleaned = super().clean()
-        price = cleaned.get("unit_amount")
-        currency = cleaned.get("currency") or self.instance.currency
-        if price is not None and currency:
-            try:
-                amount = parse_amount(price, currency)
-            except ValueError as exc:
-                self.add_error("unit_amount", str(exc))
-                return cleaned
-            if amount > MAX_UNIT_AMOUNT:
-                limit = format_money(MAX_UNIT_AMOUNT, currency)
-                self.add_error("unit_amount", f"The price can be at most {limit}.")
-            else:
-                cleaned["unit_amount"] = amount
-        return cleaned
+    def _refuse_unreadable_description(self) -> None:
+        """Draftail always posts its own JSON; anything else (a broken client, an attacker)
+        makes the editor's converter raise whatever its parser or exporter trips on. Such
+        a value is set aside as empty and reported by :meth:`clean_description`."""
+        self.description_unreadable = False
+        name = self.add_prefix("description")
+        if not self.is_bound or "description" not in self.fields or name not in self.data:
+            return
+        try:
+            self.fields["description"].widget.value_from_datadict(self.data, self.files, name)
+        except Exception:
+            self.description_unreadable = True
+            self.data = self.data.copy()
+            self.data[name] = _EMPTY_DRAFTAIL
+
+    def clean_description(self) -> str:
+        if self.description_unreadable:
+            raise forms.ValidationError(
+                "The description could not be read. Retype it in the editor and save again."
+            )
+        return self.cleaned_data["description"]
+
+    def clean_unit_amount(self) -> int:
+        currency = settings.SHOP_CURRENCY
+        try:
+            amount = parse_amount(self.cleaned_data["unit_amount"], currency)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if amount <= 0:
+            raise forms.ValidationError("The price must be more than zero.")
+        if amount > MAX_UNIT_AMOUNT:
+            limit = format_money(MAX_UNIT_AMOUNT, currency)
+            raise forms.ValidationError(f"The price can be at most {limit}.")
+        return amount
+
+    def _post_clean(self):
+        # The price was typed in the shop's currency, so that is the product's currency.
+        self.instance.currency = settings.SHOP_CURRENCY
+        super()._post_clean()

@@ -1,10 +1,11 @@
 """Money: integer counts of a currency's minor unit, formatted in one place.
 
 Amounts are never floats. ``format_money(1250, "usd") == "$12.50"``; editors type
-``12.50`` and :func:`parse_amount` turns it into ``1250``.
+``12.50``, ``12,50`` or ``$12.50`` and :func:`parse_amount` turns it into ``1250``.
 """
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 # The currencies the shop is set up to sell in, with their symbol.
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "jpy": "¥"}
@@ -39,18 +40,67 @@ def format_money(amount: int, currency: str) -> str:
     return f"{sign}{symbol}{number}"
 
 
+# How an editor may write an amount: digits with one decimal point or comma, or digits
+# grouped in thousands with the other mark as the decimal separator. ASCII digits only.
+_PLAIN = re.compile(r"(?P<units>[0-9]+)(?:(?P<mark>[.,])(?P<fraction>[0-9]+))?")
+_GROUPED = (
+    re.compile(r"(?P<units>[0-9]{1,3}(?:,[0-9]{3})+)(?:\.(?P<fraction>[0-9]+))?"),
+    re.compile(r"(?P<units>[0-9]{1,3}(?:\.[0-9]{3})+)(?:,(?P<fraction>[0-9]+))?"),
+)
+# Longer input is not an amount anyone typed.
+_MAX_AMOUNT_LENGTH = 40
+
+
+def amount_forms(currency: str) -> str:
+    """The accepted ways of writing an amount, for messages: ``12.50, 12,50 or $12.50``."""
+    if decimal_places(currency) == 0:
+        return f"1200 or {format_money(1200, currency)}"
+    return f"12.50, 12,50 or {format_money(1250, currency)}"
+
+
 def parse_amount(value: str | Decimal, currency: str) -> int:
-    """Turn ``"12.50"`` into ``1250``; ValueError for anything that is not exact money."""
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError("Enter an amount such as 12.50.") from exc
-    if not number.is_finite():
-        raise ValueError("Enter an amount such as 12.50.")
+    """Turn what an editor typed into minor units: ``"12.50"``, ``"12,50"``, ``"$12.50"`` → 1250.
+
+    ``1,250.00`` and ``1.250,00`` are read too, but ``1,250`` (twelve hundred and fifty, or
+    one and a quarter?) is refused rather than guessed: an amount is never scaled silently.
+    ValueError, with a message naming the accepted forms, for anything else.
+    """
+    forms = amount_forms(currency)
+    text = str(value).strip()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"Enter an amount such as {forms}.")
+        text = f"{value:f}"
+    if len(text) > _MAX_AMOUNT_LENGTH:
+        raise ValueError("That amount is too large.")
+    sign = 1
+    if text.startswith("-"):
+        sign, text = -1, text[1:].lstrip()
+    symbol = CURRENCY_SYMBOLS.get(currency.lower())
+    if symbol and text.startswith(symbol):
+        text = text[len(symbol) :].lstrip()
+    units, fraction = _split(text, forms)
     places = decimal_places(currency)
+    if len(fraction.rstrip("0")) > places or len(fraction) > max(places, 2):
+        raise ValueError(f"Use at most {places} decimal places, e.g. {forms}.")
+    number = Decimal(f"{units}.{fraction or 0}")
     minor = number.scaleb(places)
-    if minor != minor.to_integral_value():
-        raise ValueError(f"Use at most {places} decimal places.")
     if abs(minor) > 10**15:
         raise ValueError("That amount is too large.")
-    return int(minor)
+    return sign * int(minor)
+
+
+def _split(text: str, forms: str) -> tuple[str, str]:
+    """(whole units, fraction digits) of an unsigned amount without its symbol."""
+    plain = _PLAIN.fullmatch(text)
+    if plain:
+        if plain["mark"] == "," and len(plain["fraction"]) == 3:
+            raise ValueError(
+                f"{text} could mean thousands or a decimal comma. Write it as {forms}."
+            )
+        return plain["units"], plain["fraction"] or ""
+    for grouped in _GROUPED:
+        match = grouped.fullmatch(text)
+        if match:
+            return re.sub(r"[.,]", "", match["units"]), match["fraction"] or ""
+    raise ValueError(f"Enter an amount such as {forms}.")

@@ -7,6 +7,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from wagtail.images import get_image_model
 
+from search.terms import search_terms
 from shop.models import Order, OrderLine, Product
 from shop.shoppers import Shopper
 
@@ -17,6 +18,21 @@ def product_list_for_sale() -> QuerySet[Product]:
     """Live, available products in editor order, with their card image renditions prefetched."""
     images = get_image_model().objects.prefetch_renditions(PRODUCT_CARD_RENDITION)
     return Product.objects.for_sale().prefetch_related(Prefetch("image", queryset=images))
+
+
+def product_search_for_sale(query: str) -> list[Product]:
+    """Products for sale matching ``query``, best match first.
+
+    The search backend can only filter on indexed fields, and what is for sale also
+    depends on the schedule and revisions, so the matches are narrowed by ``for_sale``.
+    """
+    for_sale = set(Product.objects.for_sale().values_list("pk", flat=True))
+    candidates = Product.objects.filter(available=True).select_related("image")
+    matches = list(candidates.search(search_terms(query), operator="or"))
+    if not matches:
+        # Whole words found nothing: the start of a name ("napkin" for "Linen Napkins") may.
+        matches = list(candidates.autocomplete(query, operator="or"))
+    return [product for product in matches if product.pk in for_sale]
 
 
 def products_by_id_for_sale(ids) -> dict[int, Product]:

@@ -4,13 +4,22 @@ The row holds the *live* version; an editor's unpublished draft lives only in it
 so the shop never shows it until it is published (now or at a scheduled time).
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, PublishingPanel
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.text import slugify
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, PublishingPanel, TitleFieldPanel
+from wagtail.admin.widgets.slug import SlugInput
 from wagtail.fields import RichTextField
-from wagtail.models import DraftStateMixin, PreviewableMixin, RevisionMixin
+from wagtail.models import DraftStateMixin, PreviewableMixin, Revision, RevisionMixin
 from wagtail.search import index
 from wagtail.search.queryset import SearchableQuerySetMixin
 
@@ -23,14 +32,37 @@ def default_currency() -> str:
 
 
 class ProductQuerySet(SearchableQuerySetMixin, models.QuerySet):
-    def for_sale(self):
-        """Published and available, in the editors' order."""
-        return self.filter(live=True, available=True).order_by("sort_order", "name", "pk")
+    def for_sale(self, *, now: dt.datetime | None = None):
+        """What the shop sells at ``now``, in the editors' order.
+
+        Published, available, priced in the shop's currency and within its schedule. The
+        schedule is read here rather than left to ``publish_scheduled``: a product is off
+        sale from its ``expire_at`` and, when first published for a later ``go_live_at``,
+        on sale from then, whenever the command next runs.
+        """
+        now = now or timezone.now()
+        # A first publication scheduled for later leaves the row not live but holding the
+        # approved revision's content; unscheduling clears the approval.
+        scheduled = Revision.objects.filter(
+            base_content_type=ContentType.objects.get_for_model(self.model),
+            object_id=Cast(OuterRef("pk"), models.CharField()),
+            approved_go_live_at__lte=now,
+        )
+        started = Q(live=True) & (Q(go_live_at__isnull=True) | Q(go_live_at__lte=now))
+        starts_now = Q(live=False, go_live_at__lte=now) & Exists(scheduled)
+        return self.filter(
+            started | starts_now,
+            Q(expire_at__isnull=True) | Q(expire_at__gt=now),
+            available=True,
+            currency=settings.SHOP_CURRENCY,
+        ).order_by("sort_order", "name", "pk")
 
 
 class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, models.Model):
     name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=120, unique=True)
+    slug = models.SlugField(
+        max_length=120, unique=True, blank=True, help_text="Filled from the name when left empty."
+    )
     description = RichTextField(features=["bold", "italic", "link", "ul"], blank=True)
     image = models.ForeignKey(
         "wagtailimages.Image",
@@ -44,7 +76,11 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         validators=[MinValueValidator(1), MaxValueValidator(MAX_UNIT_AMOUNT)],
         help_text="Stored in the currency's minor unit (cents).",
     )
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default=default_currency)
+    # The shop sells in one currency (SHOP_CURRENCY): the form prices products in it and a
+    # row left in another one is not for sale until an editor re-prices it.
+    currency = models.CharField(
+        max_length=3, choices=CURRENCY_CHOICES, default=default_currency, editable=False
+    )
     available = models.BooleanField(
         default=True, help_text="Untick to take the product off the shop without unpublishing it."
     )
@@ -64,11 +100,13 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
     base_form_class = ProductForm
 
     panels = [
-        FieldPanel("name"),
-        FieldPanel("slug"),
+        # As on pages: the slug follows the name as the editor types, until first published.
+        TitleFieldPanel("name", placeholder=False),
+        # ASCII, as the model's SlugField validates it.
+        FieldPanel("slug", widget=SlugInput(attrs={"data-w-slug-allow-unicode-value": "false"})),
         FieldPanel("description"),
         FieldPanel("image"),
-        FieldRowPanel([FieldPanel("unit_amount"), FieldPanel("currency")], heading="Price"),
+        FieldPanel("unit_amount"),
         MultiFieldPanel([FieldPanel("available"), FieldPanel("sort_order")], heading="Display"),
         PublishingPanel(),
     ]
@@ -86,6 +124,28 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        if not self.slug:
+            self.slug = self._unique_slug_from_name()
+        if self.currency != settings.SHOP_CURRENCY:
+            raise ValidationError(
+                f"Products are priced in the shop's currency, {settings.SHOP_CURRENCY.upper()}."
+            )
+
+    def _unique_slug_from_name(self) -> str:
+        base = slugify(self.name)[: self._meta.get_field("slug").max_length - 8] or "product"
+        taken = set(
+            Product.objects.exclude(pk=self.pk)
+            .filter(slug__startswith=base)
+            .values_list("slug", flat=True)
+        )
+        slug, number = base, 1
+        while slug in taken:
+            number += 1
+            slug = f"{base}-{number}"
+        return slug
 
     @property
     def price_display(self) -> str:

@@ -1,4 +1,5 @@
-"""Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs.
+"""Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs, and
+what a broken client or a hostile editor can post to the admin's product form.
 
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
@@ -9,11 +10,16 @@ import json
 import uuid
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from shop.models import LocalCheckoutSession, Order, OrderLine, PaymentEvent
+from shop.models import LocalCheckoutSession, Order, OrderLine, PaymentEvent, Product
+from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from tests.factories import order_create
@@ -22,7 +28,9 @@ pytestmark = pytest.mark.django_db
 
 # Fixtures are set up once per test, not per example: the database state carries over
 # between examples, which is what the "counts unchanged" invariants rely on anyway.
-FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = hypothesis_settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 weird_text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60
@@ -34,6 +42,13 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+@pytest.fixture
+def admin_client(client, shop):
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+    return client
 
 
 def _counts() -> tuple[int, int, int]:
@@ -214,3 +229,65 @@ def test_return_urls_with_any_session_id_never_5xx_and_change_nothing(
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.status == Order.Status.PENDING and pending.returned_at is None
+
+
+draftail_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30
+).map(
+    lambda text: json.dumps(
+        {
+            "blocks": [
+                {
+                    "key": "a",
+                    "type": "unstyled",
+                    "text": text,
+                    "depth": 0,
+                    "inlineStyleRanges": [],
+                    "entityRanges": [],
+                }
+            ],
+            "entityMap": {},
+        }
+    )
+)
+money_like = st.builds(
+    lambda symbol, units, mark, cents: f"{symbol}{units}{mark}{cents}",
+    st.sampled_from(["", "$", "€", "-", " "]),
+    st.integers(min_value=0, max_value=20_000).map(str) | st.sampled_from(["1,250", "1.250"]),
+    st.sampled_from(["", ".", ","]),
+    st.sampled_from(["", "5", "50", "505", "00"]),
+)
+
+
+@FUZZ
+@given(
+    price=money_like | weird_text,
+    description=draftail_text | json_values.map(json.dumps) | weird_text,
+)
+def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
+    admin_client, price, description
+):
+    products_before = Product.objects.count()
+    slug = f"fuzz-{uuid.uuid4().hex[:12]}"
+    form = {
+        "name": "Fuzzed",
+        "slug": slug,
+        "description": description,
+        "unit_amount": price,
+        "available": "on",
+        "sort_order": "0",
+        "action-publish": "publish",
+    }
+
+    response = admin_client.post(reverse("wagtailsnippets_shop_product:add"), form)
+
+    assert response.status_code < 500
+    if response.status_code == 302:
+        product = Product.objects.get(slug=slug)
+        assert product.unit_amount == parse_amount(price, settings.SHOP_CURRENCY)
+        assert 0 < product.unit_amount <= MAX_UNIT_AMOUNT
+        assert product.currency == settings.SHOP_CURRENCY
+    else:
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert Product.objects.count() == products_before

@@ -2,6 +2,7 @@ import io
 
 import pytest
 from bs4 import BeautifulSoup
+from django.utils import timezone
 from PIL import Image
 
 from shop.models import Product
@@ -66,6 +67,11 @@ def test_search_finds_pages(client, seeded_shop):
 
 def test_search_does_not_show_unavailable_or_draft_products(client, seeded_shop):
     Product.objects.filter(slug="canvas-tote").update(available=False)
+    assert _results(client, query="tote") == []
+
+
+def test_search_does_not_show_a_product_past_its_expiry(client, shop):
+    Product.objects.filter(slug="canvas-tote").update(expire_at=timezone.now())
     assert _results(client, query="tote") == []
 
 

@@ -1,6 +1,7 @@
 """Editors manage products in the Wagtail admin; prices are typed as money."""
 
 import pytest
+from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -51,6 +52,21 @@ def test_price_typed_as_money_is_stored_in_cents(admin_client):
     assert product.live
 
 
+@pytest.mark.parametrize("price", ["12.50", "12,50", "$12.50", " 12,5 "])
+def test_price_with_a_decimal_point_comma_or_dollar_sign_is_twelve_fifty(admin_client, price):
+    response = admin_client.post(reverse(ADD_URL), _product_form(unit_amount=price))
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(slug="linen-napkins").unit_amount == 1250
+
+
+def test_price_field_is_a_text_input_that_accepts_a_decimal_comma(admin_client):
+    body = admin_client.get(reverse(ADD_URL)).content.decode()
+
+    field = BeautifulSoup(body, "html.parser").find("input", attrs={"name": "unit_amount"})
+    assert field["type"] == "text" and field["inputmode"] == "decimal"
+
+
 @pytest.mark.parametrize(
     ("price", "message"),
     [
@@ -59,7 +75,9 @@ def test_price_typed_as_money_is_stored_in_cents(admin_client):
         ("12.345", "2 decimal places"),
         ("10000.01", "at most $10,000.00"),
         ("99999999999", "at most"),
-        ("twelve", "Enter a number"),
+        ("twelve", "such as 12.50, 12,50 or $12.50"),
+        ("1,250", "could mean thousands or a decimal comma"),
+        ("1.250", "2 decimal places"),
         ("", "This field is required"),
     ],
 )
@@ -155,3 +173,47 @@ def test_product_listing_shows_formatted_prices_and_filters_by_availability(admi
 
     body = admin_client.get(index, {"q": "tote"}).content.decode()
     assert "Canvas Tote" in body and "Stoneware Mug" not in body
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Hand-thrown stoneware.",
+        "[]",
+        '{"blocks": 5}',
+        '{"blocks":[{"text":"x","entityRanges":[{"key":9,"offset":0,"length":1}]}],"entityMap":{}}',
+    ],
+)
+def test_a_description_that_is_not_draftail_json_is_a_form_error(admin_client, description):
+    response = admin_client.post(reverse(ADD_URL), _product_form(description=description))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["description"]
+    assert any("could not be read" in error for error in errors), errors
+    assert not Product.objects.filter(slug="linen-napkins").exists()
+
+
+def test_previewing_a_description_that_is_not_draftail_json_reports_it_invalid(editor_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    preview = reverse("wagtailsnippets_shop_product:preview_on_edit", args=[mug.pk])
+    data = _product_form(name=mug.name, slug=mug.slug, description="plain text")
+
+    response = editor_client.post(preview, data)
+
+    assert response.status_code == 200 and not response.json()["is_valid"]
+
+
+def test_an_empty_slug_is_filled_from_the_name_and_kept_unique(admin_client):
+    for _ in range(2):
+        response = admin_client.post(reverse(ADD_URL), _product_form(name="Stoneware Mug", slug=""))
+        assert response.status_code == 302, response.context["form"].errors
+
+    slugs = sorted(Product.objects.filter(name="Stoneware Mug").values_list("slug", flat=True))
+    assert slugs == ["stoneware-mug", "stoneware-mug-2", "stoneware-mug-3"]
+
+
+def test_a_name_with_no_letters_for_a_slug_still_gets_one(admin_client):
+    response = admin_client.post(reverse(ADD_URL), _product_form(name="☕☕", slug=""))
+
+    assert response.status_code == 302
+    assert Product.objects.get(name="☕☕").slug == "product"
