@@ -7,14 +7,15 @@ queue backend can take over in production without changing callers.
 import logging
 import time
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
 
-from shop.models import Order, ShopPage
+from shop.models import Order
+from shop.order_links import order_path
+from site_config.site_url import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -22,24 +23,12 @@ SEND_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.5
 
 
-def _order_url(order: Order) -> str:
-    """The absolute address of the order's page on the shop.
-
-    ``SITE_URL`` (the public address, as for Stripe's return URLs) when set, else the
-    Wagtail Site's address.
-    """
-    page = ShopPage.objects.live().first()
-    if page is None:
-        return settings.SITE_URL or settings.WAGTAILADMIN_BASE_URL
-    url_parts = page.get_url_parts()
-    site_root, page_path = (url_parts[1], url_parts[2]) if url_parts else ("", "/")
-    base = (settings.SITE_URL or site_root or settings.WAGTAILADMIN_BASE_URL).rstrip("/")
-    # reverse_subpage() is relative to the page ("orders/ABCD-EFGH/"); page_path ends in "/".
-    return base + page_path + page.reverse_subpage("order_detail", args=[order.reference])
-
-
 def _message_for(order: Order) -> EmailMultiAlternatives:
-    context = {"order": order, "lines": list(order.lines.all()), "order_url": _order_url(order)}
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "order_url": absolute_url(order_path(order), origin=order.site_origin),
+    }
     message = EmailMultiAlternatives(
         subject=f"Your order {order.reference} is confirmed",
         body=render_to_string("shop/email/order_confirmation.txt", context),

@@ -160,8 +160,11 @@ WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
 
 # --- Shop ----------------------------------------------------------------------------------
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
-# Absolute base for success/cancel URLs when behind a proxy; empty: built from the request.
+# Absolute base of every link that leaves the site (Stripe's return URLs, e-mails); empty:
+# the validated origin of the request that started the flow (site_config/site_url.py).
 SITE_URL = env("SITE_URL", default="")
+# How long the signed link in an order's e-mail opens that order without logging in.
+ORDER_LINK_MAX_AGE_DAYS = env.int("ORDER_LINK_MAX_AGE_DAYS", default=30)
 
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")

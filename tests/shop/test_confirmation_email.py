@@ -8,13 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from shop import tasks
 from shop.models import Order, Product
@@ -23,11 +24,23 @@ from shop.services.fulfilment import order_fulfil
 from shop.services.webhooks import payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.factories import shop_build
+from tests.shop.checkout.support import Browser, location
 from tests.shop.mail_backends import FlakyBackend
 from tests.shop.orders_support import order_checkout
 from tests.threads import together
 
 FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
+
+
+class ClientOnPort(Client):
+    """A browser talking to a server listening on ``port`` (the test client says 80)."""
+
+    def __init__(self, port: int, **defaults) -> None:
+        super().__init__(**defaults)
+        self.port = str(port)
+
+    def generic(self, *args, **extra):
+        return super().generic(*args, **{"SERVER_PORT": self.port, **extra})
 
 
 @pytest.fixture
@@ -74,7 +87,7 @@ def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_li
 
     (message,) = mail.outbox
     order.refresh_from_db()
-    link = f"http://localhost/orders/{order.reference}/"
+    link = f"http://testserver/orders/{order.reference}/"
     assert message.to == ["ada@example.com"]
     assert message.subject == f"Your order {order.reference} is confirmed"
     assert message.from_email == settings.DEFAULT_FROM_EMAIL
@@ -108,10 +121,26 @@ def test_email_links_to_the_public_site_url_when_one_is_configured(shop, deliver
     assert f"https://shop.example/orders/{order.reference}/" in message.body
 
 
+def test_email_links_to_the_host_and_port_the_shopper_checked_out_on(shop):
+    # The shop runs on 127.0.0.1:8123 and SITE_URL is not set: the e-mail, sent from the
+    # webhook long after the checkout request, still links there.
+    browser = Browser(ClientOnPort(8123, HTTP_HOST="127.0.0.1:8123"))
+    mug = Product.objects.get(slug="stoneware-mug")
+    token = browser.page_token()
+    payment_page = urlsplit(browser.buy(token, {mug: 1})["Location"]).path
+
+    success_url = location(browser.post(payment_page, {"action": "pay", "email": "a@b.example"}))
+
+    order = Order.objects.get(checkout_token=token)
+    assert success_url.startswith("http://127.0.0.1:8123/checkout/success/")
+    (message,) = mail.outbox
+    assert f"http://127.0.0.1:8123/orders/{order.reference}/" in message.body
+
+
 def test_email_link_opens_the_order_page_for_the_shopper(shop, deliver, client):
     order, paid = _paid_at_gateway({"canvas-tote": 1})
     deliver(_completed(paid))
-    path = "/" + mail.outbox[0].body.split("http://localhost/", 1)[1].split()[0]
+    path = "/" + mail.outbox[0].body.split("http://testserver/", 1)[1].split()[0]
     browser_session = client.session
     browser_session[GUEST_TOKEN_SESSION_KEY] = order.guest_token
     browser_session.save()
