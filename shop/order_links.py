@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 
-from shop.models import Order, ShopPage
+from shop.models.orders import Order
 from site_config.site_url import absolute_url
 
 LINK_SALT = "shop.order-link"
@@ -39,6 +39,8 @@ def order_link_opens(reference: str, key: str) -> bool:
 
 def order_path(order: Order) -> str:
     """The path of the order's page on the shop, e.g. ``/orders/ABCD-EFGH/``."""
+    from shop.models.pages import ShopPage  # the page module links to orders too
+
     page = ShopPage.objects.live().first()
     url_parts = page.get_url_parts() if page else None
     if not url_parts:

@@ -14,8 +14,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from shop.models import Order
-from shop.order_links import order_path
-from site_config.site_url import absolute_url
+from shop.order_links import order_signed_url
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
     context = {
         "order": order,
         "lines": list(order.lines.all()),
-        "order_url": absolute_url(order_path(order), origin=order.site_origin),
+        "order_url": order_signed_url(order),
     }
     message = EmailMultiAlternatives(
         subject=f"Your order {order.reference} is confirmed",
