@@ -6,13 +6,17 @@ queue backend can take over in production without changing callers.
 
 import logging
 import time
+from email.utils import parseaddr
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
+from wagtail.models import Site
 
+from home.models import StoreSettings
 from shop.models import Order
 from shop.order_links import order_signed_url
 
@@ -22,16 +26,36 @@ SEND_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.5
 
 
+def _store_settings() -> StoreSettings:
+    site = Site.objects.filter(is_default_site=True).first()
+    return StoreSettings.for_site(site) if site else StoreSettings()
+
+
+def confirmation_message_id(order: Order) -> str:
+    """The confirmation's Message-ID: the same for every send of one order's e-mail.
+
+    A resend after a crashed send then reads as the same message to mail clients.
+    """
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<order-{order.reference}.confirmation@{domain}>"
+
+
 def _message_for(order: Order) -> EmailMultiAlternatives:
+    store = _store_settings()
     context = {
         "order": order,
         "lines": list(order.lines.all()),
         "order_url": order_signed_url(order),
+        "store_name": store.store_name,
+        "support_email": store.support_email,
     }
     message = EmailMultiAlternatives(
         subject=f"Your order {order.reference} is confirmed",
         body=render_to_string("shop/email/order_confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
+        reply_to=[store.support_email] if store.support_email else None,
+        headers={"Message-ID": confirmation_message_id(order)},
     )
     message.attach_alternative(
         render_to_string("shop/email/order_confirmation.html", context), "text/html"

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client, override_settings
+from wagtail.models import Site
 
+from home.models import StoreSettings
 from shop import tasks
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
@@ -110,6 +112,31 @@ def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_li
     assert "$48.75" in page.tfoot.get_text()
     assert page.find("a", href=lambda href: href.startswith(link + "?key="))
     assert order.confirmation_emailed_at is not None
+
+
+@override_settings(DEFAULT_FROM_EMAIL="Northwind Pottery <orders@northwind.example>")
+def test_email_names_the_store_and_its_support_address_and_comes_from_the_shop_sender(
+    shop, deliver
+):
+    store = StoreSettings.for_site(Site.objects.get(is_default_site=True))
+    store.store_name, store.support_email = "Northwind Pottery", "help@northwind.example"
+    store.save()
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+
+    deliver(_completed(paid))
+
+    (message,) = mail.outbox
+    assert message.from_email == "Northwind Pottery <orders@northwind.example>"
+    assert message.reply_to == ["help@northwind.example"]
+    assert "Thank you for your order at Northwind Pottery." in message.body
+    assert "Questions? Write to help@northwind.example" in message.body
+    assert "Stoneware Mug x 1 at $18.00 = $18.00" in message.body
+    assert "Total: $18.00" in message.body
+    html = BeautifulSoup(message.alternatives[0][0], "html.parser")
+    assert "Northwind Pottery" in html.h1.get_text()
+    assert html.find("a", href="mailto:help@northwind.example")
+    sent = message.message()
+    assert sent["Message-ID"] == f"<order-{order.reference}.confirmation@northwind.example>"
 
 
 @override_settings(SITE_URL="https://shop.example")
