@@ -4,6 +4,7 @@ The immediate backend runs a task in-process right after the transaction commits
 queue backend can take over in production without changing callers.
 """
 
+import datetime as dt
 import logging
 import time
 from email.utils import parseaddr
@@ -11,6 +12,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
@@ -24,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.5
+# How long a sender holds an order's confirmation. Longer than the slowest send it makes
+# (SEND_ATTEMPTS stalled connections of EMAIL_TIMEOUT each, plus the retry delays), so only
+# a sender that died lets it lapse.
+CLAIM_LEASE = dt.timedelta(minutes=10)
 
 
 def _store_settings() -> StoreSettings:
@@ -63,23 +69,33 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
     return message
 
 
+def _claim_q(now: dt.datetime) -> Q:
+    """Not sent, and nobody holds a live claim on it."""
+    return Q(confirmation_emailed_at__isnull=True) & (
+        Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lte=now)
+    )
+
+
 @task()
 def order_confirmation_send(order_id: int) -> bool:
-    """Send the paid order's confirmation e-mail exactly once.
+    """Send the paid order's confirmation e-mail; one send per order unless a sender died.
 
-    The send is claimed by setting ``confirmation_emailed_at`` with a conditional update, so
-    a task run twice (or by two workers) sends once. A failed send releases the claim and is
-    retried; it never touches the order's status.
+    A sender claims the e-mail for ``CLAIM_LEASE`` with a conditional update, so a task run
+    twice (or by two workers) sends once. ``confirmation_emailed_at`` is set only after the
+    mail server took the message. A failed send gives the claim back and is retried; a
+    sender killed mid-send leaves a claim that lapses, and reconciliation sends it again
+    (with the same Message-ID). It never touches the order's status.
     """
+    now = timezone.now()
     with transaction.atomic():
         claimed = (
             Order.objects.filter(
+                _claim_q(now),
                 pk=order_id,
                 status__in=[Order.Status.PAID, Order.Status.REFUNDED],
-                confirmation_emailed_at__isnull=True,
             )
             .exclude(customer_email="")
-            .update(confirmation_emailed_at=timezone.now())
+            .update(confirmation_claimed_until=now + CLAIM_LEASE)
         )
     if not claimed:
         return False
@@ -98,10 +114,13 @@ def order_confirmation_send(order_id: int) -> bool:
             if attempt < SEND_ATTEMPTS:
                 time.sleep(RETRY_DELAY_SECONDS * attempt)
             continue
+        Order.objects.filter(pk=order_id).update(
+            confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
+        )
         logger.info("order %s confirmation e-mailed", order.reference)
         return True
     # Give the claim back so a later run (reconciliation, a queue retry) can try again.
-    Order.objects.filter(pk=order_id).update(confirmation_emailed_at=None)
+    Order.objects.filter(pk=order_id).update(confirmation_claimed_until=None)
     logger.error(
         "order %s confirmation e-mail not sent after %d attempts", order.reference, SEND_ATTEMPTS
     )
