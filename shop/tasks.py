@@ -16,11 +16,13 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 from wagtail.models import Site
 
 from home.models import StoreSettings
 from shop.models import Order
 from shop.order_links import order_signed_url
+from site_config.after_response import run_after_response
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,23 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
         render_to_string("shop/email/order_confirmation.html", context), "text/html"
     )
     return message
+
+
+def order_confirmation_queue(order_id: int) -> None:
+    """Queue the paid order's confirmation; fulfilment calls this once its change committed.
+
+    With a queue (``TASKS_BACKEND=database``) this only writes the task. With the immediate
+    backend queueing is sending, so inside a request the send waits until the response has
+    gone out: a mail server that hangs never holds up a webhook's answer or a page.
+    """
+
+    def enqueue() -> None:
+        order_confirmation_send.enqueue(order_id)
+
+    if isinstance(order_confirmation_send.get_backend(), ImmediateBackend):
+        run_after_response(enqueue)
+    else:
+        enqueue()
 
 
 def _claim_q(now: dt.datetime) -> Q:

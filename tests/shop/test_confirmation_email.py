@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +30,8 @@ from shop.services.fulfilment import order_fulfil
 from shop.services.webhooks import payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.factories import shop_build
-from tests.shop.checkout.support import Browser, location
+from tests.fakes.smtp_server import SMTPServer
+from tests.shop.checkout.support import Browser, location, signature_for
 from tests.shop.mail_backends import FlakyBackend
 from tests.shop.orders_support import order_checkout
 from tests.threads import together
@@ -364,3 +368,54 @@ def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent():
     assert [message.subject for message in mail.outbox] == [
         f"Your order {order.reference} is confirmed"
     ]
+
+
+# -- a mail server that hangs ----------------------------------------------------------
+
+HUNG_MAIL_TIMEOUT = 6
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_webhook_answers_at_once_while_the_mail_server_hangs_and_the_email_follows(live_server):
+    """The immediate task backend: the send waits for the webhook's answer to go out.
+
+    A real server (Django's live server thread) and a real SMTP server on 127.0.0.1 whose
+    first connection is accepted and never answered.
+    """
+    shop_build()
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    body = json.dumps(_completed(paid)).encode()
+    webhook = urllib.request.Request(
+        f"{live_server.url}/stripe/webhook/",
+        data=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": signature_for(body)},
+    )
+
+    with (
+        SMTPServer(hang_first=1) as smtp,
+        override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=smtp.port,
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+            EMAIL_TIMEOUT=HUNG_MAIL_TIMEOUT,
+        ),
+    ):
+        started = time.monotonic()
+        with urllib.request.urlopen(webhook, timeout=60) as response:
+            status, answered_after = response.status, time.monotonic() - started
+        sent_before_the_answer = list(smtp.messages)
+        delivered = smtp.wait_for_messages(1, timeout=60)
+
+    assert status == 200
+    assert answered_after < HUNG_MAIL_TIMEOUT - 1
+    assert sent_before_the_answer == []
+    # The hung attempt timed out and the retry, on a fresh connection, delivered it.
+    assert smtp.connections == 2
+    assert [m["Subject"] for m in delivered] == [f"Your order {order.reference} is confirmed"]
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.confirmation_emailed_at is not None
