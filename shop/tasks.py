@@ -1,7 +1,8 @@
 """Background work, through Django's task framework (django-tasks).
 
-The immediate backend runs a task in-process right after the transaction commits; a
-queue backend can take over in production without changing callers.
+The immediate backend runs a task in-process (inside a request: once the response has gone
+out); the database queue, production's default, hands it to ``manage.py db_worker``.
+Callers do not change.
 """
 
 import datetime as dt
@@ -28,10 +29,15 @@ logger = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.5
-# How long a sender holds an order's confirmation. Longer than the slowest send it makes
-# (SEND_ATTEMPTS stalled connections of EMAIL_TIMEOUT each, plus the retry delays), so only
-# a sender that died lets it lapse.
+# How long a sender holds an order's confirmation at least; see claim_lease().
 CLAIM_LEASE = dt.timedelta(minutes=10)
+
+
+def claim_lease() -> dt.timedelta:
+    """Longer than the slowest send (every attempt stalled for EMAIL_TIMEOUT, plus the
+    retry delays), so only a sender that died lets its claim lapse."""
+    slowest = SEND_ATTEMPTS * ((settings.EMAIL_TIMEOUT or 60) + RETRY_DELAY_SECONDS * 3)
+    return max(CLAIM_LEASE, dt.timedelta(seconds=2 * slowest))
 
 
 def _store_settings() -> StoreSettings:
@@ -99,7 +105,7 @@ def _claim_q(now: dt.datetime) -> Q:
 def order_confirmation_send(order_id: int) -> bool:
     """Send the paid order's confirmation e-mail; one send per order unless a sender died.
 
-    A sender claims the e-mail for ``CLAIM_LEASE`` with a conditional update, so a task run
+    A sender claims the e-mail for :func:`claim_lease` with a conditional update, so a task run
     twice (or by two workers) sends once. ``confirmation_emailed_at`` is set only after the
     mail server took the message. A failed send gives the claim back and is retried; a
     sender killed mid-send leaves a claim that lapses, and reconciliation sends it again
@@ -114,7 +120,7 @@ def order_confirmation_send(order_id: int) -> bool:
                 status__in=[Order.Status.PAID, Order.Status.REFUNDED],
             )
             .exclude(customer_email="")
-            .update(confirmation_claimed_until=now + CLAIM_LEASE)
+            .update(confirmation_claimed_until=now + claim_lease())
         )
     if not claimed:
         return False

@@ -290,7 +290,7 @@ def test_confirmation_whose_sender_was_killed_mid_send_is_resent_once_its_lease_
     assert order.confirmation_emailed_at is None  # nothing went out, so nothing is marked
 
     while_claimed = reconcile()
-    clock(tasks.CLAIM_LEASE + dt.timedelta(seconds=1))
+    clock(tasks.claim_lease() + dt.timedelta(seconds=1))
     after_the_lease = reconcile()
     again = reconcile()
 
