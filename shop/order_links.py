@@ -24,14 +24,15 @@ def _signer() -> signing.TimestampSigner:
 
 def order_link_key(order: Order) -> str:
     """The key that opens ``order`` alone: ``sign(reference)`` without the reference itself."""
-    return _signer().sign(order.reference).split(signing.TimestampSigner().sep, 1)[1]
+    signer = _signer()
+    return signer.sign(order.reference).split(signer.sep, 1)[1]
 
 
 def order_link_opens(reference: str, key: str) -> bool:
     """Whether ``key`` was made for the order ``reference`` and has not expired."""
-    max_age = dt.timedelta(days=settings.ORDER_LINK_MAX_AGE_DAYS)
+    signer, max_age = _signer(), dt.timedelta(days=settings.ORDER_LINK_MAX_AGE_DAYS)
     try:
-        signed = _signer().unsign(f"{reference}{_signer().sep}{key}", max_age=max_age)
+        signed = signer.unsign(f"{reference}{signer.sep}{key}", max_age=max_age)
     except signing.BadSignature:
         return False
     return signed == reference
