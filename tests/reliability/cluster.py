@@ -45,6 +45,8 @@ class ShopCluster:
     database: ServerDatabase
     outbox: Outbox
     fake: FakeStripe
+    # The servers' environment, for a test that starts a server of its own beside them.
+    env: Mapping[str, str]
 
     def transitions(self, reference: str) -> int:
         """How many times any server moved this order pending → paid (from their logs)."""
