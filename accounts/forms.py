@@ -2,9 +2,10 @@
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from accounts import throttle
+from site_config.site_url import site_url
 
 
 class SignUpForm(forms.Form):
@@ -65,3 +66,15 @@ class EmailAuthenticationForm(AuthenticationForm):
         if throttle.is_throttled(username.lower() if "@" in username else username, self.request):
             raise forms.ValidationError(throttle.MESSAGE, code="throttled")
         return super().clean()
+
+
+class SiteUrlPasswordResetForm(PasswordResetForm):
+    """Django's reset form, linking to the shop's absolute URL (``site_config.site_url``).
+
+    Django would build the link from the request's Host, port and all, and ignore SITE_URL.
+    """
+
+    def save(self, *, request=None, extra_email_context=None, **kwargs):
+        protocol, _, domain = site_url(request=request).partition("://")
+        context = {"protocol": protocol, "domain": domain, **(extra_email_context or {})}
+        return super().save(request=request, extra_email_context=context, **kwargs)

@@ -121,6 +121,8 @@ class OrderMaker:
             "user_id": owner.user_id,
             "guest_token": owner.guest_token,
             "returned_at": settled if status != Order.Status.PENDING else None,
+            "site_origin": "",
+            "confirmation_claimed_until": None,
             "confirmation_emailed_at": settled if paid else None,
             "created_at": created,
             "paid_at": settled if paid else None,

@@ -71,6 +71,17 @@ def order_get_for_shopper(shopper: Shopper, reference: str) -> Order | None:
     )
 
 
+def order_get_by_reference(reference: str) -> Order | None:
+    """An order by reference, for a caller that has proved it may see it (a signed link)."""
+    return (
+        _with_lines(Order.objects.filter(reference=reference.upper())).select_related(None).first()
+    )
+
+
+def order_belongs_to_an_account(reference: str) -> bool:
+    return Order.objects.filter(reference=reference.upper(), user__isnull=False).exists()
+
+
 # A pending order older than this has probably lost its webhook: the dashboard counts it,
 # the admin filters it and ``reconcile_payments`` asks the gateway about it.
 STALE_PENDING_AFTER = dt.timedelta(minutes=30)

@@ -1,49 +1,75 @@
 """Background work, through Django's task framework (django-tasks).
 
-The immediate backend runs a task in-process right after the transaction commits; a
-queue backend can take over in production without changing callers.
+The immediate backend runs a task in-process (inside a request: once the response has gone
+out); the database queue, production's default, hands it to ``manage.py db_worker``.
+Callers do not change.
 """
 
+import datetime as dt
 import logging
 import time
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
+from wagtail.models import Site
 
-from shop.models import Order, ShopPage
+from home.models import StoreSettings
+from shop.models import Order
+from shop.order_links import order_signed_url
+from site_config.after_response import run_after_response
 
 logger = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.5
+# How long a sender holds an order's confirmation at least; see claim_lease().
+CLAIM_LEASE = dt.timedelta(minutes=10)
 
 
-def _order_url(order: Order) -> str:
-    """The absolute address of the order's page on the shop.
+def claim_lease() -> dt.timedelta:
+    """Longer than the slowest send (every attempt stalled for EMAIL_TIMEOUT, plus the
+    retry delays), so only a sender that died lets its claim lapse."""
+    slowest = SEND_ATTEMPTS * ((settings.EMAIL_TIMEOUT or 60) + RETRY_DELAY_SECONDS * 3)
+    return max(CLAIM_LEASE, dt.timedelta(seconds=2 * slowest))
 
-    ``SITE_URL`` (the public address, as for Stripe's return URLs) when set, else the
-    Wagtail Site's address.
+
+def _store_settings() -> StoreSettings:
+    site = Site.objects.filter(is_default_site=True).first()
+    return StoreSettings.for_site(site) if site else StoreSettings()
+
+
+def confirmation_message_id(order: Order) -> str:
+    """The confirmation's Message-ID: the same for every send of one order's e-mail.
+
+    A resend after a crashed send then reads as the same message to mail clients.
     """
-    page = ShopPage.objects.live().first()
-    if page is None:
-        return settings.SITE_URL or settings.WAGTAILADMIN_BASE_URL
-    url_parts = page.get_url_parts()
-    site_root, page_path = (url_parts[1], url_parts[2]) if url_parts else ("", "/")
-    base = (settings.SITE_URL or site_root or settings.WAGTAILADMIN_BASE_URL).rstrip("/")
-    # reverse_subpage() is relative to the page ("orders/ABCD-EFGH/"); page_path ends in "/".
-    return base + page_path + page.reverse_subpage("order_detail", args=[order.reference])
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<order-{order.reference}.confirmation@{domain}>"
 
 
 def _message_for(order: Order) -> EmailMultiAlternatives:
-    context = {"order": order, "lines": list(order.lines.all()), "order_url": _order_url(order)}
+    store = _store_settings()
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "order_url": order_signed_url(order),
+        "store_name": store.store_name,
+        "support_email": store.support_email,
+    }
     message = EmailMultiAlternatives(
         subject=f"Your order {order.reference} is confirmed",
         body=render_to_string("shop/email/order_confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
+        reply_to=[store.support_email] if store.support_email else None,
+        headers={"Message-ID": confirmation_message_id(order)},
     )
     message.attach_alternative(
         render_to_string("shop/email/order_confirmation.html", context), "text/html"
@@ -51,23 +77,50 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
     return message
 
 
+def order_confirmation_queue(order_id: int) -> None:
+    """Queue the paid order's confirmation; fulfilment calls this once its change committed.
+
+    With a queue (``TASKS_BACKEND=database``) this only writes the task. With the immediate
+    backend queueing is sending, so inside a request the send waits until the response has
+    gone out: a mail server that hangs never holds up a webhook's answer or a page.
+    """
+
+    def enqueue() -> None:
+        order_confirmation_send.enqueue(order_id)
+
+    if isinstance(order_confirmation_send.get_backend(), ImmediateBackend):
+        run_after_response(enqueue)
+    else:
+        enqueue()
+
+
+def _claim_q(now: dt.datetime) -> Q:
+    """Not sent, and nobody holds a live claim on it."""
+    return Q(confirmation_emailed_at__isnull=True) & (
+        Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lte=now)
+    )
+
+
 @task()
 def order_confirmation_send(order_id: int) -> bool:
-    """Send the paid order's confirmation e-mail exactly once.
+    """Send the paid order's confirmation e-mail; one send per order unless a sender died.
 
-    The send is claimed by setting ``confirmation_emailed_at`` with a conditional update, so
-    a task run twice (or by two workers) sends once. A failed send releases the claim and is
-    retried; it never touches the order's status.
+    A sender claims the e-mail for :func:`claim_lease` with a conditional update, so a task run
+    twice (or by two workers) sends once. ``confirmation_emailed_at`` is set only after the
+    mail server took the message. A failed send gives the claim back and is retried; a
+    sender killed mid-send leaves a claim that lapses, and reconciliation sends it again
+    (with the same Message-ID). It never touches the order's status.
     """
+    now = timezone.now()
     with transaction.atomic():
         claimed = (
             Order.objects.filter(
+                _claim_q(now),
                 pk=order_id,
                 status__in=[Order.Status.PAID, Order.Status.REFUNDED],
-                confirmation_emailed_at__isnull=True,
             )
             .exclude(customer_email="")
-            .update(confirmation_emailed_at=timezone.now())
+            .update(confirmation_claimed_until=now + claim_lease())
         )
     if not claimed:
         return False
@@ -86,10 +139,13 @@ def order_confirmation_send(order_id: int) -> bool:
             if attempt < SEND_ATTEMPTS:
                 time.sleep(RETRY_DELAY_SECONDS * attempt)
             continue
+        Order.objects.filter(pk=order_id).update(
+            confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
+        )
         logger.info("order %s confirmation e-mailed", order.reference)
         return True
     # Give the claim back so a later run (reconciliation, a queue retry) can try again.
-    Order.objects.filter(pk=order_id).update(confirmation_emailed_at=None)
+    Order.objects.filter(pk=order_id).update(confirmation_claimed_until=None)
     logger.error(
         "order %s confirmation e-mail not sent after %d attempts", order.reference, SEND_ATTEMPTS
     )

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
@@ -37,6 +36,7 @@ from shop.services.checkout import (
 )
 from shop.shoppers import shopper_from_request
 from site_config.ratelimit import rate_limited
+from site_config.site_url import absolute_url, request_origin
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +49,6 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.content_type == "application/json" or (
         "application/json" in request.headers.get("Accept", "")
     )
-
-
-def _absolute(request: HttpRequest, path: str) -> str:
-    base = settings.SITE_URL.rstrip("/")
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
 def _shop_url() -> str:
@@ -134,9 +129,10 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return _refuse(request, exc.message, status=exc.status, page=page)
 
     urls = CheckoutUrls(
-        success_url=_absolute(request, reverse("checkout_success"))
+        success_url=absolute_url(reverse("checkout_success"), request=request)
         + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url_base=_absolute(request, reverse("checkout_cancel")),
+        cancel_url_base=absolute_url(reverse("checkout_cancel"), request=request),
+        origin=request_origin(request),
     )
     try:
         session = checkout_session_open(order=order, urls=urls)

@@ -69,6 +69,12 @@ class Order(models.Model):
     # Set when the shopper came back from the payment page (or Stripe reported an async
     # payment still settling): a pending order is then "awaiting payment confirmation".
     returned_at = models.DateTimeField(null=True, blank=True)
+    # The validated origin (scheme://host[:port]) of the checkout request, for links in
+    # e-mails sent later without a request when SITE_URL is not set.
+    site_origin = models.CharField(max_length=255, blank=True, editable=False)
+    # A sender holds the confirmation until this time; one whose worker died lets it lapse,
+    # and reconciliation sends it again. Set only when the e-mail has actually gone out:
+    confirmation_claimed_until = models.DateTimeField(null=True, blank=True)
     confirmation_emailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True)

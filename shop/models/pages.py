@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, JsonResponse
@@ -13,6 +14,7 @@ from wagtail.search import index
 
 from shop import selectors
 from shop.catalogue import catalogue_render
+from shop.order_links import KEY_PARAMETER, order_link_opens
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
@@ -74,13 +76,32 @@ class ShopPage(RoutablePageMixin, Page):
 
     @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/$")
     def order_detail(self, request, reference):
+        """One order: for its owner, or read-only for anyone holding its e-mail's signed link.
+
+        A logged-out visitor asking for an account's order is sent to log in and back here;
+        anyone else gets a 404, not a 403: another shopper's order must not be seen to exist.
+        """
         order = selectors.order_get_for_shopper(shopper_from_request(request), reference)
+        key = request.GET.get(KEY_PARAMETER, "")
+        by_link = order is None and bool(key) and order_link_opens(reference.upper(), key)
+        if by_link:
+            order = selectors.order_get_by_reference(reference)
         if order is None:
-            # 404, not 403: another shopper's order must not be seen to exist.
+            if not request.user.is_authenticated and selectors.order_belongs_to_an_account(
+                reference
+            ):
+                return redirect_to_login(request.get_full_path())
             raise Http404("No such order.")
-        return self.render(
-            request, template="shop/order_detail.html", context_overrides={"order": order}
+        response = self.render(
+            request,
+            template="shop/order_detail.html",
+            context_overrides={"order": order, "by_link": by_link},
         )
+        if by_link:
+            # The key opens the order: keep the page out of shared caches and Referer headers.
+            response["Cache-Control"] = "private, no-store"
+            response["Referrer-Policy"] = "no-referrer"
+        return response
 
     @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/status/$")
     def order_status(self, request, reference):

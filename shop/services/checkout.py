@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 SESSION_LIFETIME = dt.timedelta(minutes=31)
 # Stripe refuses an expiry nearer than 30 minutes; the seconds allow for clocks that differ.
 SHORTEST_SESSION_LIFETIME = dt.timedelta(minutes=30, seconds=10)
+ORIGIN_MAX_LENGTH = Order._meta.get_field("site_origin").max_length
 
 
 class CheckoutRefused(Exception):
@@ -51,6 +52,8 @@ class CheckoutUrls:
 
     success_url: str  # ends with "?session_id={CHECKOUT_SESSION_ID}"
     cancel_url_base: str  # the order reference is appended
+    # The checkout request's validated origin, kept on the order for links sent later.
+    origin: str = ""
 
     def cancel_url(self, order: Order) -> str:
         return f"{self.cancel_url_base}?order={order.reference}"
@@ -189,6 +192,8 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
         updated = Order.objects.filter(pk=order.pk, stripe_session_id__isnull=True).update(
             stripe_session_id=session.id,
             session_expires_at=session.expires_at,
+            # An origin too long to keep is not kept: links then fall back to the default.
+            site_origin=urls.origin if len(urls.origin) <= ORIGIN_MAX_LENGTH else "",
             updated_at=timezone.now(),
         )
     if updated:

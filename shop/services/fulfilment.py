@@ -87,10 +87,10 @@ def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
         if _move(
             order, Order.Status.PAID, source=source, fields=("payment_intent_id", "customer_email")
         ):
-            from shop.tasks import order_confirmation_send
+            from shop.tasks import order_confirmation_queue
 
             order_id = order.pk
-            transaction.on_commit(lambda: order_confirmation_send.enqueue(order_id))
+            transaction.on_commit(lambda: order_confirmation_queue(order_id))
             _apply_early_refund(order, source=source)
         return order
 

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from shop import selectors
@@ -140,17 +141,22 @@ def _reconcile_one(
     return _settled(order, session, f"open past its expiry, {_describe(session)}", dry_run=False)
 
 
-def _confirmations_requeue(*, cutoff: dt.datetime, dry_run: bool) -> list[str]:
+def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bool) -> list[str]:
     """Queue again the confirmation of paid orders whose e-mail never went out.
 
-    A send that failed every retry gives its claim back; this is the later run that
-    tries again. The claim in the task keeps it to one e-mail however often it is queued.
+    A send that failed every retry gives its claim back, and a sender killed mid-send
+    leaves a claim whose lease runs out; this is the later run that tries again. A live
+    claim (a send in progress) is left alone, so it stays one e-mail however often it is
+    queued; only after a crash can a second copy go out, with the same Message-ID.
     """
     from shop.tasks import order_confirmation_send
 
     due = (
         Order.objects.filter(
-            status=Order.Status.PAID, confirmation_emailed_at__isnull=True, paid_at__lte=cutoff
+            Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lte=now),
+            status=Order.Status.PAID,
+            confirmation_emailed_at__isnull=True,
+            paid_at__lte=cutoff,
         )
         .exclude(customer_email="")
         .order_by("paid_at", "pk")
@@ -223,7 +229,7 @@ def payments_reconcile(
         report.outcomes.append(outcome)
     if report.gateway_error is None:
         report.confirmations_requeued = _confirmations_requeue(
-            cutoff=now - older_than, dry_run=dry_run
+            cutoff=now - older_than, now=now, dry_run=dry_run
         )
     counts = report.counts
     logger.info(

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so work it defers (e-mail with the immediate task backend) waits for the
+    # whole response to be sent.
+    "site_config.after_response.AfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "site_config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -132,16 +135,24 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 
 # Slow work (confirmation e-mail) goes through Django's task framework. "immediate" runs it
-# in-process right after the commit; "database" queues it in the database for
-# `manage.py db_worker`, so a slow mail server never holds up a webhook response.
+# in-process once the response has been sent (site_config/after_response.py); "database"
+# queues it in the database for `manage.py db_worker`. Either way a slow mail server never
+# holds up a webhook's answer. Production defaults to "database".
 TASK_BACKENDS = {
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
 }
+
+
+def tasks_setting(backend: str) -> dict:
+    """``TASKS`` for a ``TASKS_BACKEND`` name; an unknown name fails loudly."""
+    if backend not in TASK_BACKENDS:
+        raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(TASK_BACKENDS)}.")
+    return {"default": {"BACKEND": TASK_BACKENDS[backend]}}
+
+
 TASKS_BACKEND = env("TASKS_BACKEND", default="immediate")
-if TASKS_BACKEND not in TASK_BACKENDS:
-    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(TASK_BACKENDS)}.")
-TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND]}}
+TASKS = tasks_setting(TASKS_BACKEND)
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
@@ -165,8 +176,11 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 # --- Shop ----------------------------------------------------------------------------------
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
-# Absolute base for success/cancel URLs when behind a proxy; empty: built from the request.
+# Absolute base of every link that leaves the site (Stripe's return URLs, e-mails); empty:
+# the validated origin of the request that started the flow (site_config/site_url.py).
 SITE_URL = env("SITE_URL", default="")
+# How long the signed link in an order's e-mail opens that order without logging in.
+ORDER_LINK_MAX_AGE_DAYS = env.int("ORDER_LINK_MAX_AGE_DAYS", default=30)
 
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")

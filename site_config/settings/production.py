@@ -20,6 +20,10 @@ if PAYMENT_GATEWAY == "stripe":
 # The container's health probe asks gunicorn directly, at its loopback address.
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]
 
+# E-mail is queued in the database and sent by `manage.py db_worker`, never by a web worker.
+TASKS_BACKEND = env("TASKS_BACKEND", default="database")
+TASKS = tasks_setting(TASKS_BACKEND)
+
 # Reuse database connections between requests (a new PostgreSQL connection costs several
 # milliseconds). Under ASGI (uvicorn) set CONN_MAX_AGE=0, as Django's docs advise.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -9,9 +9,13 @@ import os
 
 from .test import *
 
-# One file per message sent, in a folder every server process shares with the test.
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
+# One file per message sent, in a folder every server process shares with the test; a test
+# that needs a real mail server (one that hangs) sets EMAIL_URL instead.
+if env("EMAIL_URL", default=""):
+    EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 # "order ... status pending -> paid" lines are how transitions are counted across processes.
 LOGGING["loggers"]["shop"]["level"] = "INFO"
 # gunicorn loads the app after forking, so this is the worker's own pid: a test finds the

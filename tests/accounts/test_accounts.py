@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
+from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +138,30 @@ def test_password_reset_by_email(client, seeded_shop):
     )
     assert response.status_code == 302
     assert client.login(username="ann@example.com", password="brand-new-pass-77")
+
+
+@override_settings(SITE_URL="https://shop.example")
+def test_password_reset_link_uses_the_site_url_when_one_is_configured(client, seeded_shop):
+    get_user_model().objects.create_user("ann@example.com", "ann@example.com", PASSWORD)
+
+    client.post("/accounts/password/reset/", {"email": "ann@example.com"})
+
+    (message,) = mail.outbox
+    assert re.search(r"^https://shop\.example/accounts/password/reset/\S+/$", message.body, re.M)
+
+
+def test_password_reset_link_does_not_echo_a_host_port_the_request_did_not_arrive_on(
+    client, seeded_shop
+):
+    get_user_model().objects.create_user("ann@example.com", "ann@example.com", PASSWORD)
+
+    client.post(
+        "/accounts/password/reset/", {"email": "ann@example.com"}, HTTP_HOST="127.0.0.1:6666"
+    )
+
+    (message,) = mail.outbox
+    assert ":6666" not in message.body
+    assert re.search(r"^http://127\.0\.0\.1/accounts/password/reset/\S+/$", message.body, re.M)
 
 
 def test_password_reset_for_unknown_email_reveals_nothing(client, seeded_shop):

@@ -7,6 +7,7 @@ shared database, "pending -> paid" lines in the servers' logs, e-mails in the ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,13 +18,15 @@ from bs4 import BeautifulSoup
 
 from shop.payments.signing import sign_payload
 from tests.fakes.stripe_server import FakeStripe
-from tests.servers import AppServer, Outbox, ServerDatabase
+from tests.servers import AppServer, Outbox, ServerDatabase, wait_until
 from tests.shop.checkout.support import event
 
 STRIPE_SECRET_KEY = "sk_test_reliability"
 WEBHOOK_SECRET = "whsec_reliability"
 # Bounded: a request that takes longer than this is a hang, not a slow answer.
 REQUEST_TIMEOUT = 60
+# How long a paid order's confirmation may take to go out after the webhook's answer.
+EMAIL_SETTLE_SECONDS = 10
 # How each worker names its database connections (site_config/settings/reliability.py).
 WORKER_APPLICATION_NAME = "storefront-worker-{pid}"
 
@@ -42,6 +45,8 @@ class ShopCluster:
     database: ServerDatabase
     outbox: Outbox
     fake: FakeStripe
+    # The servers' environment, for a test that starts a server of its own beside them.
+    env: Mapping[str, str]
 
     def transitions(self, reference: str) -> int:
         """How many times any server moved this order pending → paid (from their logs)."""
@@ -49,7 +54,24 @@ class ShopCluster:
         return sum(server.log_text().count(line) for server in self.servers)
 
     def emails(self, reference: str) -> int:
-        """Confirmation e-mails written for this order by any server."""
+        """Confirmation e-mails written for this order by any server.
+
+        A server sends after its answer has gone out (or a worker is mid-send): for a
+        paid order with an address, give the send a moment to finish before counting.
+        """
+        with contextlib.suppress(TimeoutError):
+            wait_until(
+                lambda: (
+                    not self.database.scalar(
+                        "SELECT count(*) FROM shop_order WHERE reference = %s"
+                        " AND status IN ('paid', 'refunded') AND customer_email <> ''"
+                        " AND confirmation_emailed_at IS NULL",
+                        (reference,),
+                    )
+                ),
+                timeout=EMAIL_SETTLE_SECONDS,
+                what=f"order {reference}'s confirmation to be sent",
+            )
         return self.outbox.subjects().count(f"Your order {reference} is confirmed")
 
     def order_status(self, reference: str) -> str:

@@ -68,7 +68,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopCluster]:
             server.launch()
         for server in servers:
             server.wait_ready()
-        yield ShopCluster(servers=servers, database=database, outbox=Outbox(mail_dir), fake=fake)
+        yield ShopCluster(
+            servers=servers, database=database, outbox=Outbox(mail_dir), fake=fake, env=env
+        )
 
 
 def _stop_all(servers: tuple[AppServer, ...]) -> None:

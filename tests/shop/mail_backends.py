@@ -32,3 +32,17 @@ class FlakyBackend(BaseEmailBackend):
             message.message()  # renders the message, as a real backend would
             mail.outbox.append(message)
         return len(email_messages)
+
+
+class WorkerKilled(BaseException):
+    """What ``kill -9`` does to a worker mid-send: nothing after this point runs.
+
+    A BaseException, so no ``except Exception`` in the code under test can tidy up after it.
+    """
+
+
+class KilledMidSendBackend(BaseEmailBackend):
+    """The worker dies while the mail server has the message half-sent: nothing delivered."""
+
+    def send_messages(self, email_messages):
+        raise WorkerKilled

@@ -22,6 +22,7 @@ from shop.shoppers import Shopper
 URLS = CheckoutUrls(
     success_url="http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
     cancel_url_base="http://testserver/checkout/cancel/",
+    origin="http://testserver",
 )
 
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
+from wagtail.models import Site
 
+from home.models import StoreSettings
 from shop import tasks
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
@@ -23,11 +30,24 @@ from shop.services.fulfilment import order_fulfil
 from shop.services.webhooks import payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.factories import shop_build
+from tests.fakes.smtp_server import SMTPServer
+from tests.shop.checkout.support import Browser, location, signature_for
 from tests.shop.mail_backends import FlakyBackend
 from tests.shop.orders_support import order_checkout
 from tests.threads import together
 
 FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
+
+
+class ClientOnPort(Client):
+    """A browser talking to a server listening on ``port`` (the test client says 80)."""
+
+    def __init__(self, port: int, **defaults) -> None:
+        super().__init__(**defaults)
+        self.port = str(port)
+
+    def generic(self, *args, **extra):
+        return super().generic(*args, **{"SERVER_PORT": self.port, **extra})
 
 
 @pytest.fixture
@@ -74,7 +94,7 @@ def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_li
 
     (message,) = mail.outbox
     order.refresh_from_db()
-    link = f"http://localhost/orders/{order.reference}/"
+    link = f"http://testserver/orders/{order.reference}/"
     assert message.to == ["ada@example.com"]
     assert message.subject == f"Your order {order.reference} is confirmed"
     assert message.from_email == settings.DEFAULT_FROM_EMAIL
@@ -94,8 +114,33 @@ def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_li
     ]
     assert order.reference in page.get_text()
     assert "$48.75" in page.tfoot.get_text()
-    assert page.find("a", href=link)
+    assert page.find("a", href=lambda href: href.startswith(link + "?key="))
     assert order.confirmation_emailed_at is not None
+
+
+@override_settings(DEFAULT_FROM_EMAIL="Northwind Pottery <orders@northwind.example>")
+def test_email_names_the_store_and_its_support_address_and_comes_from_the_shop_sender(
+    shop, deliver
+):
+    store = StoreSettings.for_site(Site.objects.get(is_default_site=True))
+    store.store_name, store.support_email = "Northwind Pottery", "help@northwind.example"
+    store.save()
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+
+    deliver(_completed(paid))
+
+    (message,) = mail.outbox
+    assert message.from_email == "Northwind Pottery <orders@northwind.example>"
+    assert message.reply_to == ["help@northwind.example"]
+    assert "Thank you for your order at Northwind Pottery." in message.body
+    assert "Questions? Write to help@northwind.example" in message.body
+    assert "Stoneware Mug x 1 at $18.00 = $18.00" in message.body
+    assert "Total: $18.00" in message.body
+    html = BeautifulSoup(message.alternatives[0][0], "html.parser")
+    assert "Northwind Pottery" in html.h1.get_text()
+    assert html.find("a", href="mailto:help@northwind.example")
+    sent = message.message()
+    assert sent["Message-ID"] == f"<order-{order.reference}.confirmation@northwind.example>"
 
 
 @override_settings(SITE_URL="https://shop.example")
@@ -108,17 +153,45 @@ def test_email_links_to_the_public_site_url_when_one_is_configured(shop, deliver
     assert f"https://shop.example/orders/{order.reference}/" in message.body
 
 
+def test_email_links_to_the_host_and_port_the_shopper_checked_out_on(shop):
+    # The shop runs on 127.0.0.1:8123 and SITE_URL is not set: the e-mail, sent from the
+    # webhook long after the checkout request, still links there.
+    browser = Browser(ClientOnPort(8123, HTTP_HOST="127.0.0.1:8123"))
+    mug = Product.objects.get(slug="stoneware-mug")
+    token = browser.page_token()
+    payment_page = urlsplit(browser.buy(token, {mug: 1})["Location"]).path
+
+    success_url = location(browser.post(payment_page, {"action": "pay", "email": "a@b.example"}))
+
+    order = Order.objects.get(checkout_token=token)
+    assert success_url.startswith("http://127.0.0.1:8123/checkout/success/")
+    (message,) = mail.outbox
+    assert f"http://127.0.0.1:8123/orders/{order.reference}/" in message.body
+
+
+def test_email_link_opens_the_order_on_another_device_without_logging_in(shop, deliver):
+    order, paid = _paid_at_gateway({"canvas-tote": 1})
+    deliver(_completed(paid))
+    link = urlsplit(re.search(r"http://testserver/orders/\S+", mail.outbox[0].body).group())
+
+    response = Client().get(f"{link.path}?{link.query}")
+
+    assert response.status_code == 200
+    assert f"Order {order.reference}" in response.content.decode()
+    assert "Canvas Tote" in response.content.decode()
+
+
 def test_email_link_opens_the_order_page_for_the_shopper(shop, deliver, client):
     order, paid = _paid_at_gateway({"canvas-tote": 1})
     deliver(_completed(paid))
-    path = "/" + mail.outbox[0].body.split("http://localhost/", 1)[1].split()[0]
+    path = "/" + mail.outbox[0].body.split("http://testserver/", 1)[1].split()[0]
     browser_session = client.session
     browser_session[GUEST_TOKEN_SESSION_KEY] = order.guest_token
     browser_session.save()
 
     response = client.get(path)
 
-    assert path == f"/orders/{order.reference}/"
+    assert path.startswith(f"/orders/{order.reference}/?key=")
     assert response.status_code == 200
     assert order.reference in response.content.decode()
 
@@ -295,3 +368,54 @@ def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent():
     assert [message.subject for message in mail.outbox] == [
         f"Your order {order.reference} is confirmed"
     ]
+
+
+# -- a mail server that hangs ----------------------------------------------------------
+
+HUNG_MAIL_TIMEOUT = 6
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_webhook_answers_at_once_while_the_mail_server_hangs_and_the_email_follows(live_server):
+    """The immediate task backend: the send waits for the webhook's answer to go out.
+
+    A real server (Django's live server thread) and a real SMTP server on 127.0.0.1 whose
+    first connection is accepted and never answered.
+    """
+    shop_build()
+    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    body = json.dumps(_completed(paid)).encode()
+    webhook = urllib.request.Request(
+        f"{live_server.url}/stripe/webhook/",
+        data=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": signature_for(body)},
+    )
+
+    with (
+        SMTPServer(hang_first=1) as smtp,
+        override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=smtp.port,
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+            EMAIL_TIMEOUT=HUNG_MAIL_TIMEOUT,
+        ),
+    ):
+        started = time.monotonic()
+        with urllib.request.urlopen(webhook, timeout=60) as response:
+            status, answered_after = response.status, time.monotonic() - started
+        sent_before_the_answer = list(smtp.messages)
+        delivered = smtp.wait_for_messages(1, timeout=60)
+
+    assert status == 200
+    assert answered_after < HUNG_MAIL_TIMEOUT - 1
+    assert sent_before_the_answer == []
+    # The hung attempt timed out and the retry, on a fresh connection, delivered it.
+    assert smtp.connections == 2
+    assert [m["Subject"] for m in delivered] == [f"Your order {order.reference} is confirmed"]
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.confirmation_emailed_at is not None

@@ -1,17 +1,23 @@
 """My orders: each shopper sees exactly their own orders, on the page, in history, in detail."""
 
+import time
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from shop.models import Order
+from shop.order_links import order_signed_url
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.factories import order_create
 
 pytestmark = pytest.mark.django_db
+
+LOGIN_PAGE = "/accounts/login/"
 
 
 def _references(response) -> list[str]:
@@ -111,8 +117,82 @@ def test_guest_and_member_never_see_each_others_orders(seeded_shop):
 
     assert _references(guest.get("/")) == [guest_order.reference]
     assert _references(member.get("/")) == [member_order.reference]
-    assert guest.get(f"/orders/{member_order.reference}/").status_code == 404
+    # A member's order: a logged-out visitor is asked to log in (as its owner would be).
+    assert guest.get(f"/orders/{member_order.reference}/")["Location"].startswith(LOGIN_PAGE)
     assert member.get(f"/orders/{guest_order.reference}/").status_code == 404
+
+
+# -- the signed link in the confirmation e-mail, and logging in to see an order ----------
+
+
+def _key_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["key"][0]
+
+
+def test_signed_link_opens_its_order_read_only_without_logging_in(seeded_shop):
+    order = order_create(guest_token="guest-token-one", email="ada@example.com")
+    path = urlsplit(order_signed_url(order))
+    other_device = Client()
+
+    response = other_device.get(f"{path.path}?{path.query}")
+
+    assert response.status_code == 200
+    page = BeautifulSoup(response.content, "html.parser")
+    assert page.h1.get_text(strip=True) == f"Order {order.reference}"
+    assert order.lines.get().product_name in page.get_text()
+    assert "All my orders" not in page.get_text()
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_signed_link_opens_no_other_order_and_a_tampered_key_nothing(seeded_shop):
+    mine = order_create(guest_token="guest-token-one")
+    theirs = order_create(guest_token="guest-token-two")
+    key = _key_of(order_signed_url(mine))
+    stranger = Client()
+
+    assert stranger.get(f"/orders/{theirs.reference}/", {"key": key}).status_code == 404
+    assert stranger.get(f"/orders/{mine.reference}/", {"key": key[:-1] + "x"}).status_code == 404
+    assert stranger.get(f"/orders/{mine.reference}/", {"key": ""}).status_code == 404
+
+
+@override_settings(ORDER_LINK_MAX_AGE_DAYS=30)
+def test_signed_link_stops_working_after_its_max_age(seeded_shop, monkeypatch):
+    order = order_create(guest_token="guest-token-one")
+    path = urlsplit(order_signed_url(order))
+    url = f"{path.path}?{path.query}"
+    now = time.time()
+
+    monkeypatch.setattr(time, "time", lambda: now + 29 * 86400)
+    assert Client().get(url).status_code == 200
+    monkeypatch.setattr(time, "time", lambda: now + 31 * 86400)
+    assert Client().get(url).status_code == 404
+
+
+def test_logged_out_owner_is_sent_to_log_in_and_then_to_the_order(seeded_shop):
+    user = get_user_model().objects.create_user("ann@example.com", "ann@example.com", "pw-long-1")
+    order = order_create(user=user)
+    order_page = f"/orders/{order.reference}/"
+    browser = Client()
+
+    response = browser.get(order_page)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{LOGIN_PAGE}?next={order_page}"
+    logged_in = browser.post(
+        response["Location"], {"username": "ann@example.com", "password": "pw-long-1"}
+    )
+    assert logged_in["Location"] == order_page
+    assert order.reference in browser.get(order_page).content.decode()
+
+
+def test_a_signed_in_stranger_gets_no_login_prompt_only_a_404(seeded_shop):
+    owner = get_user_model().objects.create_user("ann@example.com", "ann@example.com", "pw-1-ab")
+    order = order_create(user=owner)
+    stranger, _ = _member("bob@example.com")
+
+    assert stranger.get(f"/orders/{order.reference}/").status_code == 404
+    assert Client().get("/orders/ZZZZ-ZZZZ/").status_code == 404
 
 
 def test_a_guests_session_orders_move_to_the_account_on_log_in(seeded_shop):

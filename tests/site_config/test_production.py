@@ -57,6 +57,25 @@ def test_check_deploy_is_clean_with_the_stripe_gateway_too():
     assert result.returncode == 0, result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "django_tasks_db.DatabaseBackend"),
+        ({"TASKS_BACKEND": "immediate"}, "django_tasks.backends.immediate.ImmediateBackend"),
+    ],
+)
+def test_production_queues_tasks_in_the_database_unless_told_otherwise(overrides, expected):
+    script = "from django.conf import settings; print(settings.TASKS['default']['BACKEND'])"
+    result = _run(
+        ["-c", f"import django; django.setup(); {script}"],
+        {**PRODUCTION_ENV, **overrides},
+        drop=() if overrides else ("TASKS_BACKEND",),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
 def test_production_refuses_to_start_without_required_settings(missing):
     result = _run(["manage.py", "check"], PRODUCTION_ENV, drop=[missing])

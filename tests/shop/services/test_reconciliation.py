@@ -9,8 +9,10 @@ from collections.abc import Iterator
 import pytest
 from django.core import mail
 from django.db import connection, transaction
+from django.test import override_settings
 from django.utils import timezone
 
+from shop import tasks
 from shop.models import Order
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession
@@ -20,12 +22,15 @@ from shop.services.reconciliation import ReconcileReport, payments_reconcile
 from tests.factories import shop_build
 from tests.fakes.configured import stripe_faked
 from tests.fakes.stripe_server import FakeStripe
+from tests.shop.mail_backends import WorkerKilled
 from tests.shop.orders_support import order_make
 from tests.shop.reconcile_support import (
     expiry_passed,
     local_expiry_passed,
     stale_order,
 )
+
+KILLED_MID_SEND = "tests.shop.mail_backends.KilledMidSendBackend"
 
 
 @pytest.fixture
@@ -258,6 +263,63 @@ def test_confirmation_that_never_went_out_is_sent_by_a_later_run(fake, reconcile
     assert first.confirmations_requeued == [order.reference]
     assert second.confirmations_requeued == []
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):
+    """Move the clock forward, for everything that asks Django what time it is."""
+    real_now = timezone.now
+
+    def advance(by: dt.timedelta) -> None:
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + by)
+
+    return advance
+
+
+def test_confirmation_whose_sender_was_killed_mid_send_is_resent_once_its_lease_runs_out(
+    fake, reconcile, clock
+):
+    order = order_make(
+        status=Order.Status.PAID,
+        email="ada@example.com",
+        paid_at=timezone.now() - dt.timedelta(hours=2),
+    )
+    with override_settings(EMAIL_BACKEND=KILLED_MID_SEND), pytest.raises(WorkerKilled):
+        tasks.order_confirmation_send.call(order.pk)
+    order.refresh_from_db()
+    assert order.confirmation_emailed_at is None  # nothing went out, so nothing is marked
+
+    while_claimed = reconcile()
+    clock(tasks.claim_lease() + dt.timedelta(seconds=1))
+    after_the_lease = reconcile()
+    again = reconcile()
+
+    assert while_claimed.confirmations_requeued == []
+    assert after_the_lease.confirmations_requeued == [order.reference]
+    assert again.confirmations_requeued == []
+    (message,) = mail.outbox
+    assert message.to == ["ada@example.com"]
+    assert message.message()["Message-ID"] == tasks.confirmation_message_id(order)
+    order.refresh_from_db()
+    assert order.confirmation_emailed_at is not None
+
+
+def test_confirmation_being_sent_right_now_is_not_sent_again(fake, reconcile):
+    order = order_make(
+        status=Order.Status.PAID,
+        email="ada@example.com",
+        paid_at=timezone.now() - dt.timedelta(hours=2),
+    )
+    # Another worker holds a live claim: its send is in progress.
+    Order.objects.filter(pk=order.pk).update(
+        confirmation_claimed_until=timezone.now() + dt.timedelta(minutes=5)
+    )
+
+    report = reconcile()
+    tasks.order_confirmation_send.call(order.pk)
+
+    assert report.confirmations_requeued == []
+    assert mail.outbox == []
 
 
 # -- the local gateway -----------------------------------------------------------------
