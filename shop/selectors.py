@@ -55,6 +55,23 @@ def order_get_for_shopper(shopper: Shopper, reference: str) -> Order | None:
     )
 
 
+def order_recently_paid_with_lines(
+    *, shopper: Shopper, lines: list[tuple[int, int]], since: dt.datetime, exclude_token=None
+) -> Order | None:
+    """The shopper's newest order paid at or after ``since`` whose lines are exactly
+    ``lines`` ((product id, quantity) pairs), or None."""
+    if not shopper.is_known:
+        return None
+    wanted = sorted(lines)
+    recent = Order.objects.filter(
+        shopper.orders_q(), status=Order.Status.PAID, paid_at__gte=since
+    ).exclude(checkout_token=exclude_token)
+    for order in _with_lines(recent.order_by("-paid_at", "-pk"))[:20]:
+        if sorted((line.product_id, line.quantity) for line in order.lines.all()) == wanted:
+            return order
+    return None
+
+
 # A pending order older than this has probably lost its webhook: the dashboard counts it,
 # the admin filters it and ``reconcile_payments`` asks the gateway about it.
 STALE_PENDING_AFTER = dt.timedelta(minutes=30)

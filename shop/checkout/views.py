@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from shop.cart import (
+    REPEAT_CONFIRMED_FIELD,
     CartError,
+    PricesChanged,
     cart_build,
     chosen_quantities,
     parse_checkout_token,
@@ -32,6 +34,7 @@ from shop.services.checkout import (
     CheckoutRefused,
     CheckoutUrls,
     OrderAlreadyPaid,
+    RepeatPurchase,
     checkout_session_open,
     order_place,
 )
@@ -122,12 +125,16 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         raw_token, fields = _read_fields(request)
         token = parse_checkout_token(raw_token)
         cart = cart_build(checkout_token=token, fields=fields, max_quantity=page.max_quantity)
+    except PricesChanged as exc:
+        return _prices_changed(request, exc, page=page)
     except CartError as exc:
         return _refuse(request, exc.message, status=400, page=page)
 
     shopper = shopper_from_request(request, create=True)
     try:
         order = order_place(cart=cart, shopper=shopper)
+    except RepeatPurchase as exc:
+        return _ask_to_repeat(request, exc, page=page, cart_fields=fields)
     except OrderAlreadyPaid as exc:
         return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
@@ -161,6 +168,46 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(status=303)
     response["Location"] = session.url
     return response
+
+
+def _prices_changed(request: HttpRequest, exc: PricesChanged, *, page: ShopPage) -> HttpResponse:
+    """Nothing ordered: the page again with today's prices and what changed (409)."""
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "error": exc.message,
+                "prices": {str(c.product.pk): c.product.unit_amount for c in exc.changes},
+            },
+            status=409,
+        )
+    return _refuse(request, exc.message, status=409, page=page)
+
+
+def _ask_to_repeat(
+    request: HttpRequest, exc: RepeatPurchase, *, page: ShopPage, cart_fields: dict
+) -> HttpResponse:
+    """Nothing ordered: ask whether to buy again the cart paid for minutes ago (409).
+
+    The question's button posts the same cart (and token) with the confirmation field.
+    """
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "error": exc.message,
+                "repeat_of": exc.order.reference,
+                "confirm_with": {REPEAT_CONFIRMED_FIELD: True},
+            },
+            status=409,
+        )
+    context = page.get_context(request)
+    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
+    context["repeat_question"] = exc.message
+    context["repeat_fields"] = sorted(
+        (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
+    )
+    context["repeat_checkout_token"] = request.POST.get("checkout_token", "")
+    context["repeat_confirm_field"] = REPEAT_CONFIRMED_FIELD
+    return TemplateResponse(request, page.get_template(request), context, status=409)
 
 
 def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
