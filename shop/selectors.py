@@ -27,10 +27,13 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
 
 
-# Shown to shoppers: settled outcomes, and pending orders they returned from paying.
-_VISIBLE_TO_SHOPPER = Q(
-    status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED]
-) | Q(status=Order.Status.PENDING, returned_at__isnull=False)
+# Shown to shoppers: settled outcomes, pending orders they returned from paying, and any
+# order whose payment was declined (it must not vanish like an abandoned checkout).
+_VISIBLE_TO_SHOPPER = (
+    Q(status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED])
+    | Q(status=Order.Status.PENDING, returned_at__isnull=False)
+    | Q(payment_declined_at__isnull=False)
+)
 
 
 def order_list_for_shopper(shopper: Shopper) -> QuerySet[Order]:

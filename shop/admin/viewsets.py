@@ -148,6 +148,8 @@ class OrderInspectView(generic.InspectView):
         "stripe_session_id": "Checkout session",
         "session_expires_at": "Checkout session expires",
         "payment_intent_id": "Payment",
+        "payment_declined_at": "Payment declined",
+        "decline_reason": "Decline reason",
     }
 
     def get_field_label(self, field_name, field):
@@ -156,6 +158,9 @@ class OrderInspectView(generic.InspectView):
     def get_field_display_value(self, field_name, field):
         value = super().get_field_display_value(field_name, field)
         return "—" if value in (None, "") else value
+
+    def get_status_display_value(self):
+        return self.object.status_label
 
     def get_user_display_value(self):
         user = self.object.user
@@ -209,7 +214,7 @@ class OrderViewSet(ModelViewSet):
         DateColumn("created_at", label="Created", sort_key="created_at"),
         Column("customer_email", label="Customer e-mail"),
         StatusTagColumn(
-            "get_status_display",
+            "status_label",
             label="Status",
             primary=lambda order: order.status == Order.Status.PAID,
         ),
@@ -225,7 +230,7 @@ class OrderViewSet(ModelViewSet):
         "created_at",
         "paid_at",
         "customer_email",
-        "get_status_display",
+        "status_label",
         "currency",
         "amount_total",
         "total_display",
@@ -237,7 +242,7 @@ class OrderViewSet(ModelViewSet):
         "created_at": "Created",
         "paid_at": "Paid",
         "customer_email": "Customer e-mail",
-        "get_status_display": "Status",
+        "status_label": "Status",
         "amount_total": "Total (minor units)",
         "total_display": "Total",
         "item_count": "Items",
@@ -254,6 +259,8 @@ class OrderViewSet(ModelViewSet):
         "created_at",
         "returned_at",
         "paid_at",
+        "payment_declined_at",
+        "decline_reason",
         "confirmation_emailed_at",
         "updated_at",
         "stripe_session_id",

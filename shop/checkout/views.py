@@ -27,6 +27,7 @@ from shop.cart import (
     quantities_from_json,
 )
 from shop.models import Order, ShopPage
+from shop.models.pages import JUST_PAID_SESSION_KEY
 from shop.payments import get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
 from shop.services import fulfilment
@@ -243,11 +244,19 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         logger.warning("order %s: could not confirm on return: %s", order.reference, exc)
         return _awaiting_confirmation(request, order, "Refresh this page in a moment.")
     order = fulfilment.order_fulfil(session=session, source="success page") or order
-    order.refresh_from_db(fields=["status"])
+    order.refresh_from_db(fields=["status", "payment_declined_at", "decline_reason"])
+    if order.is_declined:
+        messages.warning(request, _declined_message(order))
+        return redirect(_shop_url())
     if order.status != Order.Status.PAID:
         return _awaiting_confirmation(request, order, "It will show as paid here once it is.")
     messages.success(request, f"Thank you! Order {order.reference} is paid.")
+    request.session[JUST_PAID_SESSION_KEY] = order.reference
     return redirect(_shop_url())
+
+
+def _declined_message(order: Order) -> str:
+    return f"Order {order.reference}: payment declined. {order.decline_reason}".strip()
 
 
 def _awaiting_confirmation(request: HttpRequest, order: Order, hint: str) -> HttpResponse:
@@ -271,6 +280,8 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
         order.refresh_from_db(fields=["status"])
     if order is not None and order.status == Order.Status.PAID:
         messages.success(request, f"Order {order.reference} is paid after all.")
+    elif order is not None and order.is_declined:
+        messages.warning(request, _declined_message(order))
     else:
         messages.info(request, "Checkout canceled — you were not charged.")
     return redirect(_shop_url())

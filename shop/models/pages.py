@@ -16,6 +16,8 @@ from shop.catalogue import catalogue_render
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
+# Set by the success page for the next shop page: the paid order goes right under the message.
+JUST_PAID_SESSION_KEY = "shop:just_paid"
 ORDERS_PER_HISTORY_PAGE = 20
 
 
@@ -59,7 +61,9 @@ class ShopPage(RoutablePageMixin, Page):
 
     @path("")
     def shop(self, request):
-        return self.render(request, context_overrides=self.catalogue_context(request))
+        context = self.catalogue_context(request)
+        context["just_paid"] = request.session.pop(JUST_PAID_SESSION_KEY, None) is not None
+        return self.render(request, context_overrides=context)
 
     @path("orders/")
     def order_history(self, request):

@@ -90,7 +90,10 @@ def test_declined_card_charges_nothing_and_the_shopper_can_pay_afterwards(
     assert "Your card was declined (test). You have not been charged." in text_of(declined)
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert not PaymentEvent.objects.exists()
+    # Stripe reports the declined attempt, and nothing else.
+    assert list(PaymentEvent.objects.values_list("type", flat=True)) == [
+        "payment_intent.payment_failed"
+    ]
     assert mail.outbox == []
 
     browser.visit(pay(browser, payment_page))
