@@ -320,7 +320,7 @@ def test_back_after_paying_resets_the_quantities_and_the_same_cart_again_asks_fi
     press_buy(page)
     reference = pay(page)
 
-    page.go_back()  # the payment page
+    page.go_back(wait_until="commit")  # the payment page
     page.go_back(wait_until="commit")  # the shop page, as it was before Buy
     expect(page.get_by_label(f"Quantity of {MUG}")).to_have_value("0")
     expect(page.get_by_label(f"Quantity of {TOTE}")).to_have_value("0")
