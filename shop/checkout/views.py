@@ -27,7 +27,7 @@ from shop.cart import (
     quantities_from_json,
 )
 from shop.models import Order, ShopPage
-from shop.models.pages import JUST_PAID_SESSION_KEY
+from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
 from shop.services import fulfilment
@@ -247,12 +247,11 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     order.refresh_from_db(fields=["status", "payment_declined_at", "decline_reason"])
     if order.is_declined:
         messages.warning(request, _declined_message(order))
-        return redirect(_shop_url())
+        return _back_to_shop_with_order(request, order)
     if order.status != Order.Status.PAID:
         return _awaiting_confirmation(request, order, "It will show as paid here once it is.")
     messages.success(request, f"Thank you! Order {order.reference} is paid.")
-    request.session[JUST_PAID_SESSION_KEY] = order.reference
-    return redirect(_shop_url())
+    return _back_to_shop_with_order(request, order)
 
 
 def _declined_message(order: Order) -> str:
@@ -265,6 +264,12 @@ def _awaiting_confirmation(request: HttpRequest, order: Order, hint: str) -> Htt
     messages.info(
         request, f"Order {order.reference}: we are waiting for the payment to be confirmed. {hint}"
     )
+    return _back_to_shop_with_order(request, order)
+
+
+def _back_to_shop_with_order(request: HttpRequest, order: Order) -> HttpResponse:
+    """To the shop page, with My orders (this order first) right under the message."""
+    request.session[ORDERS_FIRST_SESSION_KEY] = order.reference
     return redirect(_shop_url())
 
 
@@ -280,8 +285,10 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
         order.refresh_from_db(fields=["status"])
     if order is not None and order.status == Order.Status.PAID:
         messages.success(request, f"Order {order.reference} is paid after all.")
+        return _back_to_shop_with_order(request, order)
     elif order is not None and order.is_declined:
         messages.warning(request, _declined_message(order))
+        return _back_to_shop_with_order(request, order)
     else:
         messages.info(request, "Checkout canceled — you were not charged.")
     return redirect(_shop_url())

@@ -16,8 +16,9 @@ from shop.catalogue import catalogue_render
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
-# Set by the success page for the next shop page: the paid order goes right under the message.
-JUST_PAID_SESSION_KEY = "shop:just_paid"
+# Set when the shopper comes back from paying: on the next shop page their order goes right
+# under the message about it, above the catalogue.
+ORDERS_FIRST_SESSION_KEY = "shop:orders_first"
 ORDERS_PER_HISTORY_PAGE = 20
 
 
@@ -62,7 +63,7 @@ class ShopPage(RoutablePageMixin, Page):
     @path("")
     def shop(self, request):
         context = self.catalogue_context(request)
-        context["just_paid"] = request.session.pop(JUST_PAID_SESSION_KEY, None) is not None
+        context["orders_first"] = request.session.pop(ORDERS_FIRST_SESSION_KEY, None) is not None
         return self.render(request, context_overrides=context)
 
     @path("orders/")
