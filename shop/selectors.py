@@ -43,10 +43,13 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
 
 
-# Shown to shoppers: settled outcomes, and pending orders they returned from paying.
-_VISIBLE_TO_SHOPPER = Q(
-    status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED]
-) | Q(status=Order.Status.PENDING, returned_at__isnull=False)
+# Shown to shoppers: settled outcomes, pending orders they returned from paying, and any
+# order whose payment was declined (it must not vanish like an abandoned checkout).
+_VISIBLE_TO_SHOPPER = (
+    Q(status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED])
+    | Q(status=Order.Status.PENDING, returned_at__isnull=False)
+    | Q(payment_declined_at__isnull=False)
+)
 
 
 def order_list_for_shopper(shopper: Shopper) -> QuerySet[Order]:
@@ -80,6 +83,23 @@ def order_get_by_reference(reference: str) -> Order | None:
 
 def order_belongs_to_an_account(reference: str) -> bool:
     return Order.objects.filter(reference=reference.upper(), user__isnull=False).exists()
+
+
+def order_recently_paid_with_lines(
+    *, shopper: Shopper, lines: list[tuple[int, int]], since: dt.datetime, exclude_token=None
+) -> Order | None:
+    """The shopper's newest order paid at or after ``since`` whose lines are exactly
+    ``lines`` ((product id, quantity) pairs), or None."""
+    if not shopper.is_known:
+        return None
+    wanted = sorted(lines)
+    recent = Order.objects.filter(
+        shopper.orders_q(), status=Order.Status.PAID, paid_at__gte=since
+    ).exclude(checkout_token=exclude_token)
+    for order in _with_lines(recent.order_by("-paid_at", "-pk"))[:20]:
+        if sorted((line.product_id, line.quantity) for line in order.lines.all()) == wanted:
+            return order
+    return None
 
 
 # A pending order older than this has probably lost its webhook: the dashboard counts it,

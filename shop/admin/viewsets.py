@@ -207,6 +207,8 @@ class OrderInspectView(generic.InspectView):
         "stripe_session_id": "Checkout session",
         "session_expires_at": "Checkout session expires",
         "payment_intent_id": "Payment",
+        "payment_declined_at": "Payment declined",
+        "decline_reason": "Decline reason",
     }
 
     def get_field_label(self, field_name, field):
@@ -286,7 +288,7 @@ class OrderViewSet(ModelViewSet):
         "created_at",
         "paid_at",
         "customer_email",
-        "get_status_display",
+        "status_label",
         "currency",
         "amount_total",
         "total_display",
@@ -299,7 +301,7 @@ class OrderViewSet(ModelViewSet):
         "created_at": "Created",
         "paid_at": "Paid",
         "customer_email": "Customer e-mail",
-        "get_status_display": "Status",
+        "status_label": "Status",
         "amount_total": "Total (minor units)",
         "total_display": "Total",
         "items": "Items",
@@ -317,6 +319,8 @@ class OrderViewSet(ModelViewSet):
         "created_at",
         "returned_at",
         "paid_at",
+        "payment_declined_at",
+        "decline_reason",
         "confirmation_emailed_at",
         "updated_at",
         "stripe_session_id",

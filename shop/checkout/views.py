@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from shop.cart import (
+    REPEAT_CONFIRMED_FIELD,
     CartError,
+    PricesChanged,
     cart_build,
     chosen_quantities,
     parse_checkout_token,
@@ -24,6 +26,7 @@ from shop.cart import (
     quantities_from_json,
 )
 from shop.models import Order, ShopPage
+from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
 from shop.services import fulfilment
@@ -31,6 +34,7 @@ from shop.services.checkout import (
     CheckoutRefused,
     CheckoutUrls,
     OrderAlreadyPaid,
+    RepeatPurchase,
     checkout_session_open,
     order_place,
 )
@@ -117,12 +121,16 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         raw_token, fields = _read_fields(request)
         token = parse_checkout_token(raw_token)
         cart = cart_build(checkout_token=token, fields=fields, max_quantity=page.max_quantity)
+    except PricesChanged as exc:
+        return _prices_changed(request, exc, page=page)
     except CartError as exc:
         return _refuse(request, exc.message, status=400, page=page)
 
     shopper = shopper_from_request(request, create=True)
     try:
         order = order_place(cart=cart, shopper=shopper)
+    except RepeatPurchase as exc:
+        return _ask_to_repeat(request, exc, page=page, cart_fields=fields)
     except OrderAlreadyPaid as exc:
         return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
@@ -159,6 +167,46 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _prices_changed(request: HttpRequest, exc: PricesChanged, *, page: ShopPage) -> HttpResponse:
+    """Nothing ordered: the page again with today's prices and what changed (409)."""
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "error": exc.message,
+                "prices": {str(c.product.pk): c.product.unit_amount for c in exc.changes},
+            },
+            status=409,
+        )
+    return _refuse(request, exc.message, status=409, page=page)
+
+
+def _ask_to_repeat(
+    request: HttpRequest, exc: RepeatPurchase, *, page: ShopPage, cart_fields: dict
+) -> HttpResponse:
+    """Nothing ordered: ask whether to buy again the cart paid for minutes ago (409).
+
+    The question's button posts the same cart (and token) with the confirmation field.
+    """
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "error": exc.message,
+                "repeat_of": exc.order.reference,
+                "confirm_with": {REPEAT_CONFIRMED_FIELD: True},
+            },
+            status=409,
+        )
+    context = page.get_context(request)
+    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
+    context["repeat_question"] = exc.message
+    context["repeat_fields"] = sorted(
+        (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
+    )
+    context["repeat_checkout_token"] = request.POST.get("checkout_token", "")
+    context["repeat_confirm_field"] = REPEAT_CONFIRMED_FIELD
+    return TemplateResponse(request, page.get_template(request), context, status=409)
+
+
 def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
     messages.info(request, f"Order {order.reference}: this order is already paid.")
     if _wants_json(request):
@@ -192,11 +240,18 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
         logger.warning("order %s: could not confirm on return: %s", order.reference, exc)
         return _awaiting_confirmation(request, order, "Refresh this page in a moment.")
     order = fulfilment.order_fulfil(session=session, source="success page") or order
-    order.refresh_from_db(fields=["status"])
+    order.refresh_from_db(fields=["status", "payment_declined_at", "decline_reason"])
+    if order.is_declined:
+        messages.warning(request, _declined_message(order))
+        return _back_to_shop_with_order(request, order)
     if order.status != Order.Status.PAID:
         return _awaiting_confirmation(request, order, "It will show as paid here once it is.")
     messages.success(request, f"Thank you! Order {order.reference} is paid.")
-    return redirect(_shop_url())
+    return _back_to_shop_with_order(request, order)
+
+
+def _declined_message(order: Order) -> str:
+    return f"Order {order.reference}: payment declined. {order.decline_reason}".strip()
 
 
 def _awaiting_confirmation(request: HttpRequest, order: Order, hint: str) -> HttpResponse:
@@ -205,6 +260,12 @@ def _awaiting_confirmation(request: HttpRequest, order: Order, hint: str) -> Htt
     messages.info(
         request, f"Order {order.reference}: we are waiting for the payment to be confirmed. {hint}"
     )
+    return _back_to_shop_with_order(request, order)
+
+
+def _back_to_shop_with_order(request: HttpRequest, order: Order) -> HttpResponse:
+    """To the shop page, with My orders (this order first) right under the message."""
+    request.session[ORDERS_FIRST_SESSION_KEY] = order.reference
     return redirect(_shop_url())
 
 
@@ -220,6 +281,10 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
         order.refresh_from_db(fields=["status"])
     if order is not None and order.status == Order.Status.PAID:
         messages.success(request, f"Order {order.reference} is paid after all.")
+        return _back_to_shop_with_order(request, order)
+    elif order is not None and order.is_declined:
+        messages.warning(request, _declined_message(order))
+        return _back_to_shop_with_order(request, order)
     else:
         messages.info(request, "Checkout canceled — you were not charged.")
     return redirect(_shop_url())

@@ -76,6 +76,13 @@ class Order(models.Model):
     # and reconciliation sends it again. Set only when the e-mail has actually gone out:
     confirmation_claimed_until = models.DateTimeField(null=True, blank=True)
     confirmation_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The provider declined a payment attempt (card declined, async payment failed). The
+    # order may still be paid by a later attempt; until then it reads "Payment declined",
+    # never like a checkout the shopper walked away from.
+    payment_declined_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(
+        max_length=255, blank=True, help_text="What the payment provider said, safe to show."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -110,10 +117,29 @@ class Order(models.Model):
         return old
 
     @property
-    def status_for_shopper(self) -> str:
-        if self.status == self.Status.PENDING:
-            return "Awaiting payment confirmation"
+    def is_declined(self) -> bool:
+        """A payment attempt was declined and no payment has succeeded since."""
+        return self.payment_declined_at is not None and self.status not in (
+            self.Status.PAID,
+            self.Status.REFUNDED,
+        )
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        return self.status == self.Status.PENDING and not self.is_declined
+
+    @property
+    def status_label(self) -> str:
+        """The status in words, for shoppers and the admin alike."""
+        if self.is_declined:
+            return "Payment declined"
         return self.get_status_display()
+
+    @property
+    def status_for_shopper(self) -> str:
+        if self.awaits_confirmation:
+            return "Awaiting payment confirmation"
+        return self.status_label
 
 
 class OrderLine(models.Model):

@@ -18,6 +18,9 @@ from shop.order_links import KEY_PARAMETER, order_link_opens
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
+# Set when the shopper comes back from paying: on the next shop page their order goes right
+# under the message about it, above the catalogue.
+ORDERS_FIRST_SESSION_KEY = "shop:orders_first"
 ORDERS_PER_HISTORY_PAGE = 20
 
 
@@ -61,7 +64,9 @@ class ShopPage(RoutablePageMixin, Page):
 
     @path("")
     def shop(self, request):
-        return self.render(request, context_overrides=self.catalogue_context(request))
+        context = self.catalogue_context(request)
+        context["orders_first"] = request.session.pop(ORDERS_FIRST_SESSION_KEY, None) is not None
+        return self.render(request, context_overrides=context)
 
     @path("orders/")
     def order_history(self, request):

@@ -108,3 +108,31 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
 def refund_from_charge(obj: Mapping) -> tuple[str | None, bool]:
     """(payment intent id, fully refunded?) from a Charge object."""
     return _id_of(obj.get("payment_intent")), obj.get("refunded") is True
+
+
+@dataclass(frozen=True)
+class PaymentFailure:
+    order_reference: str
+    reason: str
+
+
+DEFAULT_DECLINE_REASON = "Your payment was declined. You have not been charged."
+
+
+def payment_failure_from_intent(obj: Mapping) -> PaymentFailure:
+    """A PaymentIntent from ``payment_intent.payment_failed``: which order, and why.
+
+    The order is named by the metadata our checkout session gives the payment intent.
+    """
+    metadata = obj.get("metadata")
+    reference = (
+        _str_or_none(metadata.get("order_reference")) if isinstance(metadata, Mapping) else None
+    )
+    if reference is None:
+        raise MalformedEvent("payment intent names no order")
+    error = obj.get("last_payment_error")
+    message = _str_or_none(error.get("message")) if isinstance(error, Mapping) else None
+    reason = (
+        f"{message.rstrip('.')}. You have not been charged." if message else DEFAULT_DECLINE_REASON
+    )
+    return PaymentFailure(order_reference=reference[:9], reason=reason)

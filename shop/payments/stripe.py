@@ -182,6 +182,8 @@ def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:
             "order_reference": request.order_reference,
             "checkout_token": request.checkout_token,
         },
+        # Names the order on the payment intent's events too (payment_intent.payment_failed).
+        "payment_intent_data": {"metadata": {"order_reference": request.order_reference}},
         "expires_at": _unix_seconds(request.expires_at),
         "success_url": request.success_url,
         "cancel_url": request.cancel_url,

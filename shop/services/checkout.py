@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from shop import selectors
 from shop.cart import Cart
 from shop.models import Order, OrderLine
 from shop.payments import get_gateway
@@ -29,6 +30,9 @@ SESSION_LIFETIME = dt.timedelta(minutes=31)
 # Stripe refuses an expiry nearer than 30 minutes; the seconds allow for clocks that differ.
 SHORTEST_SESSION_LIFETIME = dt.timedelta(minutes=30, seconds=10)
 ORIGIN_MAX_LENGTH = Order._meta.get_field("site_origin").max_length
+# Buying exactly the cart paid for this recently is probably a mistake (Back, then Buy):
+# the shopper is asked first.
+REPEAT_PURCHASE_WINDOW = dt.timedelta(minutes=15)
 
 
 class CheckoutRefused(Exception):
@@ -44,6 +48,17 @@ class OrderAlreadyPaid(Exception):
     def __init__(self, order: Order):
         super().__init__(order.reference)
         self.order = order
+
+
+class RepeatPurchase(Exception):
+    """The shopper paid for exactly this cart a few minutes ago and has not said to buy again."""
+
+    def __init__(self, order: Order, *, now: dt.datetime):
+        self.order = order
+        minutes = max(1, int((now - order.paid_at).total_seconds() // 60))
+        ago = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        self.message = f"You bought these {ago} ago (order {order.reference}). Buy them again?"
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -109,12 +124,33 @@ def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
     return order
 
 
+def _repeat_purchase_check(cart: Cart, shopper: Shopper) -> None:
+    if cart.repeat_confirmed:
+        return
+    now = timezone.now()
+    previous = selectors.order_recently_paid_with_lines(
+        shopper=shopper,
+        lines=[(line.product.pk, line.quantity) for line in cart.lines],
+        since=now - REPEAT_PURCHASE_WINDOW,
+        exclude_token=cart.checkout_token,
+    )
+    # A token that already made an order goes on to that order (retry, Back from paying).
+    if (
+        previous is not None
+        and not Order.objects.filter(checkout_token=cart.checkout_token).exists()
+    ):
+        raise RepeatPurchase(previous, now=now)
+
+
 def order_place(*, cart: Cart, shopper: Shopper) -> Order:
     """Create the pending order for ``cart``, or find the one its checkout token already made.
 
-    Raises CheckoutRefused when the token belongs to another shopper or was used for a
-    different basket, and OrderAlreadyPaid when its order is paid.
+    Raises RepeatPurchase when the shopper paid for exactly this cart in the last
+    ``REPEAT_PURCHASE_WINDOW`` and has not confirmed buying it again, CheckoutRefused when
+    the token belongs to another shopper or was used for a different basket, and
+    OrderAlreadyPaid when its order is paid.
     """
+    _repeat_purchase_check(cart, shopper)
     for _ in range(3):
         try:
             order = _order_create(cart, shopper)

@@ -116,12 +116,45 @@ def _apply_early_refund(order: Order, *, source: str) -> None:
         _move(order, Order.Status.REFUNDED, source=f"{source} (earlier {refund.stripe_event_id})")
 
 
+ASYNC_FAILURE_REASON = "Your payment could not be completed. You have not been charged."
+
+
+def _record_decline(order: Order, *, reason: str, source: str) -> None:
+    """On a locked order: a payment attempt was declined. A paid order keeps its payment."""
+    if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+        logger.info(
+            "order %s stays %s (decline ignored) source=%s", order.reference, order.status, source
+        )
+        return
+    order.payment_declined_at = timezone.now()
+    order.decline_reason = reason[:255]
+    order.save(update_fields=["payment_declined_at", "decline_reason", "updated_at"])
+    logger.info("order %s payment declined source=%s", order.reference, source)
+
+
 def order_fail(*, session: CheckoutSession, source: str) -> Order | None:
-    """An asynchronous payment failed: pending → failed (never overwrites paid)."""
+    """An asynchronous payment failed: pending → failed, recorded as declined (never
+    overwrites paid)."""
     with transaction.atomic():
         order = _lock_order_for_session(session)
         if order is not None:
             _move(order, Order.Status.FAILED, source=source)
+            _record_decline(order, reason=ASYNC_FAILURE_REASON, source=source)
+        return order
+
+
+def order_decline(*, order_reference: str, reason: str, source: str) -> Order | None:
+    """The provider declined a payment attempt for the order: recorded, so the shopper and the
+    admin read "Payment declined". The order stays payable while its session is open (a
+    second card may succeed); a paid order is untouched. None if the order is not ours."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(reference=order_reference).first()
+        if order is None:
+            logger.warning(
+                "declined payment for unknown order %s source=%s", order_reference, source
+            )
+            return None
+        _record_decline(order, reason=reason, source=source)
         return order
 
 

@@ -17,6 +17,7 @@ from shop.payments.base import InvalidSignature
 from shop.payments.events import (
     MalformedEvent,
     event_from_dict,
+    payment_failure_from_intent,
     refund_from_charge,
     session_from_dict,
 )
@@ -47,6 +48,14 @@ def _expired(obj: Mapping, source: str) -> Order | None:
     return fulfilment.order_expire(session=session_from_dict(obj), source=source)
 
 
+def _payment_failed(obj: Mapping, source: str) -> Order | None:
+    # A declined card at Checkout: the session stays open for another attempt.
+    failure = payment_failure_from_intent(obj)
+    return fulfilment.order_decline(
+        order_reference=failure.order_reference, reason=failure.reason, source=source
+    )
+
+
 def _refunded(obj: Mapping, source: str) -> Order | None:
     payment_intent_id, fully = refund_from_charge(obj)
     if payment_intent_id is None:
@@ -64,6 +73,7 @@ HANDLERS: dict[str, Callable[[Mapping, str], Order | None]] = {
     "checkout.session.async_payment_succeeded": _completed,
     "checkout.session.async_payment_failed": _async_failed,
     "checkout.session.expired": _expired,
+    "payment_intent.payment_failed": _payment_failed,
     "charge.refunded": _refunded,
 }
 

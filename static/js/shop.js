@@ -21,27 +21,69 @@
         return formatters[code].format(minorUnits / Math.pow(10, digits));
     }
 
+    // The quantity typed, or null when it is not one the shop takes (the message says why).
     function quantityOf(input) {
-        var value = Number(input.value);
-        if (!Number.isInteger(value) || value < 0) {
-            return 0;
+        var text = input.value.trim();
+        var max = Number(input.max);
+        if (text === "") {
+            return input.validity.badInput ? null : 0;
         }
-        return Math.min(value, Number(input.max) || value);
+        var value = Number(text);
+        if (!Number.isInteger(value) || value < 0) {
+            return null;
+        }
+        return max && value > max ? null : value;
+    }
+
+    function problemWith(input) {
+        var value = Number(input.value.trim());
+        if (Number.isInteger(value) && value > Number(input.max)) {
+            return "You can buy at most " + input.max + " of each product.";
+        }
+        return "Enter a whole number from 0 to " + input.max + ".";
+    }
+
+    function showProblem(input, problem) {
+        var message = document.getElementById(input.id + "-message");
+        if (problem) {
+            input.setAttribute("aria-invalid", "true");
+        } else {
+            input.removeAttribute("aria-invalid");
+        }
+        if (message && message.textContent !== problem) {
+            message.textContent = problem;
+        }
     }
 
     function update() {
         var total = 0;
         var items = 0;
+        var invalid = 0;
         var currency = inputs.length ? inputs[0].dataset.currency : "usd";
         inputs.forEach(function (input) {
             var quantity = quantityOf(input);
+            if (quantity === null) {
+                invalid += 1;
+                showProblem(input, problemWith(input));
+                return;
+            }
+            showProblem(input, "");
             items += quantity;
             total += quantity * Number(input.dataset.unitAmount);
         });
-        totalOutput.textContent = items ? formatMoney(total, currency) : formatMoney(0, currency);
+        // Never a total for quantities we would not sell: the shopper fixes the field first.
+        totalOutput.textContent = invalid ? "—" : formatMoney(total, currency);
         if (!form.dataset.submitting) {
-            button.disabled = items === 0;
+            button.disabled = invalid > 0 || items === 0;
         }
+    }
+
+    // What the server rendered into the inputs (0, or the shopper's own choice on a page
+    // that refused their cart); the browser's restored values are put back to it.
+    function resetQuantities() {
+        inputs.forEach(function (input) {
+            input.value = input.defaultValue;
+        });
     }
 
     form.addEventListener("input", update);
@@ -60,14 +102,24 @@
             button.setAttribute("aria-busy", "true");
         }, 0);
     });
-    // Coming back with the browser's back button restores the page from cache: allow Buy again.
-    // A page reloaded instead gets the browser's restored quantities only after this script
-    // first ran, so count them again here.
+    // Shown again from history (Back after paying, say), whether from the back/forward
+    // cache or with the browser restoring the form: the quantities go back to what the
+    // server rendered, so a second Buy is a new choice, never the paid cart by accident.
+    function fromHistory() {
+        var navigation = window.performance && performance.getEntriesByType
+            ? performance.getEntriesByType("navigation")[0]
+            : null;
+        return Boolean(navigation && navigation.type === "back_forward");
+    }
+
     window.addEventListener("pageshow", function (event) {
         if (event.persisted) {
             delete form.dataset.submitting;
             button.removeAttribute("aria-busy");
             button.textContent = "Buy";
+        }
+        if (event.persisted || fromHistory()) {
+            resetQuantities();
         }
         update();
     });

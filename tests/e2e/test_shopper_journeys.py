@@ -122,9 +122,14 @@ def test_back_from_payment_page_then_buy_again_reuses_the_same_checkout(page, sh
     first_payment_url = page.url
     counts = checkout_counts(shop_server)
 
-    # Restored from the back/forward cache: no "load" event to wait for.
+    # Restored from the back/forward cache: no "load" event to wait for. The quantities are
+    # reset (a page shown again never keeps a cart by itself); choosing them again finds the
+    # same checkout, since the page's token is the one that started it.
     page.go_back(wait_until="commit")
-    expect(page.get_by_label(f"Quantity of {MUG}")).to_have_value("1")
+    expect(page.get_by_label(f"Quantity of {MUG}")).to_have_value("0")
+    expect(page.locator("output#cart-total")).to_have_text("$0.00")
+    choose(page, MUG, 1)
+    choose(page, NOTEBOOK, 2)
     expect(page.locator("output#cart-total")).to_have_text("$43.50")
     expect(buy_button(page)).to_be_enabled()
     press_buy(page)
@@ -252,3 +257,143 @@ def test_phone_shopper_buys_without_sideways_scrolling(new_context, save_screens
     _assert_no_sideways_scrolling(page)
     expect(order_card(page, reference).locator(".status")).to_have_text("Paid")
     save_screenshot(page, "shop-after-purchase-phone", full_page=False)
+
+
+def test_quantity_over_the_maximum_is_explained_at_the_input_and_never_totalled(page):
+    open_shop(page)
+    mug = page.get_by_label(f"Quantity of {MUG}")
+    total = page.locator("output#cart-total")
+
+    choose(page, MUG, 11)
+
+    expect(mug).to_have_attribute("aria-invalid", "true")
+    expect(mug).to_have_accessible_description("You can buy at most 10 of each product.")
+    expect(page.get_by_text("You can buy at most 10 of each product.")).to_be_visible()
+    expect(total).to_have_text("—")
+    expect(buy_button(page)).to_be_disabled()
+
+    choose(page, MUG, 10)
+    expect(mug).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("You can buy at most 10 of each product.")).to_have_count(0)
+    expect(total).to_have_text("$180.00")
+    expect(buy_button(page)).to_be_enabled()
+
+
+def _set_price(server, slug: str, unit_amount: int) -> None:
+    """An editor publishes a new price (as a scheduled change going live would)."""
+    server.manage(
+        "shell",
+        "-c",
+        "from shop.models import Product; "
+        f"p = Product.objects.get(slug='{slug}'); p.unit_amount = {unit_amount}; "
+        "p.save_revision().publish()",
+    )
+
+
+def test_price_that_went_live_while_the_page_was_open_is_shown_before_paying(page, shop_server):
+    open_shop(page)
+    choose(page, NOTEBOOK, 2)
+    orders_before = shop_server.count("shop_order")
+    _set_price(shop_server, "dot-grid-notebook", 1400)
+    try:
+        buy_button(page).click()
+
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("Prices changed since you opened this page")
+        expect(alert).to_contain_text(f"{NOTEBOOK} is now $14.00 (was $12.75)")
+        assert shop_server.count("shop_order") == orders_before
+        expect(page.get_by_label(f"Quantity of {NOTEBOOK}")).to_have_value("2")
+        expect(page.locator("output#cart-total")).to_have_text("$28.00")
+
+        press_buy(page)
+        assert payment_lines(page) == [[NOTEBOOK, "2", "$14.00", "$28.00"]]
+    finally:
+        _set_price(shop_server, "dot-grid-notebook", 1275)
+
+
+def test_back_after_paying_resets_the_quantities_and_the_same_cart_again_asks_first(
+    page, shop_server
+):
+    open_shop(page)
+    choose(page, MUG, 1)
+    choose(page, TOTE, 1)
+    press_buy(page)
+    reference = pay(page)
+
+    page.go_back(wait_until="commit")  # the payment page
+    page.go_back(wait_until="commit")  # the shop page, as it was before Buy
+    expect(page.get_by_label(f"Quantity of {MUG}")).to_have_value("0")
+    expect(page.get_by_label(f"Quantity of {TOTE}")).to_have_value("0")
+    expect(buy_button(page)).to_be_disabled()
+
+    open_shop(page)
+    choose(page, MUG, 1)
+    choose(page, TOTE, 1)
+    orders_before = shop_server.count("shop_order")
+    buy_button(page).click()
+    question = page.locator("#repeat-question")
+    expect(question).to_contain_text(
+        re.compile(rf"You bought these \d+ minutes? ago \(order {reference}\)\. Buy them again\?")
+    )
+    assert shop_server.count("shop_order") == orders_before
+
+    question.get_by_role("button", name="Yes, buy them again").click()
+    expect(page).to_have_url(re.compile(r"/checkout/local/cs_"))
+    assert payment_lines(page) == [[MUG, "1", "$18.00", "$18.00"], [TOTE, "1", "$24.50", "$24.50"]]
+    assert shop_server.count("shop_order") == orders_before + 1
+
+
+def test_declined_payment_reads_payment_declined_after_returning(page, shop_server):
+    open_shop(page)
+    choose(page, MUG, 1)
+    press_buy(page)
+    reference = reference_on_payment_page(page)
+
+    decline(page)
+    cancel(page)
+
+    expect(page.locator(".messages")).to_contain_text(f"Order {reference}: payment declined.")
+    card = order_card(page, reference)
+    expect(card.locator(".status")).to_have_text("Payment declined")
+    card.get_by_role("link", name=f"Order {reference}").click()
+    expect(page.locator("main .status")).to_have_text("Payment declined")
+    expect(page.locator("main")).to_contain_text("You have not been charged.")
+
+
+def _covered_by_buy_bar(page, field) -> bool:
+    box, bar = field.bounding_box(), page.locator(".buy-bar").bounding_box()
+    return box["y"] + box["height"] > bar["y"] and box["y"] < bar["y"] + bar["height"]
+
+
+def test_phone_buy_bar_never_covers_a_quantity(new_context):
+    page = new_context(**PHONE).new_page()
+    open_shop(page)
+    first = page.get_by_label(f"Quantity of {MUG}")
+    expect(first).to_be_in_viewport()
+    assert not _covered_by_buy_bar(page, first), "the total bar covers the first quantity"
+
+    for product in (MUG, TOTE, NOTEBOOK):
+        field = page.get_by_label(f"Quantity of {product}")
+        field.focus()
+        assert not _covered_by_buy_bar(page, field), f"the total bar covers {product}'s quantity"
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_paid_order_is_shown_right_under_the_success_message(new_context, device):
+    page = new_context(**(PHONE if device == "phone" else {})).new_page()
+    open_shop(page)
+    choose(page, NOTEBOOK, 1)
+    press_buy(page)
+    reference = pay(page)
+
+    card = order_card(page, reference)
+    expect(card).to_be_in_viewport(ratio=1)
+    message_box = page.locator(".messages").bounding_box()
+    assert card.bounding_box()["y"] > message_box["y"]
+
+    page.reload()
+    # Only the return from paying moves My orders up; the shop page is the shop again.
+    assert (
+        page.locator("#my-orders").bounding_box()["y"]
+        > page.locator(".buy-bar").bounding_box()["y"]
+    )

@@ -58,6 +58,10 @@ class Browser:
         """Press Buy on the shop page's form with these quantities, encoded as a browser does."""
         return self.post_form("/checkout/", buy_form(token, quantities, **fields))
 
+    def buy_on(self, page: HttpResponse, quantities: Mapping[Product, int]) -> HttpResponse:
+        """Press Buy on a page loaded earlier: its token and shown prices, these quantities."""
+        return self.post_form("/checkout/", {**hidden_fields_of(page), **buy_form("", quantities)})
+
     def post_form(self, path: str, data: Mapping[str, Any]) -> HttpResponse:
         return self.post(
             path, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded"
@@ -81,11 +85,26 @@ class Browser:
 
 
 def buy_form(token: str, quantities: Mapping[Product, int], **fields: str) -> dict[str, Any]:
-    return {
+    form = {
         "checkout_token": token,
         **{f"qty_{p.pk}": str(qty) for p, qty in quantities.items()},
         **fields,
     }
+    return form if token else {k: v for k, v in form.items() if k != "checkout_token"}
+
+
+def hidden_fields_of(response: HttpResponse, form: str = "[data-buy-form]") -> dict[str, str]:
+    """The hidden fields a form on the page sends (checkout token, shown prices, ...)."""
+    found = soup_of(response).select_one(f"form{form}")
+    assert found is not None, f"the page has no {form} form"
+    return {field["name"]: field["value"] for field in found.select("input[type=hidden]")}
+
+
+def form_fields_of(response: HttpResponse, form: str) -> dict[str, str]:
+    """Every named field a form on the page sends as it stands."""
+    found = soup_of(response).select_one(form)
+    assert found is not None, f"the page has no {form} form"
+    return {field["name"]: field.get("value", "") for field in found.select("input[name]")}
 
 
 def soup_of(response: HttpResponse) -> BeautifulSoup:

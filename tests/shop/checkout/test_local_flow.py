@@ -17,6 +17,7 @@ from tests.shop.checkout.support import (
     CANCELED_MESSAGE,
     Browser,
     location,
+    soup_of,
     text_of,
 )
 
@@ -79,6 +80,27 @@ def test_shopper_buys_two_products_and_sees_the_paid_order_on_the_shop_page(
     assert order.reference in mail.outbox[0].subject
 
 
+def _sections(response) -> list[str]:
+    return [
+        section.get("id") or section.get("aria-labelledby")
+        for section in soup_of(response).select("main section")
+    ]
+
+
+def test_back_from_paying_my_orders_comes_right_under_the_message_then_the_catalogue(
+    browser: Browser, mug: Product
+) -> None:
+    _, payment_page = start_checkout(browser, {mug: 1})
+
+    back = browser.get(
+        location(browser.visit(pay(browser, payment_page))).removeprefix("http://testserver")
+    )
+    later = browser.get("/")
+
+    assert _sections(back)[1:] == ["my-orders", "catalogue-heading"]
+    assert _sections(later)[1:] == ["catalogue-heading", "my-orders"]
+
+
 def test_declined_card_charges_nothing_and_the_shopper_can_pay_afterwards(
     browser: Browser, mug: Product, notebook: Product
 ) -> None:
@@ -90,7 +112,10 @@ def test_declined_card_charges_nothing_and_the_shopper_can_pay_afterwards(
     assert "Your card was declined (test). You have not been charged." in text_of(declined)
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert not PaymentEvent.objects.exists()
+    # Stripe reports the declined attempt, and nothing else.
+    assert list(PaymentEvent.objects.values_list("type", flat=True)) == [
+        "payment_intent.payment_failed"
+    ]
     assert mail.outbox == []
 
     browser.visit(pay(browser, payment_page))

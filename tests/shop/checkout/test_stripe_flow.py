@@ -97,6 +97,8 @@ def test_checkout_opens_one_session_priced_from_the_database(
     ]
     assert sent.params["client_reference_id"] == order.reference
     assert sent.params["metadata"]["order_reference"] == order.reference
+    # A card declined at Checkout is reported on the payment intent: it names the order too.
+    assert sent.params["payment_intent_data"]["metadata"]["order_reference"] == order.reference
     assert sent.params["success_url"] == SUCCESS_URL
     assert (
         sent.params["cancel_url"] == f"http://testserver/checkout/cancel/?order={order.reference}"

@@ -286,7 +286,7 @@ MOVES: dict[str, Move] = {
     ),
     "async payment succeeded: pending → paid": Move(PENDING, _async_succeeded, PAID, 1, "Paid"),
     "async payment failed: pending → failed": Move(
-        PENDING, _async_failed, Order.Status.FAILED, 0, "Payment failed"
+        PENDING, _async_failed, Order.Status.FAILED, 0, "Payment declined"
     ),
     "async payment failed after paid: stays paid": Move(PAID, _async_failed, PAID, 1, "Paid"),
     "expired: pending → expired": Move(PENDING, _expired, Order.Status.EXPIRED, 0),

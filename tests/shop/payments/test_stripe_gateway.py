@@ -108,6 +108,7 @@ def test_create_session_sends_line_items_metadata_reference_and_urls(
         ],
         "client_reference_id": "ORD-1001",
         "metadata": {"order_reference": "ORD-1001", "checkout_token": request.checkout_token},
+        "payment_intent_data": {"metadata": {"order_reference": "ORD-1001"}},
         "expires_at": str(int(request.expires_at.timestamp())),
         "success_url": request.success_url,
         "cancel_url": request.cancel_url,
