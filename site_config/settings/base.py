@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "shop",
     "accounts",
     "search",
+    "site_config",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
     "wagtail.contrib.redirects",
@@ -119,7 +120,16 @@ STORAGES = {
 # Sessions live in the database so any number of app servers share them.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# One cache for every worker and server, so rate limits and log-in throttles hold across all
+# of them: the database (its table is made by `migrate`) unless CACHE_URL names one, e.g. Redis.
+CACHES = {
+    "default": env.cache_url_config(env("CACHE_URL", default="") or "dbcache://storefront_cache")
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Counters must not lose a count when two workers add one at once.
+    CACHES["default"]["BACKEND"] = "site_config.cache.DatabaseCache"
+    # Django's default of 300 entries would cull live counters: one per client and limit.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 # Console by default; EMAIL_URL (smtp+tls://user:password@host:587) configures SMTP. An empty
 # EMAIL_URL (a blank line in .env) counts as unset rather than failing to parse.

@@ -1,3 +1,5 @@
+import multiprocessing
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
@@ -16,6 +18,20 @@ _require("DATABASE_URL", env("DATABASE_URL", default=""))
 if PAYMENT_GATEWAY == "stripe":
     _require("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
     _require("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+
+# Rate limits and log-in throttles count in the cache: a cache of each process's own would
+# let every gunicorn worker (WEB_CONCURRENCY, as gunicorn.conf.py reads it) count apart.
+_PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+_workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count() * 2 + 1)
+if CACHES["default"]["BACKEND"] in _PER_PROCESS_CACHES and _workers > 1:
+    raise ImproperlyConfigured(
+        f"CACHE_URL names a cache of each process's own, and WEB_CONCURRENCY is {_workers}: "
+        "rate limits would count per worker. Leave CACHE_URL unset (the database cache) "
+        "or point it at Redis."
+    )
 
 # Reuse database connections between requests (a new PostgreSQL connection costs several
 # milliseconds). Under ASGI (uvicorn) set CONN_MAX_AGE=0, as Django's docs advise.
