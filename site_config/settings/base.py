@@ -186,6 +186,11 @@ LOCAL_GATEWAY_ENABLED = env.bool("LOCAL_GATEWAY_ENABLED", default=False)
 # Per client address: "<requests>/<seconds>". Empty disables a limit.
 CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="30/600")
 LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="30/600")
+# Each request sends an e-mail: per client address, and per e-mail address asked for.
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="10/3600")
+PASSWORD_RESET_EMAIL_RATE_LIMIT = env("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/3600")
+SIGNUP_RATE_LIMIT = env("SIGNUP_RATE_LIMIT", default="10/3600")
+SIGNUP_EMAIL_RATE_LIMIT = env("SIGNUP_EMAIL_RATE_LIMIT", default="5/3600")
 # Behind exactly one trusted proxy that appends to X-Forwarded-For, read the client from it.
 CLIENT_IP_FROM_FORWARDED_FOR = env.bool("CLIENT_IP_FROM_FORWARDED_FOR", default=False)
 # How long the rendered catalogue may be reused; it is also keyed on the catalogue's state.

@@ -29,3 +29,8 @@ DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
 # connection cut between requests is part of what the server tests cover.
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off unless a server test sets them (tests/servers.py turns them off by default).
+CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="")
+LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="")
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="")
+PASSWORD_RESET_EMAIL_RATE_LIMIT = env("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="")
