@@ -34,7 +34,13 @@ def posted_email(request) -> str:
     return (request.POST.get("email") or "").strip().lower()
 
 
-def too_many_requests(request, retry_after: int):
+def _wait(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{-(-seconds // 60)} minutes"
+
+
+def too_many_requests(request, retry_after: int, *, scope: str = ""):
     headers = {"Retry-After": str(retry_after)}
     message = "Too many requests from your connection. Please wait a few minutes and try again."
     wants_json = request.content_type == "application/json" or (
@@ -45,7 +51,7 @@ def too_many_requests(request, retry_after: int):
     return TemplateResponse(
         request,
         "429.html",
-        {"message": message, "retry_after": retry_after},
+        {"message": message, "wait": _wait(retry_after), "checkout": scope == "checkout"},
         status=429,
         headers=headers,
     )
@@ -70,7 +76,7 @@ def rate_limited(scope: str, setting: str, *, key=client_address, methods=("POST
                     increment=True,
                 )
                 if usage and usage["should_limit"]:
-                    return too_many_requests(request, max(1, usage["time_left"]))
+                    return too_many_requests(request, max(1, usage["time_left"]), scope=scope)
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -139,6 +139,7 @@ def test_checkout_is_rate_limited_per_address_with_a_clear_429_and_recovers(clie
     assert limited.status_code == 429
     assert 1 <= int(limited["Retry-After"]) <= 3
     assert "Please slow down" in limited.content.decode()
+    assert "Nothing was charged" in limited.content.decode()
     other_address = client.post("/checkout/", {}, REMOTE_ADDR="10.9.8.7")
     assert other_address.status_code == 400
 
