@@ -6,7 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
+
+from tests.accounts.hashers import CountingMD5Hasher
+from tests.threads import together
 
 pytestmark = pytest.mark.django_db
 
@@ -275,3 +278,21 @@ def test_sign_up_is_limited_per_email_from_any_address(client, seeded_shop):
 
     assert [response.status_code for response in statuses] == [400, 400, 429]
     assert _signup(client, email="bo@example.com").status_code == 302
+
+
+# Threads need committed rows; serialized_rollback keeps the migrated data for later tests.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@override_settings(PASSWORD_HASHERS=["tests.accounts.hashers.CountingMD5Hasher"])
+def test_ten_admin_passwords_sent_at_once_get_no_more_checks_than_the_account_limit():
+    get_user_model().objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    CountingMD5Hasher.checks = 0
+
+    together(
+        10,
+        lambda i: Client(REMOTE_ADDR=f"10.7.0.{i}").post(
+            "/admin/login/", {"username": "boss", "password": f"guess-{i}"}
+        ),
+    )
+
+    assert CountingMD5Hasher.checks == 5
+    assert not Client().login(username="boss", password=PASSWORD)

@@ -44,6 +44,8 @@ def _timed_reset(live_server, email: str) -> float:
     return elapsed
 
 
+# A live server: committed rows; serialized_rollback keeps the migrated data for later tests.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reset_answers_as_fast_for_a_registered_address_as_for_an_unknown_one(
     live_server, slow_mail_server, seeded_shop
 ):

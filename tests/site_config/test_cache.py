@@ -13,8 +13,12 @@ COUNTERS = 8
 ADDS_EACH = 25
 
 
+# Threads need committed rows; serialized_rollback keeps the migrated data for later tests.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 @pytest.fixture
-def default_cache(transactional_db):
+def default_cache():
     """The cache as dev and production configure it without CACHE_URL, with its table."""
     with override_settings(CACHES=base.CACHES):
         call_command("createcachetable", verbosity=0)
