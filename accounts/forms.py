@@ -1,11 +1,28 @@
-"""Sign-up and log-in forms: e-mail and password; the e-mail is the username, lower-cased."""
+"""Sign-up, log-in and password-reset forms: the e-mail is the username, lower-cased."""
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.template import loader
 
 from accounts import throttle
 from site_config.site_url import site_url
+
+# The rules are listed once, as the password's help text; an error names the rule broken
+# without spelling it out a second time (Django's messages restate the rule).
+PASSWORD_RULE_BROKEN = {
+    "password_too_short": "This password is too short.",
+    "password_too_common": "This password is too common.",
+    "password_entirely_numeric": "This password is only numbers.",
+    "password_too_similar": "This password is too close to your e-mail address.",
+}
+
+
+def _rule_broken(error: forms.ValidationError) -> forms.ValidationError:
+    return forms.ValidationError(
+        PASSWORD_RULE_BROKEN.get(error.code, error.messages[0]), code=error.code
+    )
 
 
 class SignUpForm(forms.Form):
@@ -43,7 +60,7 @@ class SignUpForm(forms.Form):
             try:
                 password_validation.validate_password(password1, candidate)
             except forms.ValidationError as exc:
-                self.add_error("password1", exc)
+                self.add_error("password1", [_rule_broken(error) for error in exc.error_list])
         return cleaned
 
     def save(self):
@@ -55,6 +72,13 @@ class SignUpForm(forms.Form):
 
 class EmailAuthenticationForm(AuthenticationForm):
     """Django's log-in form, asking for an e-mail, refusing early while throttled."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        # Django's says "username", beside a field labelled E-mail.
+        "invalid_login": "That e-mail address and password don't match an account. "
+        "Check both (the password is case-sensitive) and try again.",
+    }
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -68,13 +92,45 @@ class EmailAuthenticationForm(AuthenticationForm):
         return super().clean()
 
 
-class SiteUrlPasswordResetForm(PasswordResetForm):
-    """Django's reset form, linking to the shop's absolute URL (``site_config.site_url``).
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, rendering each e-mail into ``outgoing`` instead of sending it.
 
-    Django would build the link from the request's Host, port and all, and ignore SITE_URL.
+    The view sends them after the response, so a registered and an unknown address take
+    the same time to answer, however slow the mail server. The link follows the shop's
+    absolute URL (``site_config.site_url``): Django would build it from the request's Host,
+    port and all, and ignore SITE_URL.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outgoing: list[dict] = []
 
     def save(self, *, request=None, extra_email_context=None, **kwargs):
         protocol, _, domain = site_url(request=request).partition("://")
         context = {"protocol": protocol, "domain": domain, **(extra_email_context or {})}
         return super().save(request=request, extra_email_context=context, **kwargs)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        html = (
+            loader.render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else None
+        )
+        self.outgoing.append(
+            {
+                "subject": subject,
+                "body": loader.render_to_string(email_template_name, context),
+                "from_email": from_email,
+                "to": [to_email],
+                "html": html,
+            }
+        )

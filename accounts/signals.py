@@ -1,21 +1,17 @@
-"""Log-in side effects: count failures for throttling, move a guest's orders to the account."""
+"""Log-in side effects: move a guest's orders to the account.
 
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+(Failed log-ins are counted by accounts.throttle's backend, before the password check.)
+"""
+
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from accounts import throttle
 from shop.services.orders import order_claim_guest_orders
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 
 
-@receiver(user_login_failed)
-def count_failed_login(sender, credentials, request=None, **kwargs):
-    throttle.record_failure(credentials.get("username"), request)
-
-
 @receiver(user_logged_in)
 def claim_guest_orders(sender, request, user, **kwargs):
-    throttle.clear_account(user.get_username())
     if request is None or not hasattr(request, "session"):
         return
     # Django keeps session data across the log-in's key rotation, so the token is still here.

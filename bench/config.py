@@ -89,8 +89,10 @@ def django_env(config: BenchConfig, *, stripe_api_base: str = "") -> dict[str, s
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
         STRIPE_API_BASE=stripe_api_base,
         BENCH_WORK_DIR=str(config.work_dir),
-        # Explicit, so a developer's .env cannot point the bench at a shared cache.
-        CACHE_URL="locmemcache://",
+        # Empty: production's default, the database cache every worker shares (production
+        # refuses a per-process cache with several workers); a developer's .env cannot
+        # point the bench elsewhere.
+        CACHE_URL="",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -1,22 +1,17 @@
-"""Per-client-address rate limits in Django's cache, answered with a clear 429 page.
+"""Rate limits per client address (and per e-mail address where one is posted), with a 429 page.
 
-Card-testing bots must not be able to open thousands of payment sessions. Limits are
-``"<count>/<seconds>"`` settings; the cache should be shared between servers in
-production (``CACHE_URL``) so every server counts the same requests.
+Card-testing bots must not open thousands of payment sessions, nor one client send
+thousands of password-reset or sign-up e-mails. Limits are ``"<count>/<seconds>"``
+settings, counted by django-ratelimit in the default cache, which every worker and server
+shares (see site_config/cache.py), so a limit holds across all of them.
 """
 
 import functools
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
-
-
-def _parse(rate: str) -> tuple[int, int]:
-    count, _, seconds = rate.partition("/")
-    return int(count), int(seconds)
+from django_ratelimit.core import get_usage
 
 
 def client_address(request) -> str:
@@ -34,29 +29,18 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def hit(scope: str, request, rate: str) -> int | None:
-    """Count one request; return seconds to wait if the limit is exceeded, else None.
-
-    The window starts at a client's first request and both keys expire with it, so the
-    count resets ``seconds`` after that first request.
-    """
-    limit, window = _parse(rate)
-    key = f"ratelimit:{scope}:{client_address(request)}"
-    now = time.time()
-    cache.add(f"{key}:start", now, window)
-    cache.add(key, 0, window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window
-        cache.set(key, 1, window)
-        count = 1
-    if count > limit:
-        started = cache.get(f"{key}:start") or now
-        return max(1, int(window - (now - started)) + 1)
-    return None
+def posted_email(request) -> str:
+    """The posted ``email`` as the accounts compare it (trimmed, lower-cased)."""
+    return (request.POST.get("email") or "").strip().lower()
 
 
-def too_many_requests(request, retry_after: int):
+def _wait(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{-(-seconds // 60)} minutes"
+
+
+def too_many_requests(request, retry_after: int, *, scope: str = ""):
     headers = {"Retry-After": str(retry_after)}
     message = "Too many requests from your connection. Please wait a few minutes and try again."
     wants_json = request.content_type == "application/json" or (
@@ -67,23 +51,32 @@ def too_many_requests(request, retry_after: int):
     return TemplateResponse(
         request,
         "429.html",
-        {"message": message, "retry_after": retry_after},
+        {"message": message, "wait": _wait(retry_after), "checkout": scope == "checkout"},
         status=429,
         headers=headers,
     )
 
 
-def rate_limited(scope: str, setting: str, methods=("POST",)):
-    """Limit a view's ``methods`` per client address to the rate named by ``setting``."""
+def rate_limited(scope: str, setting: str, *, key=client_address, methods=("POST",)):
+    """Limit a view's ``methods`` to the rate named by ``setting``, counted per ``key(request)``.
+
+    Stack two for two limits (per address and per e-mail); each counts every request.
+    """
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             rate = getattr(settings, setting, "")
             if rate and request.method in methods:
-                retry_after = hit(scope, request, rate)
-                if retry_after is not None:
-                    return too_many_requests(request, retry_after)
+                usage = get_usage(
+                    request,
+                    group=scope,
+                    key=lambda group, request: key(request),
+                    rate=rate,
+                    increment=True,
+                )
+                if usage and usage["should_limit"]:
+                    return too_many_requests(request, max(1, usage["time_left"]), scope=scope)
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -1,52 +1,43 @@
-"""Security headers on every response, including a Content-Security-Policy.
+"""Security headers on every response: the Content-Security-Policy (django-csp) and more.
 
-Public pages allow only our own scripts and styles (plus Stripe's Checkout as a form and
-redirect target when the Stripe gateway is on). The Wagtail admin still sets some inline
-styles and starts its image and date-time choosers with inline scripts (Wagtail 8's
-widgets render ``<script>new ImageChooser(...)</script>``), so its policy allows inline
-styles and scripts and nothing more.
+``CONTENT_SECURITY_POLICY`` (settings/base.py) lets public pages run only our own scripts
+and styles. Two parts depend on the request, and are added here: Stripe's Checkout as a
+form target when the Stripe gateway is on (Chrome applies form-action to the redirect
+after POST /checkout/), and inline styles and scripts in the Wagtail admin, which starts
+its image and date-time choosers with inline scripts (``<script>new ImageChooser(...)``).
+Django's SecurityMiddleware sends Cross-Origin-Opener-Policy (same-origin by default).
 """
 
+from csp.constants import UNSAFE_INLINE
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 
 STRIPE_CHECKOUT = "https://checkout.stripe.com"
 
 
-def _policy(*, admin: bool) -> str:
-    form_action = ["'self'"]
-    if settings.PAYMENT_GATEWAY == "stripe":
-        # Chrome applies form-action to the redirect after POST /checkout/.
-        form_action.append(STRIPE_CHECKOUT)
-    directives = {
-        "default-src": ["'self'"],
-        "script-src": ["'self'", "'unsafe-inline'"] if admin else ["'self'"],
-        "style-src": ["'self'", "'unsafe-inline'"] if admin else ["'self'"],
-        "img-src": ["'self'", "data:", "blob:"],
-        "font-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
-        "frame-src": ["'self'"],
-        "frame-ancestors": ["'self'"],
-        "form-action": form_action,
-        "base-uri": ["'self'"],
-        "object-src": ["'none'"],
-    }
-    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if report_only:
+            return parts
+        update = dict(parts.update or {})
+        if settings.PAYMENT_GATEWAY == "stripe":
+            update["form-action"] = STRIPE_CHECKOUT
+        if request.path.startswith("/admin/"):
+            update["script-src"] = update["style-src"] = UNSAFE_INLINE
+        parts.update = update or None
+        return parts
 
 
-class SecurityHeadersMiddleware:
+class PermissionsPolicyMiddleware:
+    """No page of the shop uses the camera, the microphone or the shopper's location."""
+
     def __init__(self, get_response):
         self.get_response = get_response
-        self.public_policy = _policy(admin=False)
-        self.admin_policy = _policy(admin=True)
 
     def __call__(self, request):
         response = self.get_response(request)
-        is_admin = request.path.startswith("/admin/")
-        response.headers.setdefault(
-            "Content-Security-Policy", self.admin_policy if is_admin else self.public_policy
-        )
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response

@@ -7,6 +7,7 @@ read with django-environ. See the README's configuration table.
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -24,6 +25,7 @@ INSTALLED_APPS = [
     "shop",
     "accounts",
     "search",
+    "site_config",
     "wagtail.contrib.settings",
     "wagtail.contrib.routable_page",
     "wagtail.contrib.redirects",
@@ -52,7 +54,8 @@ MIDDLEWARE = [
     # whole response to be sent.
     "site_config.after_response.AfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "site_config.security.SecurityHeadersMiddleware",
+    "site_config.security.ContentSecurityPolicyMiddleware",
+    "site_config.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +65,24 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
+
+# Public pages: our own scripts and styles only. Stripe's Checkout (form-action) and the
+# admin's inline scripts are added per request by site_config.security.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [SELF],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 ROOT_URLCONF = "site_config.urls"
 WSGI_APPLICATION = "site_config.wsgi.application"
@@ -124,7 +145,16 @@ STORAGES = {
 # Sessions live in the database so any number of app servers share them.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# One cache for every worker and server, so rate limits and log-in throttles hold across all
+# of them: the database (its table is made by `migrate`) unless CACHE_URL names one, e.g. Redis.
+CACHES = {
+    "default": env.cache_url_config(env("CACHE_URL", default="") or "dbcache://storefront_cache")
+}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Counters must not lose a count when two workers add one at once.
+    CACHES["default"]["BACKEND"] = "site_config.cache.DatabaseCache"
+    # Django's default of 300 entries would cull live counters: one per client and limit.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 
 # Console by default; EMAIL_URL (smtp+tls://user:password@host:587) configures SMTP. An empty
 # EMAIL_URL (a blank line in .env) counts as unset rather than failing to parse.
@@ -195,6 +225,11 @@ LOCAL_GATEWAY_ENABLED = env.bool("LOCAL_GATEWAY_ENABLED", default=False)
 # Per client address: "<requests>/<seconds>". Empty disables a limit.
 CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="30/600")
 LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="30/600")
+# Each request sends an e-mail: per client address, and per e-mail address asked for.
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="10/3600")
+PASSWORD_RESET_EMAIL_RATE_LIMIT = env("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/3600")
+SIGNUP_RATE_LIMIT = env("SIGNUP_RATE_LIMIT", default="10/3600")
+SIGNUP_EMAIL_RATE_LIMIT = env("SIGNUP_EMAIL_RATE_LIMIT", default="5/3600")
 # Behind exactly one trusted proxy that appends to X-Forwarded-For, read the client from it.
 CLIENT_IP_FROM_FORWARDED_FOR = env.bool("CLIENT_IP_FROM_FORWARDED_FOR", default=False)
 # How long the rendered catalogue may be reused; it is also keyed on the catalogue's state.

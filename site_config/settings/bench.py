@@ -17,6 +17,10 @@ CSRF_COOKIE_SECURE = False
 # The load client is one address sending thousands of checkouts; limits would turn them to 429.
 CHECKOUT_RATE_LIMIT = ""
 LOGIN_RATE_LIMIT = ""
+PASSWORD_RESET_RATE_LIMIT = ""
+PASSWORD_RESET_EMAIL_RATE_LIMIT = ""
+SIGNUP_RATE_LIMIT = ""
+SIGNUP_EMAIL_RATE_LIMIT = ""
 
 # Mounts /bench/ceiling/ (bench.urls) and lets bench.ceiling answer.
 BENCH_CEILING_ENABLED = True

@@ -1,3 +1,5 @@
+import multiprocessing
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
@@ -23,6 +25,20 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]
 # E-mail is queued in the database and sent by `manage.py db_worker`, never by a web worker.
 TASKS_BACKEND = env("TASKS_BACKEND", default="database")
 TASKS = tasks_setting(TASKS_BACKEND)
+
+# Rate limits and log-in throttles count in the cache: a cache of each process's own would
+# let every gunicorn worker (WEB_CONCURRENCY, as gunicorn.conf.py reads it) count apart.
+_PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+_workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count() * 2 + 1)
+if CACHES["default"]["BACKEND"] in _PER_PROCESS_CACHES and _workers > 1:
+    raise ImproperlyConfigured(
+        f"CACHE_URL names a cache of each process's own, and WEB_CONCURRENCY is {_workers}: "
+        "rate limits would count per worker. Leave CACHE_URL unset (the database cache) "
+        "or point it at Redis."
+    )
 
 # Reuse database connections between requests (a new PostgreSQL connection costs several
 # milliseconds). Under ASGI (uvicorn) set CONN_MAX_AGE=0, as Django's docs advise.

@@ -2,12 +2,18 @@
 
 A test in another process cannot read a server's locmem outbox or its in-process log
 records, so what it counts must leave the process: e-mails as files, the shop's
-transitions as log lines, and each worker's pid in PostgreSQL's pg_stat_activity.
+transitions as log lines, and each worker's pid in PostgreSQL's pg_stat_activity. The
+cache is production's default, shared by every server.
 """
 
 import os
 
+from . import base
 from .test import *
+
+# As deployed: every worker of every server counts rate limits in one shared cache (the
+# database's unless CACHE_URL is set), not the test runner's cache of its own.
+CACHES = base.CACHES
 
 # One file per message sent, in a folder every server process shares with the test; a test
 # that needs a real mail server (one that hangs) sets EMAIL_URL instead.
@@ -27,3 +33,8 @@ DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
 # connection cut between requests is part of what the server tests cover.
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Off unless a server test sets them (tests/servers.py turns them off by default).
+CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="")
+LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="")
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="")
+PASSWORD_RESET_EMAIL_RATE_LIMIT = env("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="")

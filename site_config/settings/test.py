@@ -21,3 +21,7 @@ LOGGING["loggers"]["shop"]["level"] = "WARNING"
 # post far more than a shopper would.
 CHECKOUT_RATE_LIMIT = ""
 LOGIN_RATE_LIMIT = ""
+PASSWORD_RESET_RATE_LIMIT = ""
+PASSWORD_RESET_EMAIL_RATE_LIMIT = ""
+SIGNUP_RATE_LIMIT = ""
+SIGNUP_EMAIL_RATE_LIMIT = ""

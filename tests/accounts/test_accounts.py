@@ -6,7 +6,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
+
+from tests.accounts.hashers import CountingMD5Hasher
+from tests.threads import together
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +224,99 @@ def test_the_admin_log_in_is_throttled_too(client, seeded_shop):
     client.post("/admin/login/", {"username": "boss", "password": PASSWORD})
 
     assert "_auth_user_id" not in client.session
+
+
+def test_a_failed_log_in_names_the_email_field_it_asked_for(client, seeded_shop):
+    response = client.post("/accounts/login/", {"username": "bo@example.com", "password": "x"})
+
+    text = re.sub(r"<[^>]+>", " ", response.content.decode())  # what the shopper reads
+    assert "That e-mail address and password don&#x27;t match an account" in text
+    assert "username" not in text.lower()
+
+
+def test_sign_up_states_each_password_rule_once(client, seeded_shop):
+    response = _signup(client, password="short1")
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "This password is too short." in page
+    assert page.count("at least 8 characters") == 1
+    # The rules and the broken ones are both tied to the field.
+    assert 'aria-describedby="id_password1_helptext id_password1_error"' in page
+    assert 'id="id_password1_helptext"' in page and 'id="id_password1_error"' in page
+
+
+def _reset(client, email, **extra):
+    return client.post("/accounts/password/reset/", {"email": email}, **extra)
+
+
+@override_settings(PASSWORD_RESET_RATE_LIMIT="3/600")
+def test_password_reset_is_limited_per_client_address(client, seeded_shop):
+    for name in ("ann", "bo", "cy"):
+        get_user_model().objects.create_user(f"{name}@example.com", f"{name}@example.com", "x")
+        assert _reset(client, f"{name}@example.com").status_code == 302
+
+    limited = _reset(client, "ann@example.com")
+
+    page = limited.content.decode()
+    assert limited.status_code == 429 and "Too many requests" in page
+    # A reset charges nothing anyway; the wait is told in minutes, not in seconds.
+    assert "Nothing was charged" not in page and re.search(r"about \d+ minutes", page)
+    assert len(mail.outbox) == 3
+    assert _reset(client, "ann@example.com", REMOTE_ADDR="10.4.4.4").status_code == 302
+    assert len(mail.outbox) == 4
+
+
+@override_settings(PASSWORD_RESET_EMAIL_RATE_LIMIT="2/600")
+def test_password_reset_is_limited_per_target_email_from_any_address(client, seeded_shop):
+    get_user_model().objects.create_user("ann@example.com", "ann@example.com", "x")
+    statuses = [
+        _reset(client, email, REMOTE_ADDR=f"10.0.0.{i}").status_code
+        for i, email in enumerate(["ann@example.com", " ANN@example.com", "ann@example.com"])
+    ]
+
+    assert statuses == [302, 302, 429]
+    assert len(mail.outbox) == 2
+    get_user_model().objects.create_user("bo@example.com", "bo@example.com", "x")
+    assert _reset(client, "bo@example.com").status_code == 302
+
+
+@override_settings(SIGNUP_RATE_LIMIT="2/600")
+def test_sign_up_is_limited_per_client_address(client, seeded_shop):
+    for email in ("a1@example.com", "a2@example.com"):
+        _signup(client, email=email)
+        client.post("/accounts/logout/")
+
+    limited = _signup(client, email="a3@example.com")
+
+    assert limited.status_code == 429
+    assert get_user_model().objects.count() == 2
+
+
+@override_settings(SIGNUP_EMAIL_RATE_LIMIT="2/600")
+def test_sign_up_is_limited_per_email_from_any_address(client, seeded_shop):
+    statuses = [
+        _signup(client, email="ann@example.com", password="short", REMOTE_ADDR=f"10.0.1.{i}")
+        for i in range(3)
+    ]
+
+    assert [response.status_code for response in statuses] == [400, 400, 429]
+    assert _signup(client, email="bo@example.com").status_code == 302
+
+
+# Threads need committed rows; serialized_rollback keeps the migrated data for later tests.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@override_settings(PASSWORD_HASHERS=["tests.accounts.hashers.CountingMD5Hasher"])
+def test_ten_admin_passwords_sent_at_once_get_no_more_checks_than_the_account_limit():
+    get_user_model().objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    CountingMD5Hasher.checks = 0
+
+    together(
+        10,
+        lambda i: Client(REMOTE_ADDR=f"10.7.0.{i}").post(
+            "/admin/login/", {"username": "boss", "password": f"guess-{i}"}
+        ),
+    )
+
+    assert CountingMD5Hasher.checks == 5
+    assert not Client().login(username="boss", password=PASSWORD)

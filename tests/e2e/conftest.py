@@ -208,6 +208,8 @@ def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
         # Every journey comes from 127.0.0.1: the per-address limits would refuse the run.
         "CHECKOUT_RATE_LIMIT": "10000/600",
         "LOGIN_RATE_LIMIT": "10000/600",
+        "SIGNUP_RATE_LIMIT": "10000/600",
+        "PASSWORD_RESET_RATE_LIMIT": "10000/600",
         "PYTHONUNBUFFERED": "1",
     }
     for name in (

@@ -3,7 +3,8 @@
 The first ``hang_first`` connections are accepted and never answered (the way a mail
 server that is up but stuck behaves: the client waits for its greeting until its timeout).
 Later connections get just enough SMTP for ``smtplib`` to deliver, and each message's raw
-bytes are kept in :attr:`messages`.
+bytes are kept in :attr:`messages`. ``delay`` makes every answered connection wait that many
+seconds before its greeting, as a distant or overloaded mail server does.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ HOST = "127.0.0.1"
 
 
 class SMTPServer:
-    def __init__(self, *, hang_first: int = 0) -> None:
+    def __init__(self, *, hang_first: int = 0, delay: float = 0) -> None:
         self.hang_first = hang_first
+        self.delay = delay
         self.connections = 0
         self.messages: list[Message] = []
         self._listener = socket.create_server((HOST, 0))
@@ -71,7 +73,12 @@ class SMTPServer:
                 continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
+    def received(self) -> list[Message]:
+        with self._lock:
+            return list(self.messages)
+
     def _serve(self, conn: socket.socket) -> None:
+        time.sleep(self.delay)
         with conn, conn.makefile("rb") as lines:
 
             def reply(text: str) -> None:

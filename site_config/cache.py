@@ -1,0 +1,26 @@
+"""Django's database cache with an atomic ``incr``: the default cache when no ``CACHE_URL``.
+
+Rate limits and log-in throttles count in the cache, and every gunicorn worker on every
+server must count the same requests. Django's database cache is shared, but its ``incr``
+is a read then a write, so two workers counting at once can both write the same number.
+Here the row is locked for the read-modify-write (``SELECT ... FOR UPDATE`` where the
+database has it; SQLite's immediate transactions already take the write lock first).
+"""
+
+from django.core.cache.backends import db
+from django.db import connections, router, transaction
+
+
+class DatabaseCache(db.DatabaseCache):
+    def incr(self, key, delta=1, version=None):
+        alias = router.db_for_write(self.cache_model_class)
+        connection = connections[alias]
+        with transaction.atomic(using=alias):
+            if connection.features.has_select_for_update:
+                table = connection.ops.quote_name(self._table)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT cache_key FROM {table} WHERE cache_key = %s FOR UPDATE",  # noqa: S608 (table name from settings, quoted)
+                        [self.make_and_validate_key(key, version=version)],
+                    )
+            return super().incr(key, delta, version)

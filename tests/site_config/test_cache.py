@@ -1,0 +1,64 @@
+"""The default cache is one every worker shares, and its counters never lose a count."""
+
+import pytest
+from django.core.cache import caches
+from django.core.management import call_command
+from django.test import override_settings
+
+from site_config.settings import base
+from tests.site_config.test_production import PRODUCTION_ENV, _run
+from tests.threads import together
+
+COUNTERS = 8
+ADDS_EACH = 25
+
+
+# Threads need committed rows; serialized_rollback keeps the migrated data for later tests.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def default_cache():
+    """The cache as dev and production configure it without CACHE_URL, with its table."""
+    with override_settings(CACHES=base.CACHES):
+        call_command("createcachetable", verbosity=0)
+        shared = caches.create_connection("default")
+        shared.clear()
+        yield shared
+        shared.clear()
+
+
+@pytest.mark.postgres
+def test_workers_counting_at_once_in_the_default_cache_lose_no_count(default_cache):
+    default_cache.add("hits", 0)
+
+    def count(_):
+        shared = caches.create_connection("default")
+        for _ in range(ADDS_EACH):
+            shared.incr("hits")
+
+    together(COUNTERS, count)
+
+    assert default_cache.get("hits") == COUNTERS * ADDS_EACH
+
+
+def test_the_default_cache_keeps_counting_past_djangos_300_entries(default_cache):
+    for key in range(400):
+        default_cache.set(f"client-{key}", 1)
+
+    assert sum(default_cache.get(f"client-{key}", 0) for key in range(400)) == 400
+
+
+def test_production_refuses_a_per_process_cache_with_several_workers():
+    env = {**PRODUCTION_ENV, "CACHE_URL": "locmemcache://", "WEB_CONCURRENCY": "3"}
+
+    result = _run(["manage.py", "check"], env)
+
+    assert result.returncode != 0
+    assert "rate limits would count per worker" in result.stderr
+
+
+def test_production_accepts_a_per_process_cache_with_one_worker():
+    env = {**PRODUCTION_ENV, "CACHE_URL": "locmemcache://", "WEB_CONCURRENCY": "1"}
+
+    assert _run(["manage.py", "check"], env).returncode == 0
