@@ -96,6 +96,9 @@ def _read_fields(request: HttpRequest) -> tuple[object, dict]:
             body = json.loads(request.body or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
             raise CartError("The request body is not valid JSON.") from exc
+        except RecursionError as exc:
+            # No cart is nested deeper than two levels; the parser gives up long before.
+            raise CartError("The request body is nested too deeply.") from exc
         if not isinstance(body, dict):
             raise CartError('Send a JSON object: {"checkout_token": ..., "quantities": {...}}.')
         return body.get("checkout_token"), quantities_from_json(body)

@@ -190,6 +190,18 @@ CASES: dict[str, Bad] = {
         None,
     ),
     "JSON nothing chosen": Bad(as_json(lambda ids: cart(ids, mug=0)), 400, NOTHING, None),
+    "JSON nested 200,000 deep": Bad(
+        raw("[" * 200_000 + "]" * 200_000, JSON),
+        400,
+        "The request body is nested too deeply.",
+        None,
+    ),
+    "JSON quantity nested 200,000 deep": Bad(
+        raw('{"quantities": {"1": ' + "[" * 200_000 + "]" * 200_000 + "}}", JSON),
+        400,
+        "The request body is nested too deeply.",
+        None,
+    ),
 }
 
 
