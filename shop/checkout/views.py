@@ -10,6 +10,7 @@ import re
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -93,7 +94,11 @@ def _read_fields(request: HttpRequest) -> tuple[object, dict]:
     """(checkout token, quantity fields) from a form or JSON body; CartError when malformed."""
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"null")
+            raw = request.body
+        except RequestDataTooBig as exc:
+            raise CartError("The order is too large. Please choose fewer items.") from exc
+        try:
+            body = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
             raise CartError("The request body is not valid JSON.") from exc
         except RecursionError as exc:
