@@ -36,7 +36,7 @@ from shop.services.checkout import (
     checkout_session_open,
     order_place,
 )
-from shop.shoppers import shopper_from_request
+from shop.shoppers import shopper_for_buy, shopper_from_request, shopper_session_rekey
 from site_config.ratelimit import rate_limited
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     except CartError as exc:
         return _refuse(request, exc.message, status=400, page=page)
 
-    shopper = shopper_from_request(request, create=True)
+    shopper = shopper_for_buy(request, checkout_token=cart.checkout_token)
     try:
         order = order_place(cart=cart, shopper=shopper)
     except OrderAlreadyPaid as exc:
@@ -164,6 +164,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
             request, exc.user_message, status=502, page=page, checkout_token=cart.checkout_token
         )
 
+    shopper_session_rekey(request, shopper=shopper, checkout_token=cart.checkout_token)
     if _wants_json(request):
         return JsonResponse({"checkout_url": session.url, "order": order.reference})
     response = HttpResponse(status=303)
