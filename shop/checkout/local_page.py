@@ -11,9 +11,8 @@ import json
 import secrets
 import time
 
+from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -27,6 +26,19 @@ from shop.payments.signing import sign_payload
 from shop.services.webhooks import webhook_deliver
 
 ACTIONS = ("pay", "decline", "cancel")
+# The column the address is stored in, on the session and then on the order.
+EMAIL_MAX_LENGTH = LocalCheckoutSession._meta.get_field("customer_email").max_length
+
+
+class PayForm(forms.Form):
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={
+            "required": "Enter the e-mail address for your receipt.",
+            "invalid": "Enter the e-mail address for your receipt.",
+            "max_length": f"Enter an e-mail address of at most {EMAIL_MAX_LENGTH} characters.",
+        },
+    )
 
 
 def _enabled() -> bool:
@@ -53,6 +65,7 @@ def _render(request, row: LocalCheckoutSession, *, message: str = "", status: in
         "is_open": row.status == "open" and row.expires_at > timezone.now(),
         "message": message,
         "email": email or row.customer_email,
+        "email_max_length": EMAIL_MAX_LENGTH,
     }
     return TemplateResponse(request, "shop/local_checkout.html", context, status=status)
 
@@ -126,18 +139,16 @@ def local_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "Try again or cancel.",
             status=402,
         )
-    email = request.POST.get("email", "").strip()
-    try:
-        validate_email(email)
-    except ValidationError:
+    form = PayForm(request.POST)
+    if not form.is_valid():
         return _render(
             request,
             row,
-            message="Enter the e-mail address for your receipt.",
+            message=form.errors["email"][0],
             status=400,
-            email=email,
+            email=request.POST.get("email", "").strip()[:EMAIL_MAX_LENGTH],
         )
-    paid = LocalGateway().pay(row.id, email=email)
+    paid = LocalGateway().pay(row.id, email=form.cleaned_data["email"])
     if paid is not None:
         _deliver_completed_event(paid)
     return redirect(row.success_url.replace("{CHECKOUT_SESSION_ID}", row.id))

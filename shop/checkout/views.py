@@ -9,6 +9,7 @@ import logging
 import re
 
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -38,7 +39,7 @@ from shop.services.checkout import (
     checkout_session_open,
     order_place,
 )
-from shop.shoppers import shopper_from_request
+from shop.shoppers import shopper_for_buy, shopper_from_request, shopper_session_rekey
 from site_config.ratelimit import rate_limited
 from site_config.site_url import absolute_url, request_origin
 
@@ -92,9 +93,16 @@ def _read_fields(request: HttpRequest) -> tuple[object, dict]:
     """(checkout token, quantity fields) from a form or JSON body; CartError when malformed."""
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"null")
+            raw = request.body
+        except RequestDataTooBig as exc:
+            raise CartError("The order is too large. Please choose fewer items.") from exc
+        try:
+            body = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
             raise CartError("The request body is not valid JSON.") from exc
+        except RecursionError as exc:
+            # No cart is nested deeper than two levels; the parser gives up long before.
+            raise CartError("The request body is nested too deeply.") from exc
         if not isinstance(body, dict):
             raise CartError('Send a JSON object: {"checkout_token": ..., "quantities": {...}}.')
         return body.get("checkout_token"), quantities_from_json(body)
@@ -126,7 +134,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     except CartError as exc:
         return _refuse(request, exc.message, status=400, page=page)
 
-    shopper = shopper_from_request(request, create=True)
+    shopper = shopper_for_buy(request, checkout_token=cart.checkout_token)
     try:
         order = order_place(cart=cart, shopper=shopper)
     except RepeatPurchase as exc:
@@ -160,6 +168,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
             request, exc.user_message, status=502, page=page, checkout_token=cart.checkout_token
         )
 
+    shopper_session_rekey(request, shopper=shopper, checkout_token=cart.checkout_token)
     if _wants_json(request):
         return JsonResponse({"checkout_url": session.url, "order": order.reference})
     response = HttpResponse(status=303)

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
 from wagtail.fields import RichTextField
-from wagtail.models import Page
+from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
 from shop import selectors
@@ -22,6 +22,14 @@ RECENT_ORDERS_ON_PAGE = 10
 # under the message about it, above the catalogue.
 ORDERS_FIRST_SESSION_KEY = "shop:orders_first"
 ORDERS_PER_HISTORY_PAGE = 20
+
+
+class ShopPagePermissionTester(PagePermissionTester):
+    """Editors edit and publish the shop page; deleting or moving it is for superusers."""
+
+    def can_delete(self, ignore_bulk=False):
+        # Wagtail lets "change" delete a leaf page, and moving is checked as deleting.
+        return self.user.is_superuser and super().can_delete(ignore_bulk)
 
 
 class ShopPage(RoutablePageMixin, Page):
@@ -40,6 +48,9 @@ class ShopPage(RoutablePageMixin, Page):
 
     class Meta:
         verbose_name = "shop page"
+
+    def permissions_for_user(self, user):
+        return ShopPagePermissionTester(user, self)
 
     def catalogue_context(self, request, *, chosen_quantities=None) -> dict:
         """What the shop view shows: products, a fresh checkout token, this shopper's orders.

@@ -291,3 +291,90 @@ def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
         assert response.status_code == 200
         assert response.context["form"].errors
         assert Product.objects.count() == products_before
+
+
+# -- bodies too big or too deep, and the local payment page's form ---------------------------
+
+
+@FUZZ
+@given(
+    extra=st.integers(min_value=1, max_value=8 * 1024 * 1024),
+    filler=st.sampled_from([b" ", b"x", b"[", b"\x00"]),
+    signed=st.booleans(),
+)
+def test_oversized_webhook_bodies_get_413_and_change_nothing(products, extra, filler, signed):
+    events = PaymentEvent.objects.count()
+    body = b'{"id": "evt_big", "type": "checkout.session.completed", "pad": "'
+    body += filler * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + extra - len(body))
+
+    response = _post_webhook(body, sign_payload(body, webhook_secret()) if signed else None)
+
+    assert response.status_code == 413
+    assert PaymentEvent.objects.count() == events
+
+
+nestings = st.sampled_from(
+    [
+        ("[", "]"),
+        ('{"a": ', "}"),
+        ('{"checkout_token": "x", "quantities": ', "}"),
+        ('{"quantities": {"1": [', "]}}"),
+    ]
+)
+
+
+@FUZZ
+@given(depth=st.integers(min_value=1, max_value=300_000), nesting=nestings, inner=json_values)
+def test_deeply_nested_json_checkout_bodies_get_400_and_write_nothing(
+    client, products, depth, nesting, inner
+):
+    opener, closer = nesting
+    body = opener * depth + json.dumps(inner) + closer * depth
+    before = _counts()
+
+    response = client.post("/checkout/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert _counts() == before
+
+
+pay_page_actions = (
+    st.just("pay") | st.sampled_from(["decline", "cancel", "PAY", " pay"]) | weird_text
+)
+pay_page_emails = (
+    st.emails()
+    | st.builds(lambda n, address: "a" * n + address, st.integers(230, 400), st.emails())
+    | weird_text
+    | st.text(max_size=400)
+)
+pay_page_extra = st.lists(
+    st.tuples(st.sampled_from(["action", "email", "session", "amount"]), weird_text), max_size=3
+)
+
+
+@FUZZ
+@given(action=pay_page_actions, email=pay_page_emails, extra=pay_page_extra)
+def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address(
+    client, products, action, email, extra
+):
+    token = str(uuid.uuid4())
+    placed = client.post("/checkout/", {"checkout_token": token, f"qty_{products[0].pk}": "1"})
+    assert placed.status_code == 303
+    order = Order.objects.get(checkout_token=token)
+    events = PaymentEvent.objects.count()
+    fields = _multi([("action", action), ("email", email), *extra])
+
+    response = client.post(placed["Location"], fields)
+
+    assert response.status_code in (302, 400, 402)
+    order.refresh_from_db()
+    session = LocalCheckoutSession.objects.get(pk=order.stripe_session_id)
+    if order.status == Order.Status.PAID:
+        assert fields["action"][-1] == "pay"
+        assert session.customer_email == fields["email"][-1].strip()
+        assert 0 < len(session.customer_email) <= 254
+    else:
+        assert order.status == Order.Status.PENDING
+        assert session.status == "open" and session.customer_email == ""
+        assert PaymentEvent.objects.count() == events

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.http import HttpResponse
 from django.test import Client
@@ -102,6 +103,35 @@ def test_ten_simultaneous_buys_with_one_token_make_one_order_and_one_session(
     assert fake.session_creations == 1
     (session_id,) = fake.sessions
     assert Order.objects.get().stripe_session_id == session_id
+
+
+def test_two_simultaneous_first_buys_from_one_browser_make_one_order_that_both_keep(
+    fake: FakeStripe, browser: Browser, shop: list[Product]
+) -> None:
+    # A guest's Buy moves their session to a new key; the other click carries the old one.
+    mug, _ = shop
+    token = browser.page_token()
+    form = urlencode({"checkout_token": token, f"qty_{mug.pk}": "1"})
+    old_key = browser.client.cookies[settings.SESSION_COOKIE_NAME].value
+    clients = [same_browser(browser) for _ in range(2)]
+
+    responses: list[HttpResponse] = together(
+        2,
+        lambda i: clients[i].post(
+            "/checkout/", form, content_type="application/x-www-form-urlencoded"
+        ),
+    )
+
+    assert [r.status_code for r in responses] == [303, 303]
+    assert responses[0]["Location"] == responses[1]["Location"]
+    order = Order.objects.get()
+    assert fake.session_creations == 1
+    for client in clients:
+        assert client.cookies[settings.SESSION_COOKIE_NAME].value != old_key
+        assert client.get(f"/orders/{order.reference}/").status_code == 200
+    stale = Client()
+    stale.cookies[settings.SESSION_COOKIE_NAME] = old_key
+    assert stale.get(f"/orders/{order.reference}/").status_code == 404
 
 
 def test_twenty_simultaneous_deliveries_of_one_event_apply_it_once(

@@ -154,9 +154,6 @@ def test_editors_group_has_exactly_the_shop_permissions(seeded_shop):
         "add_product",
         "change_product",
         "publish_product",
-        "add_image",
-        "change_image",
-        "choose_image",
         "view_order",
     }
 

@@ -2,7 +2,8 @@
 
 Idempotent: products are found by slug and never overwritten (an editor's later changes
 stay), the ShopPage is created once and made the default site's root, the Editors group
-is brought to its permissions. ``--demo-users`` (DEBUG only) adds accounts with known
+is brought to exactly its permissions (also on a database whose group has Wagtail's
+defaults or an earlier seed's). ``--demo-users`` (DEBUG only) adds accounts with known
 passwords for trying the admin.
 """
 
@@ -10,6 +11,7 @@ import io
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from PIL import Image, ImageDraw
@@ -109,8 +111,8 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             self._seed_products()
-            self._seed_shop_page()
-            _, created = editors_group_ensure()
+            shop = self._seed_shop_page()
+            _, created = editors_group_ensure(shop_page=shop)
             self._report(created, f"group {EDITORS_GROUP}")
             if demo_users:
                 self._seed_demo_users()
@@ -142,7 +144,7 @@ class Command(BaseCommand):
             )
             self._report(True, f"product {spec['slug']}")
 
-    def _seed_shop_page(self) -> None:
+    def _seed_shop_page(self) -> ShopPage:
         shop = ShopPage.objects.first()
         created = shop is None
         if created:
@@ -161,7 +163,7 @@ class Command(BaseCommand):
         if site is None:
             Site.objects.create(hostname="localhost", port=80, root_page=shop, is_default_site=True)
             self._report(True, "default site")
-            return
+            return shop
         if site.root_page_id != shop.pk:
             old_root = site.root_page.specific
             site.root_page = shop
@@ -173,10 +175,11 @@ class Command(BaseCommand):
                 self.stdout.write("removed Wagtail's placeholder welcome page")
         else:
             self._report(False, "default site rooted at the shop page")
+        return shop
 
     def _seed_demo_users(self) -> None:
         user_model = get_user_model()
-        editors = editors_group_ensure()[0]
+        editors = Group.objects.get(name=EDITORS_GROUP)
         for username, email, password, is_superuser in DEMO_USERS:
             if user_model.objects.filter(username=username).exists():
                 self._report(False, f"demo user {username}")

@@ -187,6 +187,24 @@ CASES: dict[str, Bad] = {
         None,
     ),
     "JSON nothing chosen": Bad(as_json(lambda ids: cart(ids, mug=0)), 400, NOTHING, None),
+    "JSON nested 200,000 deep": Bad(
+        raw("[" * 200_000 + "]" * 200_000, JSON),
+        400,
+        "The request body is nested too deeply.",
+        None,
+    ),
+    "JSON body over the upload limit": Bad(
+        raw('{"quantities": {}, "padding": "' + "x" * 3_000_000 + '"}', JSON),
+        400,
+        "The order is too large. Please choose fewer items.",
+        None,
+    ),
+    "JSON quantity nested 200,000 deep": Bad(
+        raw('{"quantities": {"1": ' + "[" * 200_000 + "]" * 200_000 + "}}", JSON),
+        400,
+        "The request body is nested too deeply.",
+        None,
+    ),
 }
 
 

@@ -139,6 +139,28 @@ def test_pay_without_an_email_address_asks_for_one_and_charges_nothing(
     assert not PaymentEvent.objects.exists()
 
 
+def test_pay_with_an_address_longer_than_we_store_asks_for_a_shorter_one(
+    browser: Browser, mug: Product
+) -> None:
+    order, payment_page = start_checkout(browser, {mug: 1})
+    # Well-formed (64-character local part, 63-character labels), but over 254 characters.
+    long_address = "a" * 64 + "@" + ".".join(["b" * 63] * 3 + ["c" * 30, "com"])
+    assert len(long_address) == 291
+
+    response = browser.post(payment_page, {"action": "pay", "email": long_address})
+
+    assert response.status_code == 400
+    assert "Enter an e-mail address of at most 254 characters." in text_of(response)
+    order.refresh_from_db()
+    assert (order.status, order.customer_email) == (Order.Status.PENDING, "")
+    assert not PaymentEvent.objects.exists()
+    assert LocalCheckoutSession.objects.get().status == "open"
+    # A usable address still pays.
+    assert location(browser.visit(pay(browser, payment_page))) == "/"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+
+
 def test_cancel_returns_to_the_shop_cancels_the_order_and_charges_nothing(
     browser: Browser, mug: Product, tote: Product
 ) -> None:

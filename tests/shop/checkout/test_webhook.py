@@ -370,3 +370,18 @@ def test_processing_error_rolls_back_and_answers_500_so_stripe_retries(
     assert deliver(browser, payload).status_code == 200
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+
+
+@pytest.mark.parametrize("megabytes", [3, 10])
+def test_oversized_delivery_gets_413_without_a_traceback_and_changes_nothing(
+    browser: Browser, order: Order, shop_log: pytest.LogCaptureFixture, megabytes: int
+) -> None:
+    payload = paid_event(order)
+    payload["data"]["object"]["metadata"]["padding"] = "x" * (megabytes * 1024 * 1024)
+
+    response = deliver(browser, payload)
+
+    assert response.status_code == 413
+    assert "too large" in response.json()["error"]
+    nothing_happened(order)
+    assert [r.getMessage() for r in shop_log.records if r.exc_info] == []

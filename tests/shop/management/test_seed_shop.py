@@ -1,9 +1,17 @@
 import io
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from wagtail.models import Page, Site
+from wagtail.models import (
+    Collection,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    GroupSitePermission,
+    Page,
+    Site,
+)
 
 from shop.models import Product, ShopPage
 
@@ -58,3 +66,51 @@ def test_demo_users_are_created_when_asked_in_debug():
     output = _seed("--demo-users")
 
     assert "demo user admin" in output and "demo user editor" in output
+
+
+def _editors_can() -> dict[str, set]:
+    group = Group.objects.get(name="Editors")
+    return {
+        "model": set(group.permissions.values_list("codename", flat=True)),
+        "pages": set(
+            GroupPagePermission.objects.filter(group=group).values_list(
+                "page__title", "permission__codename"
+            )
+        ),
+        "collections": set(
+            GroupCollectionPermission.objects.filter(group=group).values_list(
+                "collection__name", "permission__codename"
+            )
+        ),
+        "sites": set(GroupSitePermission.objects.filter(group=group).values_list("site_id")),
+    }
+
+
+def test_seed_repairs_an_editors_group_with_wagtails_defaults_and_stays_repaired():
+    # Wagtail's migrations made this group: add and edit any page (publishing only through
+    # a moderator), and upload documents. Give it a site setting and a collection too.
+    group = Group.objects.get(name="Editors")
+    GroupSitePermission.objects.create(
+        group=group,
+        site=Site.objects.get(),
+        permission=Permission.objects.get(codename="change_storesettings"),
+    )
+    GroupCollectionPermission.objects.create(
+        group=group,
+        collection=Collection.get_first_root_node(),
+        permission=Permission.objects.get(codename="add_collection"),
+    )
+    assert ("Root", "add_document") in _editors_can()["collections"]
+
+    _seed()
+    repaired = _editors_can()
+    _seed()
+
+    assert _editors_can() == repaired
+    shop = ShopPage.objects.get().title
+    assert repaired == {
+        "model": {"access_admin", "add_product", "change_product", "publish_product", "view_order"},
+        "pages": {(shop, "change_page"), (shop, "publish_page")},
+        "collections": {("Root", "add_image"), ("Root", "change_image"), ("Root", "choose_image")},
+        "sites": set(),
+    }

@@ -1,0 +1,100 @@
+"""A planted session cookie gives its planter none of a guest's orders.
+
+The planter gets a session of their own from the shop page, sets a victim's session cookie
+to it (a sibling subdomain or an injected header can), and waits for the victim to buy as a
+guest: then logs in with that session to take the victim's orders into their account, or
+just reloads the shop page to read them. The victim's Buy moves the victim to a new session
+key that the planter never learns.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from shop.models import Order, Product
+from tests.shop.checkout.support import Browser, location
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "planter-pass-1234"
+
+
+def session_cookie(browser: Browser) -> str:
+    return browser.client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def planted_with(planter: Browser) -> Browser:
+    victim = Browser()
+    victim.client.cookies[settings.SESSION_COOKIE_NAME] = session_cookie(planter)
+    return victim
+
+
+def buy_and_pay(browser: Browser, product: Product) -> str:
+    """Buy one ``product`` on a fresh shop page and pay on the test payment page."""
+    token = browser.page_token()
+    payment_page = urlsplit(location(browser.buy(token, {product: 1}))).path
+    success = location(browser.post(payment_page, {"action": "pay", "email": "vi@example.com"}))
+    assert location(browser.visit(success)) == "/"
+    return Order.objects.get(checkout_token=token).reference
+
+
+def log_in(browser: Browser, email: str) -> object:
+    user = get_user_model().objects.create_user(email, email, PASSWORD)
+    response = browser.post("/accounts/login/", {"username": email, "password": PASSWORD})
+    assert response.status_code == 302
+    return user
+
+
+@pytest.mark.parametrize("planter_bought_first", [False, True], ids=["fresh", "after buying"])
+def test_planter_of_a_session_cookie_gets_none_of_the_guests_orders(
+    mug: Product, tote: Product, planter_bought_first: bool
+) -> None:
+    planter = Browser()
+    planter.get("/")
+    if planter_bought_first:  # their planted key is then the one their own Buy gave them
+        buy_and_pay(planter, tote)
+    victim = planted_with(planter)
+
+    bought = [buy_and_pay(victim, mug), buy_and_pay(victim, mug)]
+
+    # Reading the shop page with the planted session shows none of them...
+    assert not set(bought) & set(planter.shop_page().listed_references)
+    # ...and logging in with it claims none of them.
+    planter_account = log_in(planter, "mallory@example.com")
+    assert not Order.objects.filter(user=planter_account, reference__in=bought).exists()
+    assert not set(bought) & set(planter.shop_page().listed_references)
+    assert planter.get(f"/orders/{bought[0]}/").status_code == 404
+    # The victim still sees their orders and takes them into their own account.
+    assert set(bought) <= set(victim.shop_page().listed_references)
+    victim_account = log_in(victim, "victor@example.com")
+    assert set(
+        Order.objects.filter(user=victim_account).values_list("reference", flat=True)
+    ) >= set(bought)
+
+
+def test_second_click_sent_with_the_old_cookie_keeps_the_order_in_view(mug: Product) -> None:
+    # The first Buy gives the browser a new session key; a second click that left before
+    # that answer arrived carries the old one and must still end in the same place.
+    browser = Browser()
+    token = browser.page_token()
+    second_click = Browser()
+    second_click.client.cookies[settings.SESSION_COOKIE_NAME] = session_cookie(browser)
+    old_key = session_cookie(browser)
+
+    first = browser.buy(token, {mug: 1})
+    second = second_click.buy(token, {mug: 1})
+
+    assert first.status_code == second.status_code == 303
+    assert first["Location"] == second["Location"]
+    order = Order.objects.get()
+    for click in (browser, second_click):
+        assert session_cookie(click) != old_key
+        assert click.get(f"/orders/{order.reference}/").status_code == 200
+    # The old key leads nowhere else: without that Buy's token it shows no order.
+    stale = Browser()
+    stale.client.cookies[settings.SESSION_COOKIE_NAME] = old_key
+    assert stale.get(f"/orders/{order.reference}/").status_code == 404
+    assert stale.buy(stale.page_token(), {mug: 1}).status_code == 303
+    assert stale.get(f"/orders/{order.reference}/").status_code == 404
