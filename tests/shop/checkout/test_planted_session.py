@@ -31,10 +31,10 @@ def planted_with(planter: Browser) -> Browser:
     return victim
 
 
-def buy_and_pay(browser: Browser, product: Product) -> str:
-    """Buy one ``product`` on a fresh shop page and pay on the test payment page."""
+def buy_and_pay(browser: Browser, product: Product, quantity: int = 1) -> str:
+    """Buy ``quantity`` of ``product`` on a fresh shop page and pay on the test payment page."""
     token = browser.page_token()
-    payment_page = urlsplit(location(browser.buy(token, {product: 1}))).path
+    payment_page = urlsplit(location(browser.buy(token, {product: quantity}))).path
     success = location(browser.post(payment_page, {"action": "pay", "email": "vi@example.com"}))
     assert location(browser.visit(success)) == "/"
     return Order.objects.get(checkout_token=token).reference
@@ -57,7 +57,8 @@ def test_planter_of_a_session_cookie_gets_none_of_the_guests_orders(
         buy_and_pay(planter, tote)
     victim = planted_with(planter)
 
-    bought = [buy_and_pay(victim, mug), buy_and_pay(victim, mug)]
+    # Two different carts: the same cart again within minutes would ask "Buy them again?".
+    bought = [buy_and_pay(victim, mug), buy_and_pay(victim, mug, 2)]
 
     # Reading the shop page with the planted session shows none of them...
     assert not set(bought) & set(planter.shop_page().listed_references)
