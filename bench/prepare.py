@@ -114,9 +114,9 @@ class OrderMaker:
             "currency": chosen[0].currency,
             "amount_total": sum(product.unit_amount * qty for product, qty in lines),
             "checkout_token": uuid.uuid4(),
-            "stripe_session_id": f"cs_bench_{self.index:09d}_{rng.getrandbits(48):012x}",
+            "payment_session_id": f"cs_bench_{self.index:09d}_{rng.getrandbits(48):012x}",
             "session_expires_at": created + dt.timedelta(minutes=31),
-            "payment_intent_id": f"pi_bench_{self.index:09d}" if paid else "",
+            "payment_id": f"pi_bench_{self.index:09d}" if paid else "",
             "customer_email": f"shopper{self.index}@example.com" if paid else "",
             "user_id": owner.user_id,
             "guest_token": owner.guest_token,
@@ -296,7 +296,7 @@ def pending(*, count: int, out: Path) -> dict:
         json.dumps(
             [
                 {
-                    "session_id": order["stripe_session_id"],
+                    "session_id": order["payment_session_id"],
                     "reference": order["reference"],
                     "amount_total": order["amount_total"],
                     "currency": order["currency"],

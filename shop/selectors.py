@@ -117,7 +117,7 @@ def order_list_awaiting_confirmation(
     cutoff = (now or timezone.now()) - older_than
     return Order.objects.filter(
         status=Order.Status.PENDING,
-        stripe_session_id__isnull=False,
+        payment_session_id__isnull=False,
         created_at__lte=cutoff,
     ).order_by("created_at", "pk")
 

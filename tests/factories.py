@@ -28,7 +28,7 @@ def order_create(
         user=user,
         guest_token="" if user else guest_token,
         status=status,
-        stripe_session_id=f"cs_test_{uuid.uuid4().hex}",
+        payment_session_id=f"cs_test_{uuid.uuid4().hex}",
         returned_at=timezone.now() if returned else None,
         paid_at=timezone.now() if status == Order.Status.PAID else None,
         customer_email=email,

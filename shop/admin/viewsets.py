@@ -155,7 +155,7 @@ class OrderIndexView(generic.IndexView):
 
 def stripe_dashboard_base(order: Order) -> str | None:
     """The Dashboard for the account mode the order was paid in; None for the local gateway."""
-    session_id = order.stripe_session_id or ""
+    session_id = order.payment_session_id or ""
     if session_id.startswith("cs_test_"):
         return f"{STRIPE_DASHBOARD}/test"
     if session_id.startswith("cs_live_"):
@@ -204,9 +204,9 @@ class OrderInspectView(generic.InspectView):
         "paid_at": "Paid",
         "confirmation_emailed_at": "Confirmation e-mailed",
         "updated_at": "Last changed",
-        "stripe_session_id": "Checkout session",
+        "payment_session_id": "Checkout session",
         "session_expires_at": "Checkout session expires",
-        "payment_intent_id": "Payment",
+        "payment_id": "Payment",
         "payment_declined_at": "Payment declined",
         "decline_reason": "Decline reason",
     }
@@ -228,8 +228,8 @@ class OrderInspectView(generic.InspectView):
         user = self.object.user
         return user.get_username() if user else "Guest"
 
-    def get_payment_intent_id_display_value(self):
-        payment_intent = self.object.payment_intent_id
+    def get_payment_id_display_value(self):
+        payment_intent = self.object.payment_id
         base = stripe_dashboard_base(self.object)
         if not payment_intent or base is None:
             return payment_intent
@@ -246,7 +246,7 @@ class OrderInspectView(generic.InspectView):
         context["events"] = list(
             PaymentEvent.objects.filter(order=self.object)
             .order_by("received_at", "pk")
-            .only("stripe_event_id", "type", "received_at")
+            .only("provider_event_id", "type", "received_at")
         )
         return context
 
@@ -280,7 +280,7 @@ class OrderViewSet(ModelViewSet):
         NumberColumn("item_count", label="Units"),
     ]
     filterset_class = OrderFilterSet
-    search_fields = ["reference", "customer_email", "stripe_session_id", "payment_intent_id"]
+    search_fields = ["reference", "customer_email", "payment_session_id", "payment_id"]
     # A plain substring match in the database on exactly these fields.
     search_backend_name = None
     list_export = [
@@ -294,8 +294,8 @@ class OrderViewSet(ModelViewSet):
         "total_display",
         "items",
         "item_count",
-        "stripe_session_id",
-        "payment_intent_id",
+        "payment_session_id",
+        "payment_id",
     ]
     export_headings = {
         "created_at": "Created",
@@ -306,8 +306,8 @@ class OrderViewSet(ModelViewSet):
         "total_display": "Total",
         "items": "Items",
         "item_count": "Units",
-        "stripe_session_id": "Checkout session",
-        "payment_intent_id": "Payment intent",
+        "payment_session_id": "Checkout session",
+        "payment_id": "Payment intent",
     }
     export_filename = "orders"
     # Never the checkout token or guest token: those are bearer credentials.
@@ -323,9 +323,9 @@ class OrderViewSet(ModelViewSet):
         "decline_reason",
         "confirmation_emailed_at",
         "updated_at",
-        "stripe_session_id",
+        "payment_session_id",
         "session_expires_at",
-        "payment_intent_id",
+        "payment_id",
     ]
 
     def get_permissions_to_register(self):

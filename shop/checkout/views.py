@@ -236,7 +236,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     order = None
     if SESSION_ID_PATTERN.match(session_id):
-        order = _owned_order(request, stripe_session_id=session_id)
+        order = _owned_order(request, payment_session_id=session_id)
     if order is None:
         messages.warning(request, NOT_FOUND_MESSAGE)
         return redirect(_shop_url())
@@ -301,9 +301,9 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
 
 def _close_checkout(order: Order) -> None:
     source = "cancel page"
-    if order.stripe_session_id:
+    if order.payment_session_id:
         try:
-            session = get_gateway().expire_session(order.stripe_session_id)
+            session = get_gateway().expire_session(order.payment_session_id)
         except PaymentError as exc:
             # The session will expire on its own; a payment completing meanwhile still wins.
             logger.warning("order %s: could not expire session: %s", order.reference, exc)

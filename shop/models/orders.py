@@ -53,9 +53,9 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     amount_total = models.PositiveIntegerField(help_text="In the currency's minor unit.")
     checkout_token = models.UUIDField(unique=True, editable=False)
-    stripe_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    payment_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     session_expires_at = models.DateTimeField(null=True, blank=True)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payment_id = models.CharField(max_length=255, blank=True, db_index=True)
     customer_email = models.EmailField(blank=True, db_index=True)
     # The shopper: an account, or (for guests) a random token kept in their browser session.
     user = models.ForeignKey(

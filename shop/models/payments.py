@@ -10,7 +10,7 @@ class PaymentEvent(models.Model):
     The unique event id is what makes a replayed or concurrently delivered event a no-op.
     """
 
-    stripe_event_id = models.CharField(max_length=255, unique=True)
+    provider_event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     order = models.ForeignKey(
         "shop.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
@@ -22,7 +22,7 @@ class PaymentEvent(models.Model):
         ordering = ["received_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.stripe_event_id}"
+        return f"{self.type} {self.provider_event_id}"
 
 
 class LocalCheckoutSession(models.Model):
@@ -38,7 +38,7 @@ class LocalCheckoutSession(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, default="open")
     payment_status = models.CharField(max_length=32, default="unpaid")
-    payment_intent_id = models.CharField(max_length=64, blank=True)
+    payment_id = models.CharField(max_length=64, blank=True)
     customer_email = models.EmailField(blank=True)
     success_url = models.TextField()
     cancel_url = models.TextField()

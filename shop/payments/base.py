@@ -52,7 +52,7 @@ class CheckoutSession:
     amount_total: int | None
     currency: str | None
     client_reference_id: str | None = None
-    payment_intent_id: str | None = None
+    payment_id: str | None = None
     customer_email: str | None = None
     expires_at: dt.datetime | None = None
 

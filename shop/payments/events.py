@@ -99,7 +99,7 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
         amount_total=_int_or_none(obj.get("amount_total")),
         currency=currency.lower() if currency else None,
         client_reference_id=_str_or_none(obj.get("client_reference_id")),
-        payment_intent_id=_id_of(obj.get("payment_intent")),
+        payment_id=_id_of(obj.get("payment_intent")),
         customer_email=email,
         expires_at=_timestamp(obj.get("expires_at")),
     )

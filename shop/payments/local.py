@@ -48,7 +48,7 @@ def session_payload(row: LocalCheckoutSession) -> dict:
         "currency": row.currency,
         "client_reference_id": row.client_reference_id,
         "metadata": {"order_reference": row.client_reference_id},
-        "payment_intent": row.payment_intent_id or None,
+        "payment_intent": row.payment_id or None,
         "customer_email": row.customer_email or None,
         "customer_details": {"email": row.customer_email} if row.customer_email else None,
         "expires_at": int(row.expires_at.timestamp()),
@@ -119,7 +119,7 @@ class LocalGateway:
         updated = LocalCheckoutSession.objects.filter(pk=session_id, status="open").update(
             status="complete",
             payment_status="paid",
-            payment_intent_id=f"pi_local_{secrets.token_hex(12)}",
+            payment_id=f"pi_local_{secrets.token_hex(12)}",
             customer_email=email,
         )
         return LocalCheckoutSession.objects.get(pk=session_id) if updated else None

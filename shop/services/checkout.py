@@ -205,8 +205,8 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
     Raises PaymentError subclasses from the gateway; the order then stays pending.
     """
     gateway = get_gateway()
-    if order.stripe_session_id:
-        session = gateway.retrieve_session(order.stripe_session_id)
+    if order.payment_session_id:
+        session = gateway.retrieve_session(order.payment_session_id)
         if session.is_open:
             return session
         if session.is_paid:
@@ -225,8 +225,8 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
         raise CheckoutRefused("This checkout has timed out. Please press Buy again.", status=409)
     session = gateway.create_session(request)
     with transaction.atomic():
-        updated = Order.objects.filter(pk=order.pk, stripe_session_id__isnull=True).update(
-            stripe_session_id=session.id,
+        updated = Order.objects.filter(pk=order.pk, payment_session_id__isnull=True).update(
+            payment_session_id=session.id,
             session_expires_at=session.expires_at,
             # An origin too long to keep is not kept: links then fall back to the default.
             site_origin=urls.origin if len(urls.origin) <= ORIGIN_MAX_LENGTH else "",
@@ -234,5 +234,5 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
         )
     if updated:
         logger.info("order %s checkout session %s opened", order.reference, session.id)
-    order.stripe_session_id = order.stripe_session_id or session.id
+    order.payment_session_id = order.payment_session_id or session.id
     return session

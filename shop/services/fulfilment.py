@@ -22,16 +22,16 @@ def _lock_order_for_session(session: CheckoutSession) -> Order | None:
     The reference covers a session whose id we never stored (the process died between
     Stripe creating it and our update): the payment must not be lost.
     """
-    order = Order.objects.select_for_update().filter(stripe_session_id=session.id).first()
+    order = Order.objects.select_for_update().filter(payment_session_id=session.id).first()
     if order is None and session.client_reference_id:
         order = (
             Order.objects.select_for_update()
-            .filter(reference=session.client_reference_id, stripe_session_id__isnull=True)
+            .filter(reference=session.client_reference_id, payment_session_id__isnull=True)
             .first()
         )
         if order is not None:
-            order.stripe_session_id = session.id
-            order.save(update_fields=["stripe_session_id", "updated_at"])
+            order.payment_session_id = session.id
+            order.save(update_fields=["payment_session_id", "updated_at"])
     return order
 
 
@@ -80,13 +80,11 @@ def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
                 source,
             )
             return order
-        if session.payment_intent_id:
-            order.payment_intent_id = session.payment_intent_id
+        if session.payment_id:
+            order.payment_id = session.payment_id
         if session.customer_email and not order.customer_email:
             order.customer_email = session.customer_email
-        if _move(
-            order, Order.Status.PAID, source=source, fields=("payment_intent_id", "customer_email")
-        ):
+        if _move(order, Order.Status.PAID, source=source, fields=("payment_id", "customer_email")):
             from shop.tasks import order_confirmation_queue
 
             order_id = order.pk
@@ -101,19 +99,19 @@ def _apply_early_refund(order: Order, *, source: str) -> None:
     Events come in any order; the refund was recorded (PaymentEvent) but had no paid order
     to act on, and the books must still end refunded.
     """
-    if not order.payment_intent_id:
+    if not order.payment_id:
         return
     refund = (
         PaymentEvent.objects.filter(
             type="charge.refunded",
-            payload__data__object__payment_intent=order.payment_intent_id,
+            payload__data__object__payment_intent=order.payment_id,
             payload__data__object__refunded=True,
         )
         .order_by("received_at")
         .first()
     )
     if refund is not None:
-        _move(order, Order.Status.REFUNDED, source=f"{source} (earlier {refund.stripe_event_id})")
+        _move(order, Order.Status.REFUNDED, source=f"{source} (earlier {refund.provider_event_id})")
 
 
 ASYNC_FAILURE_REASON = "Your payment could not be completed. You have not been charged."
@@ -175,16 +173,12 @@ def order_cancel(*, order: Order, source: str) -> Order:
         return locked
 
 
-def order_refund(*, payment_intent_id: str, source: str) -> Order | None:
+def order_refund(*, payment_id: str, source: str) -> Order | None:
     """The payment was refunded in full: paid → refunded."""
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update().filter(payment_intent_id=payment_intent_id).first()
-        )
+        order = Order.objects.select_for_update().filter(payment_id=payment_id).first()
         if order is None:
-            logger.warning(
-                "refund for unknown payment intent %s source=%s", payment_intent_id, source
-            )
+            logger.warning("refund for unknown payment intent %s source=%s", payment_id, source)
             return None
         _move(order, Order.Status.REFUNDED, source=source)
         return order

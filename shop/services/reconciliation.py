@@ -88,7 +88,7 @@ def _settled(order: Order, session: CheckoutSession, how: str, *, dry_run: bool)
     """Apply what the gateway reports through the webhook's services and describe the result."""
 
     def outcome(action: str, detail: str) -> OrderOutcome:
-        return OrderOutcome(order.reference, order.stripe_session_id or "", action, detail)
+        return OrderOutcome(order.reference, order.payment_session_id or "", action, detail)
 
     if session.is_paid:
         if dry_run:
@@ -116,7 +116,7 @@ def _settled(order: Order, session: CheckoutSession, how: str, *, dry_run: bool)
 def _reconcile_one(
     order: Order, gateway: PaymentGateway, *, now: dt.datetime, dry_run: bool
 ) -> OrderOutcome:
-    session = gateway.retrieve_session(order.stripe_session_id)
+    session = gateway.retrieve_session(order.payment_session_id)
     if not session.is_open:
         return _settled(order, session, _describe(session), dry_run=dry_run)
     expires_at = session.expires_at or order.session_expires_at
@@ -190,7 +190,7 @@ def payments_reconcile(
     report = ReconcileReport(older_than=older_than, dry_run=dry_run)
     candidates = list(
         selectors.order_list_awaiting_confirmation(older_than=older_than, now=now).values_list(
-            "pk", "reference", "stripe_session_id"
+            "pk", "reference", "payment_session_id"
         )
     )
     for position, (order_id, reference, session_id) in enumerate(candidates):
@@ -204,7 +204,7 @@ def payments_reconcile(
             report.outcomes.append(
                 OrderOutcome(
                     order.reference,
-                    order.stripe_session_id or "",
+                    order.payment_session_id or "",
                     SKIPPED,
                     f"already {order.status}",
                 )
@@ -223,7 +223,7 @@ def payments_reconcile(
             break
         except PaymentError as exc:
             outcome = OrderOutcome(
-                order.reference, order.stripe_session_id or "", ERROR, f"gateway refused: {exc}"
+                order.reference, order.payment_session_id or "", ERROR, f"gateway refused: {exc}"
             )
             logger.warning("reconciliation could not settle order %s: %s", order.reference, exc)
         report.outcomes.append(outcome)

@@ -57,15 +57,15 @@ def _payment_failed(obj: Mapping, source: str) -> Order | None:
 
 
 def _refunded(obj: Mapping, source: str) -> Order | None:
-    payment_intent_id, fully = refund_from_charge(obj)
-    if payment_intent_id is None:
+    payment_id, fully = refund_from_charge(obj)
+    if payment_id is None:
         raise MalformedEvent("charge has no payment_intent")
     if not fully:
         logger.info(
-            "partial refund on payment intent %s left as paid source=%s", payment_intent_id, source
+            "partial refund on payment intent %s left as paid source=%s", payment_id, source
         )
         return None
-    return fulfilment.order_refund(payment_intent_id=payment_intent_id, source=source)
+    return fulfilment.order_refund(payment_id=payment_id, source=source)
 
 
 HANDLERS: dict[str, Callable[[Mapping, str], Order | None]] = {
@@ -89,7 +89,7 @@ def payment_event_apply(payload: Mapping) -> Delivery:
     source = f"webhook {event.id}"
     with transaction.atomic():
         record, created = PaymentEvent.objects.get_or_create(
-            stripe_event_id=event.id, defaults={"type": event.type, "payload": dict(payload)}
+            provider_event_id=event.id, defaults={"type": event.type, "payload": dict(payload)}
         )
         if not created:
             logger.info("webhook event %s (%s) already handled", event.id, event.type)

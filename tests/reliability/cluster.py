@@ -89,7 +89,7 @@ class ShopCluster:
     def event_recorded(self, event_id: str) -> bool:
         return bool(
             self.database.scalar(
-                "SELECT count(*) FROM shop_paymentevent WHERE stripe_event_id = %s", (event_id,)
+                "SELECT count(*) FROM shop_paymentevent WHERE provider_event_id = %s", (event_id,)
             )
         )
 
@@ -179,7 +179,7 @@ def place_order(cluster: ShopCluster, server: AppServer) -> PlacedOrder:
     assert response.status_code == 303, (response.status_code, response.text[:500])
     session_id = response.headers["Location"].rsplit("/", 1)[-1]
     reference = cluster.database.scalar(
-        "SELECT reference FROM shop_order WHERE stripe_session_id = %s", (session_id,)
+        "SELECT reference FROM shop_order WHERE payment_session_id = %s", (session_id,)
     )
     assert reference, f"no order for session {session_id}"
     return PlacedOrder(reference=reference, session_id=session_id, shopper=shopper)

@@ -76,7 +76,7 @@ def assert_refused_as_unavailable(response: HttpResponse) -> None:
     error = soup_of(response).find(id="checkout-error").get_text(strip=True)
     assert error == UNAVAILABLE_MESSAGE
     order = Order.objects.get()
-    assert (order.status, order.stripe_session_id) == (Order.Status.PENDING, None)
+    assert (order.status, order.payment_session_id) == (Order.Status.PENDING, None)
 
 
 def assert_buy_again_opens_the_one_session(
@@ -89,7 +89,7 @@ def assert_buy_again_opens_the_one_session(
     assert retried.status_code == 303
     (session_id,) = fake.sessions
     assert retried["Location"].endswith(f"/pay/{session_id}")
-    assert Order.objects.get().stripe_session_id == session_id
+    assert Order.objects.get().payment_session_id == session_id
     assert {r.idempotency_key for r in session_creates(fake)} == {f"checkout-{token}"}
 
 

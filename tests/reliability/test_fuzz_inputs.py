@@ -178,7 +178,7 @@ def test_validly_signed_events_of_any_shape_never_5xx(products, data):
         st.fixed_dictionaries(
             {},
             optional={
-                "id": st.sampled_from([order.stripe_session_id, "cs_unknown"]) | json_values,
+                "id": st.sampled_from([order.payment_session_id, "cs_unknown"]) | json_values,
                 "status": st.sampled_from(["complete", "open", "expired"]) | json_values,
                 "payment_status": st.sampled_from(["paid", "unpaid"]) | json_values,
                 "amount_total": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
@@ -373,7 +373,7 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
 
     assert response.status_code in (302, 400, 402)
     order.refresh_from_db()
-    session = LocalCheckoutSession.objects.get(pk=order.stripe_session_id)
+    session = LocalCheckoutSession.objects.get(pk=order.payment_session_id)
     if order.status == Order.Status.PAID:
         assert fields["action"][-1] == "pay"
         assert session.customer_email == fields["email"][-1].strip()

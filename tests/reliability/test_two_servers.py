@@ -68,7 +68,7 @@ def test_50_buys_with_one_token_across_two_servers_make_one_order_and_one_sessio
     ]
     assert len(sessions) == 1
     orders = cluster.database.query(
-        "SELECT stripe_session_id FROM shop_order WHERE checkout_token = %s", (token,)
+        "SELECT payment_session_id FROM shop_order WHERE checkout_token = %s", (token,)
     )
     assert orders == [(sessions[0],)]
 

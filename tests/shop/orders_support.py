@@ -51,7 +51,7 @@ def order_make(
     created_at: dt.datetime | None = None,
     paid_at: dt.datetime | None = None,
     session_id: str | None = None,
-    payment_intent_id: str = "",
+    payment_id: str = "",
     reference: str | None = None,
 ) -> Order:
     """An order written straight to the database in exactly the state a test needs.
@@ -67,8 +67,8 @@ def order_make(
         currency=currency,
         amount_total=sum(unit * qty for _, unit, qty in lines),
         checkout_token=uuid.uuid4(),
-        stripe_session_id=session_id,
-        payment_intent_id=payment_intent_id,
+        payment_session_id=session_id,
+        payment_id=payment_id,
         customer_email=email,
         created_at=created_at,
         paid_at=paid_at,

@@ -102,7 +102,7 @@ def test_ten_simultaneous_buys_with_one_token_make_one_order_and_one_session(
     assert Order.objects.count() == 1
     assert fake.session_creations == 1
     (session_id,) = fake.sessions
-    assert Order.objects.get().stripe_session_id == session_id
+    assert Order.objects.get().payment_session_id == session_id
 
 
 def test_two_simultaneous_first_buys_from_one_browser_make_one_order_that_both_keep(
@@ -189,7 +189,7 @@ def test_webhook_and_success_page_racing_pay_the_order_once(
 
         assert webhook.status_code == 200
         assert (success.status_code, success["Location"]) == (302, "/")
-        orders.append(Order.objects.get(stripe_session_id=session_id))
+        orders.append(Order.objects.get(payment_session_id=session_id))
 
     for order in orders:
         assert order.status == Order.Status.PAID

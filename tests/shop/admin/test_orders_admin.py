@@ -68,7 +68,7 @@ def orders(shop) -> dict[str, Order]:
             lines=(("Stoneware Mug", 1800, 2), ("Canvas Tote", 2450, 1)),
             email="ada@example.com",
             session_id="cs_test_paidsession0001",
-            payment_intent_id="pi_test_paidintent0001",
+            payment_id="pi_test_paidintent0001",
             created_at=now - dt.timedelta(days=3),
         ),
         "expired": order_make(
@@ -164,7 +164,7 @@ def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_clien
     assert all("checkout.session.completed" in row.get_text() for row in rows)
     # A local-gateway payment is not on Stripe's Dashboard: shown as text.
     order.refresh_from_db()
-    assert order.payment_intent_id in page.get_text()
+    assert order.payment_id in page.get_text()
     assert not page.find("a", href=lambda href: href and "dashboard.stripe.com" in href)
 
 

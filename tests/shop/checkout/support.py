@@ -175,7 +175,7 @@ def session_object(
     amount = order.amount_total if amount_total is None else amount_total
     settled = status == "complete"
     return {
-        "id": session_id or order.stripe_session_id,
+        "id": session_id or order.payment_session_id,
         "object": "checkout.session",
         "amount_subtotal": amount,
         "amount_total": amount,

@@ -140,7 +140,7 @@ def test_decline_for_an_order_we_do_not_know_is_accepted_and_changes_nothing(
 
 def test_async_payment_failure_reads_payment_declined(browser: Browser, mug: Product) -> None:
     order, _ = _payment_page(browser, {mug: 1})
-    browser.get(f"/checkout/success/?session_id={order.stripe_session_id}")
+    browser.get(f"/checkout/success/?session_id={order.payment_session_id}")
 
     deliver(
         browser,

@@ -73,7 +73,7 @@ def test_checkout_opens_one_session_priced_from_the_database(
     session_id = session_id_from(response)
     assert response["Location"] == f"{fake.url}/pay/{session_id}"
     order = Order.objects.get()
-    assert (order.stripe_session_id, order.amount_total) == (session_id, 2 * 2000 + 2450)
+    assert (order.payment_session_id, order.amount_total) == (session_id, 2 * 2000 + 2450)
     (sent,) = session_creates(fake)
     assert sent.idempotency_key == f"checkout-{token}"
     assert sent.params["mode"] == "payment"
@@ -154,7 +154,7 @@ def test_paid_webhook_then_success_page_shows_the_paid_order(
     assert response.status_code == 200
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
-    assert order.payment_intent_id == paid["payment_intent"]
+    assert order.payment_id == paid["payment_intent"]
     assert location(browser.visit(success_url_for(session_id))) == "/"
     page = browser.shop_page()
     assert f"Thank you! Order {order.reference} is paid." in page.messages
@@ -297,7 +297,7 @@ def test_unavailable_stripe_charges_nothing_and_buy_again_reuses_the_session(
 
     session_id = session_id_from(retried)
     assert list(fake.sessions) == [session_id]
-    assert Order.objects.get().stripe_session_id == session_id
+    assert Order.objects.get().payment_session_id == session_id
     assert {r.idempotency_key for r in session_creates(fake)} == {f"checkout-{token}"}
 
 
@@ -324,7 +324,7 @@ def test_buy_again_long_after_an_outage_starts_a_fresh_checkout(
     assert fresh != token
     session_id = session_id_from(browser.buy(fresh, {mug: 2}))
     assert list(fake.sessions) == [session_id]
-    assert str(Order.objects.get(stripe_session_id=session_id).checkout_token) == fresh
+    assert str(Order.objects.get(payment_session_id=session_id).checkout_token) == fresh
 
 
 def test_rejected_api_key_is_unavailable_to_the_shopper_and_an_error_for_operators(

@@ -165,7 +165,10 @@ def test_unknown_event_type_is_recorded_and_changes_nothing_else(
 
     assert response.status_code == 200
     recorded = PaymentEvent.objects.get()
-    assert (recorded.stripe_event_id, recorded.type) == (payload["id"], "payment_intent.succeeded")
+    assert (recorded.provider_event_id, recorded.type) == (
+        payload["id"],
+        "payment_intent.succeeded",
+    )
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert mail.outbox == []
@@ -311,7 +314,7 @@ def test_handled_event_moves_the_order_only_along_allowed_transitions(
     response = deliver(browser, payload)
 
     assert response.status_code == 200
-    assert PaymentEvent.objects.filter(stripe_event_id=payload["id"]).exists()
+    assert PaymentEvent.objects.filter(provider_event_id=payload["id"]).exists()
     order.refresh_from_db()
     assert order.status == move.end
     assert len(mail.outbox) == move.emails
@@ -328,7 +331,7 @@ def test_async_success_after_an_unpaid_completion_pays_once(browser: Browser, or
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
-    assert order.payment_intent_id == intent
+    assert order.payment_id == intent
     assert order.customer_email == "buyer@example.com"
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["buyer@example.com"]

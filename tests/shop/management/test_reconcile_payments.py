@@ -53,14 +53,14 @@ def status_of(order: Order) -> str:
 
 def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile):
     order = stale_order()
-    fake.complete_session(order.stripe_session_id, customer_email="ada@example.com")
+    fake.complete_session(order.payment_session_id, customer_email="ada@example.com")
 
     output = reconcile()
 
     lines = output.splitlines()
     assert lines[0].startswith(f"{order.reference}  paid")
     assert "paid at the gateway" in lines[0]
-    assert order.stripe_session_id in lines[0]
+    assert order.payment_session_id in lines[0]
     assert lines[-1] == "Checked 1 pending order(s) older than 30 minutes: 1 paid."
     assert status_of(order) == Order.Status.PAID
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
@@ -68,8 +68,8 @@ def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile):
 
 def test_expires_stale_open_and_expired_sessions(fake, reconcile):
     overdue, expired, fresh = stale_order(), stale_order(), stale_order()
-    expiry_passed(fake, overdue.stripe_session_id)
-    fake.expire(expired.stripe_session_id)
+    expiry_passed(fake, overdue.payment_session_id)
+    fake.expire(expired.payment_session_id)
 
     output = reconcile()
 
@@ -82,13 +82,13 @@ def test_expires_stale_open_and_expired_sessions(fake, reconcile):
     assert output.splitlines()[-1] == (
         "Checked 3 pending order(s) older than 30 minutes: 2 expired, 1 still open."
     )
-    assert fake.sessions[overdue.stripe_session_id]["status"] == "expired"
+    assert fake.sessions[overdue.payment_session_id]["status"] == "expired"
 
 
 def test_running_twice_changes_nothing_the_second_time(fake, reconcile):
     paid, expired = stale_order(), stale_order()
-    fake.complete_session(paid.stripe_session_id)
-    fake.expire(expired.stripe_session_id)
+    fake.complete_session(paid.payment_session_id)
+    fake.expire(expired.payment_session_id)
     reconcile()
     settled_at = {o.pk: o.updated_at for o in Order.objects.all()}
 
@@ -101,7 +101,7 @@ def test_running_twice_changes_nothing_the_second_time(fake, reconcile):
 
 def test_stripe_down_exits_non_zero_and_changes_nothing(fake):
     orders = [stale_order(), stale_order()]
-    fake.complete_session(orders[0].stripe_session_id)
+    fake.complete_session(orders[0].payment_session_id)
     fake.refuse_connections()
     err = io.StringIO()
 
@@ -119,7 +119,7 @@ def test_stripe_down_exits_non_zero_and_changes_nothing(fake):
 
 def test_dry_run_reports_and_changes_nothing(fake, reconcile):
     order = stale_order()
-    fake.complete_session(order.stripe_session_id)
+    fake.complete_session(order.payment_session_id)
 
     output = reconcile("--dry-run")
 
@@ -131,7 +131,7 @@ def test_dry_run_reports_and_changes_nothing(fake, reconcile):
 
 def test_older_than_sets_the_threshold_in_minutes(fake, reconcile):
     order = stale_order()  # begun 45 minutes ago
-    fake.complete_session(order.stripe_session_id)
+    fake.complete_session(order.payment_session_id)
 
     assert "Checked 0 pending order(s) older than 60 minutes" in reconcile("--older-than", "60")
     assert status_of(order) == Order.Status.PENDING
@@ -149,7 +149,7 @@ def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, 
         session_id="cs_test_not_at_stripe", created_at=timezone.now() - dt.timedelta(hours=1)
     )
     paid = stale_order()
-    fake.complete_session(paid.stripe_session_id)
+    fake.complete_session(paid.payment_session_id)
 
     with pytest.raises(CommandError, match="1 order"):
         reconcile()
@@ -160,7 +160,7 @@ def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, 
 
 def test_works_with_the_local_gateway(shop, reconcile):
     order = stale_order()
-    LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
+    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
 
     output = reconcile()
 

@@ -121,7 +121,7 @@ def test_create_session_sends_line_items_metadata_reference_and_urls(
     assert (session.amount_total, session.currency) == (3800, "usd")
     assert session.client_reference_id == "ORD-1001"
     assert session.expires_at == request.expires_at
-    assert session.payment_intent_id is None
+    assert session.payment_id is None
 
 
 def test_create_session_sends_checkout_token_as_idempotency_key(
@@ -337,8 +337,8 @@ def test_retrieving_completed_session_reports_payment_intent_and_email(
     session = gateway.retrieve_session(created.id)
 
     assert session.is_paid
-    assert session.payment_intent_id == completed["payment_intent"]
-    assert session.payment_intent_id.startswith("pi_test_")
+    assert session.payment_id == completed["payment_intent"]
+    assert session.payment_id.startswith("pi_test_")
     assert session.customer_email == "ada@example.com"
     assert (session.amount_total, session.currency) == (3800, "usd")
 
@@ -355,7 +355,7 @@ def test_retrieving_session_with_expanded_payment_intent_reports_its_id(
 
     session = gateway.retrieve_session(created.id)
 
-    assert session.payment_intent_id == "pi_test_expanded"
+    assert session.payment_id == "pi_test_expanded"
 
 
 def test_prefilled_email_is_reported_when_stripe_has_no_customer_details(

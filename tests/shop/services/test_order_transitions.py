@@ -73,14 +73,14 @@ def order(db) -> Order:
 def reported(order: Order, **changes: object) -> CheckoutSession:
     """The session as the gateway reports it once the shopper has paid."""
     values: dict = {
-        "id": order.stripe_session_id,
+        "id": order.payment_session_id,
         "url": None,
         "status": "complete",
         "payment_status": "paid",
         "amount_total": order.amount_total,
         "currency": order.currency,
         "client_reference_id": order.reference,
-        "payment_intent_id": "pi_first",
+        "payment_id": "pi_first",
         "customer_email": "ada@example.com",
     }
     return CheckoutSession(**(values | changes))
@@ -100,14 +100,14 @@ def test_fulfil_pays_once_and_sends_one_email_however_often_it_is_called(
     with django_capture_on_commit_callbacks(execute=True):
         for source in ("success page", "webhook replay", "reconciliation"):
             fulfilment.order_fulfil(
-                session=reported(order, payment_intent_id="pi_other", customer_email="x@y.z"),
+                session=reported(order, payment_id="pi_other", customer_email="x@y.z"),
                 source=source,
             )
 
     order.refresh_from_db()
     assert order.status == S.PAID
     assert order.paid_at == paid_at
-    assert (order.payment_intent_id, order.customer_email) == ("pi_first", "ada@example.com")
+    assert (order.payment_id, order.customer_email) == ("pi_first", "ada@example.com")
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ada@example.com"]
 
@@ -116,14 +116,14 @@ def test_fulfil_finds_an_order_whose_session_id_was_never_stored(
     order: Order, django_capture_on_commit_callbacks: Commit
 ) -> None:
     # The process died between the gateway creating the session and our update.
-    session_id = order.stripe_session_id
-    Order.objects.filter(pk=order.pk).update(stripe_session_id=None)
+    session_id = order.payment_session_id
+    Order.objects.filter(pk=order.pk).update(payment_session_id=None)
 
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.order_fulfil(session=reported(order, id=session_id), source="webhook")
 
     order.refresh_from_db()
-    assert (order.status, order.stripe_session_id) == (S.PAID, session_id)
+    assert (order.status, order.payment_session_id) == (S.PAID, session_id)
     assert len(mail.outbox) == 1
 
 
@@ -186,11 +186,11 @@ def test_cancel_expire_and_fail_never_undo_a_payment(order: Order) -> None:
 
 
 def test_refund_moves_only_a_paid_order(order: Order) -> None:
-    assert fulfilment.order_refund(payment_intent_id="pi_first", source="webhook") is None
+    assert fulfilment.order_refund(payment_id="pi_first", source="webhook") is None
 
     fulfilment.order_fulfil(session=reported(order), source="webhook")
-    fulfilment.order_refund(payment_intent_id="pi_first", source="webhook")
-    fulfilment.order_refund(payment_intent_id="pi_first", source="webhook replay")
+    fulfilment.order_refund(payment_id="pi_first", source="webhook")
+    fulfilment.order_refund(payment_id="pi_first", source="webhook replay")
 
     order.refresh_from_db()
     assert order.status == S.REFUNDED

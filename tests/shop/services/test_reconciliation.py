@@ -73,7 +73,7 @@ def api_calls(fake: FakeStripe) -> list[tuple[str, str]]:
 
 def test_paid_session_whose_webhook_never_came_is_fulfilled_with_one_email(fake, reconcile):
     order = stale_order("canvas-tote", 2)
-    fake.complete_session(order.stripe_session_id, customer_email="ada@example.com")
+    fake.complete_session(order.payment_session_id, customer_email="ada@example.com")
 
     report = reconcile()
 
@@ -81,14 +81,14 @@ def test_paid_session_whose_webhook_never_came_is_fulfilled_with_one_email(fake,
     assert report.ok
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
-    assert order.payment_intent_id.startswith("pi_test_")
+    assert order.payment_id.startswith("pi_test_")
     assert order.customer_email == "ada@example.com"
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
 
 
 def test_session_expired_at_stripe_expires_the_order(fake, reconcile):
     order = stale_order()
-    fake.expire(order.stripe_session_id)
+    fake.expire(order.payment_session_id)
 
     report = reconcile()
 
@@ -99,19 +99,19 @@ def test_session_expired_at_stripe_expires_the_order(fake, reconcile):
 
 def test_open_session_past_its_expiry_is_expired_at_stripe_then_the_order(fake, reconcile):
     order = stale_order()
-    expiry_passed(fake, order.stripe_session_id)
+    expiry_passed(fake, order.payment_session_id)
 
     report = reconcile()
 
     assert actions(report) == {order.reference: "expired"}
     assert status_of(order) == Order.Status.EXPIRED
-    assert ("POST", f"/v1/checkout/sessions/{order.stripe_session_id}/expire") in api_calls(fake)
-    assert fake.sessions[order.stripe_session_id]["status"] == "expired"
+    assert ("POST", f"/v1/checkout/sessions/{order.payment_session_id}/expire") in api_calls(fake)
+    assert fake.sessions[order.payment_session_id]["status"] == "expired"
 
 
 def test_payment_made_just_before_we_expire_the_session_wins(fake, reconcile):
     order = stale_order()
-    expiry_passed(fake, order.stripe_session_id)
+    expiry_passed(fake, order.payment_session_id)
     stripe = get_gateway()
 
     class ShopperPaysFirst:
@@ -139,14 +139,14 @@ def test_open_session_before_its_expiry_is_left_pending(fake, reconcile):
     assert actions(report) == {order.reference: "still open"}
     assert report.ok
     assert status_of(order) == Order.Status.PENDING
-    assert ("POST", f"/v1/checkout/sessions/{order.stripe_session_id}/expire") not in (
+    assert ("POST", f"/v1/checkout/sessions/{order.payment_session_id}/expire") not in (
         api_calls(fake)
     )
 
 
 def test_orders_younger_than_the_threshold_are_not_asked_about(fake, reconcile):
     order = stale_order()
-    fake.complete_session(order.stripe_session_id)
+    fake.complete_session(order.payment_session_id)
     fake.reset()
 
     report = reconcile(older_than=dt.timedelta(hours=1))
@@ -158,8 +158,8 @@ def test_orders_younger_than_the_threshold_are_not_asked_about(fake, reconcile):
 
 def test_running_twice_settles_once(fake, reconcile):
     paid, expired = stale_order(), stale_order()
-    fake.complete_session(paid.stripe_session_id)
-    fake.expire(expired.stripe_session_id)
+    fake.complete_session(paid.payment_session_id)
+    fake.expire(expired.payment_session_id)
 
     first = reconcile()
     second = reconcile()
@@ -172,7 +172,7 @@ def test_running_twice_settles_once(fake, reconcile):
 
 def test_stripe_down_changes_nothing_and_is_reported(fake, reconcile):
     orders = [stale_order(), stale_order()]
-    fake.complete_session(orders[0].stripe_session_id)
+    fake.complete_session(orders[0].payment_session_id)
     fake.refuse_connections()
 
     report = reconcile()
@@ -187,9 +187,9 @@ def test_stripe_down_changes_nothing_and_is_reported(fake, reconcile):
 
 def test_dry_run_asks_stripe_but_changes_nothing(fake, reconcile):
     paid, expired, overdue = stale_order(), stale_order(), stale_order()
-    fake.complete_session(paid.stripe_session_id)
-    fake.expire(expired.stripe_session_id)
-    expiry_passed(fake, overdue.stripe_session_id)
+    fake.complete_session(paid.payment_session_id)
+    fake.expire(expired.payment_session_id)
+    expiry_passed(fake, overdue.payment_session_id)
 
     report = reconcile(dry_run=True)
 
@@ -200,7 +200,7 @@ def test_dry_run_asks_stripe_but_changes_nothing(fake, reconcile):
     }
     assert all("would" in outcome.detail for outcome in report.outcomes)
     assert {status_of(o) for o in (paid, expired, overdue)} == {Order.Status.PENDING}
-    assert fake.sessions[overdue.stripe_session_id]["status"] == "open"
+    assert fake.sessions[overdue.payment_session_id]["status"] == "open"
     assert not any(path.endswith("/expire") for _, path in api_calls(fake))
     assert mail.outbox == []
 
@@ -210,7 +210,7 @@ def test_session_stripe_does_not_know_is_an_error_and_the_rest_are_settled(fake,
         session_id="cs_test_not_at_stripe", created_at=timezone.now() - dt.timedelta(hours=1)
     )
     paid = stale_order()
-    fake.complete_session(paid.stripe_session_id)
+    fake.complete_session(paid.payment_session_id)
 
     report = reconcile()
 
@@ -221,7 +221,7 @@ def test_session_stripe_does_not_know_is_an_error_and_the_rest_are_settled(fake,
 
 def test_payment_for_a_different_amount_is_not_marked_paid(fake, reconcile, shop_log):
     order = stale_order()
-    fake.complete_session(order.stripe_session_id, amount_total=1)
+    fake.complete_session(order.payment_session_id, amount_total=1)
 
     report = reconcile()
 
@@ -232,8 +232,8 @@ def test_payment_for_a_different_amount_is_not_marked_paid(fake, reconcile, shop
 
 def test_each_change_is_logged_once_with_its_source_and_no_payload(fake, reconcile, shop_log):
     paid, expired = stale_order(), stale_order()
-    fake.complete_session(paid.stripe_session_id, customer_email="ada@example.com")
-    fake.expire(expired.stripe_session_id)
+    fake.complete_session(paid.payment_session_id, customer_email="ada@example.com")
+    fake.expire(expired.payment_session_id)
 
     reconcile()
 
@@ -327,7 +327,7 @@ def test_confirmation_being_sent_right_now_is_not_sent_again(fake, reconcile):
 
 def test_local_gateway_payment_without_its_event_is_fulfilled(shop, reconcile):
     order = stale_order()
-    LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
+    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
 
     report = reconcile()
 
@@ -338,7 +338,7 @@ def test_local_gateway_payment_without_its_event_is_fulfilled(shop, reconcile):
 
 def test_local_gateway_session_past_its_expiry_expires_the_order(shop, reconcile):
     order, fresh = stale_order(), stale_order()
-    local_expiry_passed(order.stripe_session_id)
+    local_expiry_passed(order.payment_session_id)
 
     report = reconcile()
 
@@ -356,9 +356,9 @@ def test_two_runs_at_once_settle_each_order_once():
     with stripe_faked() as fake:
         orders = [stale_order() for _ in range(8)]
         for order in orders[:6]:
-            fake.complete_session(order.stripe_session_id)
+            fake.complete_session(order.payment_session_id)
         for order in orders[6:]:
-            fake.expire(order.stripe_session_id)
+            fake.expire(order.payment_session_id)
         reports: list[ReconcileReport] = []
         barrier = threading.Barrier(2)
 
@@ -387,7 +387,7 @@ def test_two_runs_at_once_settle_each_order_once():
 def test_order_another_process_is_settling_is_skipped_not_waited_for():
     shop_build()
     order = stale_order()
-    LocalGateway().pay(order.stripe_session_id, email="ada@example.com")
+    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
     locked, release = threading.Event(), threading.Event()
 
     def webhook_in_progress() -> None:
