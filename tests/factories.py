@@ -6,7 +6,7 @@ import uuid
 from django.core.management import call_command
 from django.utils import timezone
 
-from shop.models import Order, OrderLine, Product, ShopPage
+from shop.models import Order, OrderEvent, OrderLine, Product, ShopPage, Source
 from shop.services.catalogue import product_create
 
 
@@ -29,7 +29,7 @@ def order_create(
         guest_token="" if user else guest_token,
         status=status,
         payment_session_id=f"cs_test_{uuid.uuid4().hex}",
-        returned_at=timezone.now() if returned else None,
+        awaiting_confirmation_since=timezone.now() if returned else None,
         paid_at=timezone.now() if status == Order.Status.PAID else None,
         customer_email=email,
     )
@@ -44,6 +44,15 @@ def order_create(
         )
         for product, qty in lines
     )
+    OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout())
+    if order.paid_at:
+        OrderEvent.objects.record(
+            order,
+            OrderEvent.Kind.PAYMENT_RECEIVED,
+            Source.system(),
+            old_status="pending",
+            new_status=Order.Status.PAID,
+        )
     return order
 
 

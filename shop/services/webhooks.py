@@ -86,7 +86,7 @@ def payment_event_apply(payload: Mapping) -> Delivery:
         logger.warning("webhook event refused: %s", exc)
         return Delivery(400, "malformed event")
     handler = HANDLERS.get(event.type)
-    source = f"webhook {event.id}"
+    source = fulfilment.Source.provider_event(event.id)
     with transaction.atomic():
         record, created = PaymentEvent.objects.get_or_create(
             provider_event_id=event.id, defaults={"type": event.type, "payload": dict(payload)}
