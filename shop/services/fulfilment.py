@@ -166,21 +166,20 @@ def _record_decline(order: Order, *, reason: str, source: Source, on_timeline: b
 
 def order_fail(*, session: CheckoutSession, source: Source) -> Order | None:
     """An asynchronous payment failed: pending → failed, recorded as declined (never
-    overwrites paid)."""
+    overwrites paid). A failed order is left as it is: the failure is already recorded."""
     with transaction.atomic():
         order = _lock_order_for_session(session)
-        if order is not None:
-            # One entry for the one thing the provider reported: the payment failed.
-            moved = _move(
-                order,
-                Order.Status.FAILED,
-                source=source,
-                kind=OrderEvent.Kind.PAYMENT_DECLINED,
-                message=ASYNC_FAILURE_REASON,
-            )
-            _record_decline(
-                order, reason=ASYNC_FAILURE_REASON, source=source, on_timeline=not moved
-            )
+        if order is None or order.status == Order.Status.FAILED:
+            return order
+        # One entry for the one thing the provider reported: the payment failed.
+        moved = _move(
+            order,
+            Order.Status.FAILED,
+            source=source,
+            kind=OrderEvent.Kind.PAYMENT_DECLINED,
+            message=ASYNC_FAILURE_REASON,
+        )
+        _record_decline(order, reason=ASYNC_FAILURE_REASON, source=source, on_timeline=not moved)
         return order
 
 
