@@ -168,9 +168,7 @@ def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_clien
     assert not page.find("a", href=lambda href: href and "dashboard.stripe.com" in href)
 
 
-def test_inspect_lists_the_order_timeline_with_where_each_change_came_from(
-    editor_client, shop
-):
+def test_inspect_lists_the_order_timeline_with_where_each_change_came_from(editor_client, shop):
     gateway = LocalGateway()
     order, session = order_checkout({Product.objects.get(slug="stoneware-mug"): 2})
     paid = session_payload(gateway.pay(session.id, email="ada@example.com"))
