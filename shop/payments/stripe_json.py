@@ -55,6 +55,15 @@ def _holds_nul(value) -> bool:
     return False
 
 
+class WrongApiVersion(MalformedEvent):
+    """The endpoint in Stripe's Dashboard renders events in another API version than ours."""
+
+    def __init__(self, *, received, expected: str):
+        super().__init__(f"event API version {received!r}, expected {expected!r}")
+        self.received = received
+        self.expected = expected
+
+
 def event_from_payload(payload, *, api_version: str | None = None) -> events.ProviderEvent:
     """A Stripe Event (parsed JSON) as one of our events.
 
@@ -85,15 +94,6 @@ def event_from_payload(payload, *, api_version: str | None = None) -> events.Pro
         return reader(obj, envelope)
     except MalformedEvent as exc:
         return events.UnusableEvent(**envelope, problem=str(exc))
-
-
-class WrongApiVersion(MalformedEvent):
-    """The endpoint in Stripe's Dashboard renders events in another API version than ours."""
-
-    def __init__(self, *, received, expected: str):
-        super().__init__(f"event API version {received!r}, expected {expected!r}")
-        self.received = received
-        self.expected = expected
 
 
 def _session_event(cls: type[events.SessionEvent]) -> Callable:
