@@ -35,7 +35,7 @@ class Order(models.Model):
         EXPIRED = "expired", "Expired"
         REFUNDED = "refunded", "Refunded"
 
-    # Money Stripe confirms always wins: a payment completing after the shopper canceled,
+    # Money the provider confirms always wins: a payment completing after the shopper canceled,
     # after the session expired or after an async failure was reported still makes it paid.
     ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.CANCELED, Status.EXPIRED}),
@@ -66,7 +66,7 @@ class Order(models.Model):
         related_name="orders",
     )
     guest_token = models.CharField(max_length=64, blank=True, db_index=True)
-    # Set when the shopper came back from the payment page (or Stripe reported an async
+    # Set when the shopper came back from the payment page (or the provider reported an async
     # payment still settling): a pending order is then "awaiting payment confirmation".
     returned_at = models.DateTimeField(null=True, blank=True)
     # The validated origin (scheme://host[:port]) of the checkout request, for links in

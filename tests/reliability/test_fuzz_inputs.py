@@ -22,6 +22,7 @@ from shop.models import LocalCheckoutSession, Order, OrderLine, PaymentEvent, Pr
 from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
+from shop.payments.stripe import STRIPE_API_VERSION
 from tests.factories import order_create
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +197,7 @@ def test_validly_signed_events_of_any_shape_never_5xx(products, data):
             {},
             optional={
                 "id": st.text(min_size=1, max_size=40) | json_values,
+                "api_version": st.just(STRIPE_API_VERSION) | json_values,
                 "type": event_types | json_values,
                 "data": st.fixed_dictionaries({"object": st.just(session_object) | json_values})
                 | json_values,

@@ -24,6 +24,7 @@ from wagtail.permissions import policy_registry
 from shop.admin.viewsets import format_datetime
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
+from shop.payments.stripe_json import event_from_payload
 from shop.services.webhooks import payment_event_apply
 from tests.factories import shop_build
 from tests.shop.orders_support import order_checkout, order_make
@@ -149,11 +150,13 @@ def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_clien
     paid = session_payload(gateway.pay(session.id, email="ada@example.com"))
     for event_id in ("evt_local_first", "evt_local_second"):
         payment_event_apply(
-            {
-                "id": event_id,
-                "type": "checkout.session.completed",
-                "data": {"object": paid},
-            }
+            event_from_payload(
+                {
+                    "id": event_id,
+                    "type": "checkout.session.completed",
+                    "data": {"object": paid},
+                }
+            )
         )
 
     response = editor_client.get(reverse("orders:inspect", args=[order.pk]))

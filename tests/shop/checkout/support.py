@@ -20,6 +20,7 @@ from django.test import Client, TestCase
 from shop.models import Order, Product
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
+from shop.payments.stripe import STRIPE_API_VERSION
 from tests.factories import SEED_PRODUCTS, shop_build  # noqa: F401  (used by the tests)
 
 CANCELED_MESSAGE = "Checkout canceled — you were not charged."
@@ -226,7 +227,7 @@ def event(event_type: str, obj: Mapping[str, Any], *, event_id: str | None = Non
     return {
         "id": event_id or new_id("evt"),
         "object": "event",
-        "api_version": "2025-03-31.basil",
+        "api_version": STRIPE_API_VERSION,
         "created": int(time.time()),
         "data": {"object": dict(obj)},
         "livemode": False,
