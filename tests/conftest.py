@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from hypothesis import settings
 
 from shop.models import Product, ShopPage
-from tests.factories import shop_build
+from tests.support.shop import shop_build
 
 # Property tests: at least 1,000 examples each in CI, a quicker 100 locally.
 settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=True)

@@ -19,7 +19,7 @@ from typing import Self
 
 import pytest
 
-from tests.servers import HOST, REPO, wait_until
+from tests.support.servers import HOST, REPO, wait_until
 
 SHIPPED_CONFIG = REPO / "deploy" / "nginx.conf"
 START_TIMEOUT = 30

@@ -21,8 +21,6 @@ import requests
 from django.http import HttpResponse
 
 from shop.models import Order, Product, ShopPage
-from tests.fakes.configured import stripe_faked
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
 from tests.reliability.cluster import (
     REQUEST_TIMEOUT,
     PlacedOrder,
@@ -34,15 +32,12 @@ from tests.reliability.cluster import (
     worker_application_names,
     worker_pid_of,
 )
-from tests.servers import AppServer, wait_until
-from tests.shop.checkout.support import (
-    UNAVAILABLE_MESSAGE,
-    Browser,
-    checkout_token_in,
-    product,
-    soup_of,
-)
-from tests.threads import together
+from tests.support.servers import AppServer, wait_until
+from tests.support.shop import product
+from tests.support.shopper import UNAVAILABLE_MESSAGE, Browser, checkout_token_in, soup_of
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
+from tests.support.stripe_settings import stripe_faked
+from tests.support.threads import together
 
 # -- Stripe faults, through the checkout view ------------------------------------------------
 

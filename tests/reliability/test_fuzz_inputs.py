@@ -22,7 +22,7 @@ from shop.models import LocalCheckoutSession, Order, OrderLine, PaymentEvent, Pr
 from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
-from tests.factories import order_create
+from tests.support.orders import order_create
 
 pytestmark = pytest.mark.django_db
 

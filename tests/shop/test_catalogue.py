@@ -17,7 +17,7 @@ from wagtail.models import Revision
 
 from shop.models import Product
 from shop.services.catalogue import product_create, product_image_create
-from tests.shop.checkout.support import Browser, checkout_token_in
+from tests.support.shopper import Browser, checkout_token_in
 
 pytestmark = pytest.mark.django_db
 

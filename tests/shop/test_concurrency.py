@@ -17,17 +17,12 @@ from django.http import HttpResponse
 from django.test import Client
 
 from shop.models import Order, PaymentEvent, Product
-from tests.fakes.configured import WEBHOOK_SECRET, stripe_faked
-from tests.fakes.stripe_server import FakeStripe
-from tests.shop.checkout.support import (
-    Browser,
-    event,
-    product,
-    session_object,
-    shop_build,
-    signature_for,
-)
-from tests.threads import together
+from tests.support.events import event, session_object, signature_for
+from tests.support.shop import product, shop_build
+from tests.support.shopper import Browser
+from tests.support.stripe_fake import FakeStripe
+from tests.support.stripe_settings import WEBHOOK_SECRET, stripe_faked
+from tests.support.threads import together
 
 pytestmark = [
     pytest.mark.postgres,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from wagtail.models import Site
 
 from home.models import StoreSettings
-from tests.shop.orders_support import order_make
+from tests.support.orders import order_make
 
 pytestmark = pytest.mark.django_db
 

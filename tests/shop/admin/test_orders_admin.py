@@ -25,8 +25,8 @@ from shop.admin.viewsets import format_datetime
 from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
 from shop.services.webhooks import payment_event_apply
-from tests.factories import shop_build
-from tests.shop.orders_support import order_checkout, order_make
+from tests.support.orders import order_checkout, order_make
+from tests.support.shop import shop_build
 
 pytestmark = pytest.mark.django_db
 

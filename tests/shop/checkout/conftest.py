@@ -3,7 +3,8 @@
 import pytest
 
 from shop.models import Product, ShopPage
-from tests.shop.checkout.support import Browser, product
+from tests.support.shop import product
+from tests.support.shopper import Browser
 
 
 @pytest.fixture

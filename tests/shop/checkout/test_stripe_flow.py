@@ -16,18 +16,17 @@ from django.core import mail
 from django.db.models import F
 
 from shop.models import Order, PaymentEvent, Product
-from tests.fakes.configured import WEBHOOK_SECRET, stripe_faked
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
-from tests.shop.checkout.support import (
+from tests.support.events import deliver, event
+from tests.support.shopper import (
     CANCELED_MESSAGE,
     UNAVAILABLE_MESSAGE,
     Browser,
     checkout_token_in,
-    deliver,
-    event,
     location,
     soup_of,
 )
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
+from tests.support.stripe_settings import WEBHOOK_SECRET, stripe_faked
 
 pytestmark = pytest.mark.django_db
 

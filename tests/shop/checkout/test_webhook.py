@@ -15,8 +15,7 @@ import pytest
 from django.core import mail
 
 from shop.models import Order, PaymentEvent, Product
-from tests.shop.checkout.support import (
-    Browser,
+from tests.support.events import (
     charge_object,
     deliver,
     event,
@@ -24,6 +23,7 @@ from tests.shop.checkout.support import (
     session_object,
     signature_for,
 )
+from tests.support.shopper import Browser
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,10 @@ from django.utils import timezone
 
 from shop.models import Order
 from shop.payments.local import LocalGateway
-from tests.factories import shop_build
-from tests.fakes.configured import stripe_faked
-from tests.fakes.stripe_server import FakeStripe
-from tests.shop.orders_support import order_make
-from tests.shop.reconcile_support import expiry_passed, stale_order
+from tests.support.orders import expiry_passed, order_make, stale_order
+from tests.support.shop import shop_build
+from tests.support.stripe_fake import FakeStripe
+from tests.support.stripe_settings import stripe_faked
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""StripeGateway through the real stripe SDK, over HTTP, against tests.fakes.stripe_server."""
+"""StripeGateway through the real stripe SDK, over HTTP, against tests.support.stripe_fake."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from shop.payments.base import (
 )
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import StripeGateway, verify_webhook_event
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
 
 SECRET_KEY = "sk_test_gateway_tests_0001"
 WEBHOOK_SECRET = "whsec_gateway_tests"

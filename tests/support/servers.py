@@ -42,7 +42,8 @@ from typing import Any, Self, TypeVar
 import psycopg2
 from psycopg2 import sql
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
+
 HOST = "127.0.0.1"
 SETTINGS_MODULE = "site_config.settings.reliability"
 COMMAND_TIMEOUT = 300  # migrate on a busy 2-core machine has taken 50 s
