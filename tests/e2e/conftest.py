@@ -275,7 +275,8 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_executable):
+def chromium(chromium_executable):
+    """Chromium under Playwright, one for the session; ``new_context`` opens shoppers in it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -292,7 +293,7 @@ def browser(chromium_executable):
 
 
 @pytest.fixture
-def new_context(browser, shop_server):
+def new_context(chromium, shop_server):
     """Open a fresh browser context (a separate shopper); all are closed after the test."""
     from playwright.sync_api import expect
 
@@ -301,7 +302,7 @@ def new_context(browser, shop_server):
 
     def open_context(**options):
         options.setdefault("viewport", {"width": 1280, "height": 900})
-        context = browser.new_context(base_url=shop_server.url, **options)
+        context = chromium.new_context(base_url=shop_server.url, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         contexts.append(context)
         return context

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
@@ -42,13 +41,6 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-
-
-@pytest.fixture
-def admin_client(client, shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def _counts() -> tuple[int, int, int]:

@@ -9,7 +9,6 @@ import io
 
 import pytest
 from bs4 import BeautifulSoup
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -20,13 +19,6 @@ from shop.services.catalogue import product_create, product_image_create
 from tests.support.shopper import Browser, checkout_token_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def _names(client) -> list[str]:

@@ -52,11 +52,6 @@ class ClientOnPort(Client):
 
 
 @pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
 def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks, "RETRY_DELAY_SECONDS", 0)
 

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -26,29 +26,10 @@ from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
 from shop.services.webhooks import payment_event_apply
 from tests.support.orders import order_checkout, order_make
-from tests.support.shop import shop_build
 
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("orders:index")
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def editor(shop):
-    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ metadata) and what the shopper sees when Stripe is slow, down or refuses our key
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,17 +26,11 @@ from tests.support.shopper import (
     soup_of,
 )
 from tests.support.stripe_fake import FakeStripe, RecordedRequest
-from tests.support.stripe_settings import WEBHOOK_SECRET, stripe_faked
+from tests.support.stripe_settings import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
 SUCCESS_URL = "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with stripe_faked() as server:
-        yield server
 
 
 def session_creates(fake: FakeStripe) -> list[RecordedRequest]:

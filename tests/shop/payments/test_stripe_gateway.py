@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -28,12 +27,6 @@ from tests.support.stripe_fake import FakeStripe, RecordedRequest
 
 SECRET_KEY = "sk_test_gateway_tests_0001"
 WEBHOOK_SECRET = "whsec_gateway_tests"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
 
 
 def make_gateway(fake: FakeStripe, **overrides: Any) -> StripeGateway:

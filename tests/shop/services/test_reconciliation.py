@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 
 import pytest
 from django.core import mail
@@ -31,17 +30,8 @@ from tests.support.stripe_fake import FakeStripe
 from tests.support.stripe_settings import stripe_faked
 
 KILLED_MID_SEND = "tests.support.mail_backends.KilledMidSendBackend"
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def fake(shop) -> Iterator[FakeStripe]:
-    with stripe_faked() as server:
-        yield server
+# The fake Stripe sells from the seeded shop.
+pytestmark = pytest.mark.usefixtures("shop")
 
 
 @pytest.fixture
