@@ -19,7 +19,7 @@ from typing import Self
 
 import pytest
 
-from tests.support.servers import HOST, REPO, wait_until
+from tests.support.servers import HOST, REPO, process_stop, wait_until
 
 SHIPPED_CONFIG = REPO / "deploy" / "nginx.conf"
 START_TIMEOUT = 30
@@ -127,14 +127,8 @@ http {{
             return False
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()  # nginx's fast shutdown
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            process_stop(self.process, timeout=10)  # SIGTERM: nginx's fast shutdown
 
     def error_log(self) -> str:
         path = self.root / "error.log"
