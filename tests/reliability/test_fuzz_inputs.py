@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
@@ -23,7 +22,7 @@ from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
-from tests.factories import order_create
+from tests.support.orders import order_create
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +42,6 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-
-
-@pytest.fixture
-def admin_client(client, shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def _counts() -> tuple[int, int, int]:

@@ -31,14 +31,15 @@ from shop.payments.stripe_json import event_from_payload
 from shop.services.fulfilment import order_fulfil
 from shop.services.webhooks import WebhookOutcome, payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
-from tests.factories import shop_build
-from tests.fakes.smtp_server import SMTPServer
-from tests.shop.checkout.support import Browser, location, signature_for
-from tests.shop.mail_backends import FlakyBackend
-from tests.shop.orders_support import order_checkout
-from tests.threads import together
+from tests.support.events import signature_for
+from tests.support.mail_backends import FlakyBackend
+from tests.support.orders import order_checkout
+from tests.support.shop import shop_build
+from tests.support.shopper import Browser, location
+from tests.support.smtp_fake import SMTPServer
+from tests.support.threads import together
 
-FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
+FLAKY_BACKEND = "tests.support.mail_backends.FlakyBackend"
 
 
 class ClientOnPort(Client):
@@ -50,11 +51,6 @@ class ClientOnPort(Client):
 
     def generic(self, *args, **extra):
         return super().generic(*args, **{"SERVER_PORT": self.port, **extra})
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from shop.models import Order
 from shop.order_links import order_signed_url
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
-from tests.factories import order_create
+from tests.support.orders import order_create
 
 pytestmark = pytest.mark.django_db
 

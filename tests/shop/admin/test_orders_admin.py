@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -26,37 +26,11 @@ from shop.models import Order, Product
 from shop.payments.local import LocalGateway, session_payload
 from shop.payments.stripe_json import event_from_payload
 from shop.services.webhooks import payment_event_apply
-from tests.factories import shop_build
-from tests.shop.orders_support import order_checkout, order_make
+from tests.support.orders import order_checkout, order_make
 
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("orders:index")
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def editor(shop):
-    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
-
-
-@pytest.fixture
-def superuser_client(client, shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -171,7 +145,7 @@ def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_clien
     assert not page.find("a", href=lambda href: href and "dashboard.stripe.com" in href)
 
 
-@pytest.mark.parametrize("client_fixture", ["editor_client", "superuser_client"])
+@pytest.mark.parametrize("client_fixture", ["editor_client", "admin_client"])
 def test_nobody_can_create_edit_or_delete_an_order(request, client_fixture, orders):
     client = request.getfixturevalue(client_fixture)
     order = orders["paid"]
@@ -190,11 +164,11 @@ def test_nobody_can_create_edit_or_delete_an_order(request, client_fixture, orde
     assert Order.objects.count() == 3
 
 
-def test_listing_and_inspect_offer_no_add_edit_or_delete(superuser_client, orders):
+def test_listing_and_inspect_offer_no_add_edit_or_delete(admin_client, orders):
     order = orders["paid"]
 
-    listing = superuser_client.get(INDEX).content.decode()
-    inspect = superuser_client.get(reverse("orders:inspect", args=[order.pk])).content.decode()
+    listing = admin_client.get(INDEX).content.decode()
+    inspect = admin_client.get(reverse("orders:inspect", args=[order.pk])).content.decode()
 
     for html in (listing, inspect):
         assert reverse("orders:add") not in html
@@ -492,7 +466,7 @@ def test_dashboard_panel_reports_each_currency_separately(editor_client, shop):
     assert today == ["2", "€15.00 + $18.00"]
 
 
-def test_permission_policy_names_only_viewers(editor, superuser_client):
+def test_permission_policy_names_only_viewers(editor, admin_client):
     policy = policy_registry.get_by_type(Order)
 
     assert set(policy.users_with_any_permission(["change", "delete"])) == set()

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from shop.models import Order, PaymentEvent, Product
+from shop.models import Order, PaymentEvent
 from shop.payments.stripe import STRIPE_API_VERSION
-from tests.shop.checkout.support import (
-    Browser,
+from tests.support.events import (
     charge_object,
     deliver,
     event,
@@ -25,16 +24,9 @@ from tests.shop.checkout.support import (
     session_object,
     signature_for,
 )
+from tests.support.shopper import Browser
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def order(browser: Browser, mug: Product, tote: Product) -> Order:
-    """A pending order with an open checkout session, placed by ``browser``'s shopper."""
-    response = browser.buy(browser.page_token(), {mug: 1, tote: 2})
-    assert response.status_code == 303
-    return Order.objects.get()
 
 
 def paid_event(order: Order, **overrides: Any) -> dict:

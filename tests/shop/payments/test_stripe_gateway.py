@@ -1,4 +1,4 @@
-"""StripeGateway through the real stripe SDK, over HTTP, against tests.fakes.stripe_server."""
+"""StripeGateway through the real stripe SDK, over HTTP, against tests.support.stripe_fake."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -25,16 +24,10 @@ from shop.payments.base import (
 from shop.payments.events import SessionCompleted
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION, StripeGateway, verify_webhook_event
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
 
 SECRET_KEY = "sk_test_gateway_tests_0001"
 WEBHOOK_SECRET = "whsec_gateway_tests"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
 
 
 def make_gateway(fake: FakeStripe, **overrides: Any) -> StripeGateway:
