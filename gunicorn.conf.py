@@ -6,7 +6,7 @@ import os
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-# Stripe calls are bounded by STRIPE_TIMEOUT_SECONDS x retries; leave room above that.
+# Payment provider calls are bounded by their timeout setting x retries; leave room above that.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5

@@ -335,7 +335,7 @@ Produced by `make bench` (see [bench/README.md](../README.md)) in {self.total_se
   precomputed, same gunicorn) at the same database size; at the full size the ceiling ran
   first and last, and the mean of the two is used. × ceiling (CPU): the ceiling's worker
   CPU per request over the scenario's, which other processes on the machine barely move.
-- Checkout runs against the fake Stripe (`tests/fakes/stripe_server.py`) in its own
+- Checkout runs against the fake Stripe (`tests/support/stripe_fake.py`) in its own
   process, with no added latency. Webhooks are signed `checkout.session.completed` events.
 
 ## Results

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from bench.load import Request
 from shop.payments.signing import sign_payload
+from shop.payments.stripe import STRIPE_API_VERSION
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def checkout_completed_event(pending: dict, event_id: str, *, created: int) -> b
     event = {
         "id": event_id,
         "object": "event",
-        "api_version": "2025-03-31.basil",
+        "api_version": STRIPE_API_VERSION,
         "created": created,
         "livemode": False,
         "pending_webhooks": 1,

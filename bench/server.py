@@ -5,8 +5,6 @@ gunicorn runs ``-c gunicorn.conf.py site_config.wsgi`` with the bench settings o
 """
 
 import os
-import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,24 +14,7 @@ from typing import Self
 
 from bench.config import PROJECT_DIR, PYTHON
 from bench.load import Request, send
-
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen, *, grace: float = 30.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+from tests.support.servers import HOST, child_pids, free_port, process_stop
 
 
 class StripeFake:
@@ -57,13 +38,13 @@ class StripeFake:
         log.close()
         self.url = (self.process.stdout.readline() if self.process.stdout else "").strip()
         if not self.url.startswith("http://"):
-            _stop(self.process)
+            process_stop(self.process, timeout=30)
             raise RuntimeError(f"the fake Stripe did not start; see {self.log_path}")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
-            _stop(self.process, grace=5)
+            process_stop(self.process, timeout=5)
 
 
 @dataclass(frozen=True)
@@ -129,7 +110,7 @@ class Gunicorn:
         traceback: TracebackType | None,
     ) -> None:
         if self.process is not None:
-            _stop(self.process)
+            process_stop(self.process, timeout=30)
 
     def _wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -146,18 +127,7 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn did not answer /healthz in {timeout:.0f} s")
 
     def worker_pids(self) -> list[int]:
-        if self.process is None:
-            return []
-        master = str(self.process.pid)
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    if _proc_status(int(entry)).get("PPid") == master:
-                        pids.append(int(entry))
-                except OSError:
-                    continue  # exited while we looked
-        return sorted(pids)
+        return [] if self.process is None else child_pids(self.process.pid)
 
     def worker_cpu_seconds(self) -> float:
         """CPU time (user + system) the workers have used so far, together."""

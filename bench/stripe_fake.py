@@ -8,7 +8,7 @@ out of the load generator; it answers at once (no added latency).
 import signal
 import threading
 
-from tests.fakes.stripe_server import FakeStripe
+from tests.support.stripe_fake import FakeStripe
 
 
 def main() -> None:

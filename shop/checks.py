@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from shop.payments import GATEWAYS
+from shop.payments import GATEWAYS, missing_settings
 
 
 @register()
@@ -11,17 +11,9 @@ def payment_gateway_check(app_configs, **kwargs):
     problems = []
     if settings.PAYMENT_GATEWAY not in GATEWAYS:
         problems.append(Error(f"PAYMENT_GATEWAY must be one of {GATEWAYS}.", id="shop.E001"))
-    if settings.PAYMENT_GATEWAY == "stripe":
-        if not settings.STRIPE_SECRET_KEY:
-            problems.append(
-                Error("PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY.", id="shop.E002")
-            )
-        if not settings.STRIPE_WEBHOOK_SECRET:
-            problems.append(
-                Warning(
-                    "STRIPE_WEBHOOK_SECRET is not set: every webhook will be refused.",
-                    hint="Run `stripe listen` and copy its whsec_... secret.",
-                    id="shop.W001",
-                )
-            )
+    for missing in missing_settings(lambda name: getattr(settings, name, None)):
+        if missing.blocks_payments:
+            problems.append(Error(missing.message, id="shop.E002"))
+        else:
+            problems.append(Warning(missing.consequence, hint=missing.hint, id="shop.W001"))
     return problems

@@ -7,17 +7,16 @@ Amounts are never floats. ``format_money(1250, "usd") == "$12.50"``; editors typ
 import re
 from decimal import Decimal
 
+# The smallest and largest charge are the payment provider's; orders are held to them.
+from shop.payments.limits import MAXIMUM_CHARGE, MINIMUM_CHARGE  # noqa: F401
+
 # The currencies the shop is set up to sell in, with their symbol.
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "jpy": "¥"}
 CURRENCY_CHOICES = [(code, code.upper()) for code in CURRENCY_SYMBOLS]
-# Stripe's zero-decimal currencies among ours: the minor unit is the whole unit.
+# Zero-decimal currencies among ours: the minor unit is the whole unit.
 ZERO_DECIMAL_CURRENCIES = {"jpy"}
-# Stripe refuses charges below these (in minor units).
-MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "aud": 50, "jpy": 50}
 # No single product costs more than this many minor units ($10,000.00).
 MAX_UNIT_AMOUNT = 1_000_000
-# Stripe's ceiling for a single charge is 99,999,999 minor units for most currencies.
-MAXIMUM_CHARGE = 99_999_999
 
 
 def decimal_places(currency: str) -> int:

@@ -1,8 +1,8 @@
 """Security headers on every response: the Content-Security-Policy (django-csp) and more.
 
 ``CONTENT_SECURITY_POLICY`` (settings/base.py) lets public pages run only our own scripts
-and styles. Two parts depend on the request, and are added here: Stripe's Checkout as a
-form target when the Stripe gateway is on (Chrome applies form-action to the redirect
+and styles. Two parts depend on the request, and are added here: the gateway's hosted
+payment page as a form target when it has one (Chrome applies form-action to the redirect
 after POST /checkout/), and inline styles and scripts in the Wagtail admin, which starts
 its image and date-time choosers with inline scripts (``<script>new ImageChooser(...)``).
 Django's SecurityMiddleware sends Cross-Origin-Opener-Policy (same-origin by default).
@@ -10,9 +10,8 @@ Django's SecurityMiddleware sends Cross-Origin-Opener-Policy (same-origin by def
 
 from csp.constants import UNSAFE_INLINE
 from csp.middleware import CSPMiddleware
-from django.conf import settings
 
-STRIPE_CHECKOUT = "https://checkout.stripe.com"
+from shop.payments import checkout_origin
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
@@ -21,8 +20,9 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if report_only:
             return parts
         update = dict(parts.update or {})
-        if settings.PAYMENT_GATEWAY == "stripe":
-            update["form-action"] = STRIPE_CHECKOUT
+        origin = checkout_origin()
+        if origin:
+            update["form-action"] = origin
         if request.path.startswith("/admin/"):
             update["script-src"] = update["style-src"] = UNSAFE_INLINE
         parts.update = update or None

@@ -1,6 +1,6 @@
 """The shop's absolute address: the one rule every link that leaves the site asks.
 
-Stripe's return URLs, order e-mails and password-reset e-mails all need an absolute
+The payment provider's return URLs, order e-mails and password-reset e-mails all need an absolute
 address. ``SITE_URL`` (the public address, e.g. behind a proxy) wins when set. Otherwise
 the address comes from the request that started the flow, validated: its host must be in
 ``ALLOWED_HOSTS`` (Django's ``get_host`` refuses others) and the port it names is kept only

@@ -2,6 +2,10 @@
 
 Tests marked ``postgres`` need real row locks: on SQLite they are deselected (reported in
 the summary), never silently passed. With CI=true a skipped test fails the run.
+
+Every fixture is defined once, here or in the one conftest or module that uses it
+(tests/test_fixtures_defined_once.py checks it); what fixtures build comes from
+:mod:`tests.support`.
 """
 
 import logging
@@ -9,18 +13,29 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
 from hypothesis import settings
 
 from shop.models import Product, ShopPage
-from tests.factories import shop_build
+from tests.support.shop import product, shop_build
+from tests.support.shopper import Browser
+from tests.support.stripe_fake import FakeStripe
+from tests.support.stripe_settings import stripe_faked
 
 # Property tests: at least 1,000 examples each in CI, a quicker 100 locally.
 settings.register_profile("ci", max_examples=1000, deadline=None, print_blob=True)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "stripe_settings(**overrides): settings the ``fake`` fixture changes for these tests",
+    )
 
 
 def _on_postgres() -> bool:
@@ -98,7 +113,49 @@ def module_shop(module_db, django_db_blocker) -> int:
 
 @pytest.fixture
 def shop(module_shop: int, db) -> ShopPage:
+    """The seed command's shop without pictures, built once per module (see ``module_db``)."""
     return ShopPage.objects.get(pk=module_shop)
+
+
+@pytest.fixture
+def mug(shop: ShopPage) -> Product:
+    return product("stoneware-mug")
+
+
+@pytest.fixture
+def tote(shop: ShopPage) -> Product:
+    return product("canvas-tote")
+
+
+@pytest.fixture
+def notebook(shop: ShopPage) -> Product:
+    return product("dot-grid-notebook")
+
+
+@pytest.fixture
+def browser() -> Browser:
+    """A shopper's browser on the test client; every request commits."""
+    return Browser()
+
+
+@pytest.fixture
+def admin_client(client, shop: ShopPage):
+    """The test client logged in as a superuser."""
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeStripe]:
+    """A running fake Stripe with the settings pointing at it (PAYMENT_GATEWAY=stripe).
+
+    A module or test changes those settings with ``@pytest.mark.stripe_settings(NAME=value)``
+    (the closest mark wins), e.g. to turn the SDK's retries back on.
+    """
+    marker = request.node.get_closest_marker("stripe_settings")
+    with stripe_faked(**(marker.kwargs if marker else {})) as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 import subprocess
 import sys
 
-from tests.compose import (
+from tests.support.compose import (
     OPERATOR_SHELL,
     compose_services,
     container_environment,
     healthcheck_command,
 )
-from tests.servers import REPO, AppServer, server_environment
+from tests.support.servers import REPO, AppServer, server_environment
 
 PROBE_TIMEOUT = 30  # compose's default health check timeout
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
+
 MAKE = shutil.which("make")
 # A pyenv shim for a version that is installed but not selected: on PATH, and refuses to run.
 REFUSING_SHIM = '#!/bin/sh\necho "pyenv: $(basename "$0"): command not found" >&2\nexit 127\n'

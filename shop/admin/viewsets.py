@@ -32,8 +32,8 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
+from shop.payments import payment_url
 
-STRIPE_DASHBOARD = "https://dashboard.stripe.com"
 # Characters that make a spreadsheet read a cell as a formula.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _STALE_MINUTES = int(selectors.STALE_PENDING_AFTER.total_seconds() // 60)
@@ -154,16 +154,6 @@ class OrderIndexView(generic.IndexView):
         }
 
 
-def stripe_dashboard_base(order: Order) -> str | None:
-    """The Dashboard for the account mode the order was paid in; None for the local gateway."""
-    session_id = order.payment_session_id or ""
-    if session_id.startswith("cs_test_"):
-        return f"{STRIPE_DASHBOARD}/test"
-    if session_id.startswith("cs_live_"):
-        return STRIPE_DASHBOARD
-    return None
-
-
 class RefuseWritesMixin:
     """Answer every add, edit or delete request with 403 and a page that says why.
 
@@ -230,15 +220,12 @@ class OrderInspectView(generic.InspectView):
         return user.get_username() if user else "Guest"
 
     def get_payment_id_display_value(self):
-        payment_intent = self.object.payment_id
-        base = stripe_dashboard_base(self.object)
-        if not payment_intent or base is None:
-            return payment_intent
+        payment_id = self.object.payment_id
+        url = payment_url(payment_id, self.object.payment_session_id)
+        if url is None:
+            return payment_id
         return format_html(
-            '<a href="{}/payments/{}" target="_blank" rel="noopener noreferrer">{}</a>',
-            base,
-            payment_intent,
-            payment_intent,
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, payment_id
         )
 
     def get_context_data(self, **kwargs):

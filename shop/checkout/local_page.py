@@ -1,15 +1,10 @@
 """The local gateway's hosted checkout page: /checkout/local/<session id>/.
 
 A clearly labelled test payment page with Pay, Decline and Cancel. Pay confirms the
-payment the way Stripe does: a signed ``checkout.session.completed`` event through the
-real webhook handler, then a redirect to the success URL; Decline sends the
-``payment_intent.payment_failed`` event Stripe sends for a declined card. Refused (404)
-when DEBUG is off unless LOCAL_GATEWAY_ENABLED is set.
+payment the way a hosted provider does: a signed "session completed" event through the
+real webhook handler, then a redirect to the success URL; Decline sends the event of a
+declined card. Refused (404) when DEBUG is off unless LOCAL_GATEWAY_ENABLED is set.
 """
-
-import json
-import secrets
-import time
 
 from django import forms
 from django.conf import settings
@@ -20,9 +15,7 @@ from django.utils import timezone
 
 from shop.models import LocalCheckoutSession
 from shop.money import format_money
-from shop.payments import webhook_secret
-from shop.payments.local import LocalGateway, session_payload
-from shop.payments.signing import sign_payload
+from shop.payments.local import LocalGateway
 from shop.services.webhooks import webhook_deliver
 
 ACTIONS = ("pay", "decline", "cancel")
@@ -70,46 +63,10 @@ def _render(request, row: LocalCheckoutSession, *, message: str = "", status: in
     return TemplateResponse(request, "shop/local_checkout.html", context, status=status)
 
 
-DECLINE_MESSAGE = "Your card was declined (test)."
-
-
-def _deliver_event(event_type: str, obj: dict) -> None:
-    event = {
-        "id": f"evt_local_{secrets.token_hex(12)}",
-        "object": "event",
-        "type": event_type,
-        "created": int(time.time()),
-        "livemode": False,
-        "data": {"object": obj},
-    }
-    body = json.dumps(event).encode()
+def _deliver(delivery: tuple[bytes, dict[str, str]]) -> None:
     # Through the real handler, signature and all; if it fails the success page settles it.
-    webhook_deliver(body=body, signature=sign_payload(body, webhook_secret()))
-
-
-def _deliver_completed_event(row: LocalCheckoutSession) -> None:
-    _deliver_event("checkout.session.completed", session_payload(row))
-
-
-def _deliver_declined_event(row: LocalCheckoutSession) -> None:
-    """What Stripe sends when a card is declined at Checkout: the attempt's payment intent."""
-    _deliver_event(
-        "payment_intent.payment_failed",
-        {
-            "id": f"pi_local_{secrets.token_hex(12)}",
-            "object": "payment_intent",
-            "status": "requires_payment_method",
-            "amount": row.amount_total,
-            "currency": row.currency,
-            "metadata": {"order_reference": row.client_reference_id},
-            "last_payment_error": {
-                "type": "card_error",
-                "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": DECLINE_MESSAGE,
-            },
-        },
-    )
+    body, headers = delivery
+    webhook_deliver(body=body, headers=headers)
 
 
 def local_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
@@ -131,7 +88,7 @@ def local_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
             return redirect(row.success_url.replace("{CHECKOUT_SESSION_ID}", row.id))
         return _render(request, row, message="This checkout has ended.", status=409)
     if action == "decline":
-        _deliver_declined_event(row)
+        _deliver(LocalGateway().declined_delivery(row))
         return _render(
             request,
             row,
@@ -150,5 +107,5 @@ def local_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
         )
     paid = LocalGateway().pay(row.id, email=form.cleaned_data["email"])
     if paid is not None:
-        _deliver_completed_event(paid)
+        _deliver(LocalGateway().paid_delivery(paid))
     return redirect(row.success_url.replace("{CHECKOUT_SESSION_ID}", row.id))

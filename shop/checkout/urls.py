@@ -1,6 +1,7 @@
 from django.urls import path
 
 from shop.checkout import local_page, views, webhooks
+from shop.payments import WEBHOOK_ROUTE, WEBHOOK_URL_NAME
 
 urlpatterns = [
     path("checkout/", views.checkout_start, name="checkout_start"),
@@ -11,5 +12,5 @@ urlpatterns = [
         local_page.local_checkout_page,
         name="local_checkout_page",
     ),
-    path("stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
+    path(WEBHOOK_ROUTE, webhooks.payment_webhook, name=WEBHOOK_URL_NAME),
 ]

@@ -28,7 +28,7 @@ from shop.cart import (
 )
 from shop.models import Order, ShopPage, Source
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
-from shop.payments import get_gateway
+from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
 from shop.services import fulfilment
 from shop.services.checkout import (
@@ -45,7 +45,6 @@ from site_config.site_url import absolute_url, request_origin
 
 logger = logging.getLogger(__name__)
 
-SESSION_ID_PATTERN = re.compile(r"^cs_[A-Za-z0-9_]{1,200}$")
 REFERENCE_PATTERN = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
 NOT_FOUND_MESSAGE = "We could not find that checkout. If you paid, your order will appear below."
 
@@ -235,7 +234,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     """The shopper is back from paying. Ask the gateway (never the query string) and settle."""
     session_id = request.GET.get("session_id", "")
     order = None
-    if SESSION_ID_PATTERN.match(session_id):
+    if gateway_class().is_session_id(session_id):
         order = _owned_order(request, payment_session_id=session_id)
     if order is None:
         messages.warning(request, NOT_FOUND_MESSAGE)

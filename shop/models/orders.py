@@ -35,7 +35,7 @@ class Order(models.Model):
         EXPIRED = "expired", "Expired"
         REFUNDED = "refunded", "Refunded"
 
-    # Money Stripe confirms always wins: a payment completing after the shopper canceled,
+    # Money the provider confirms always wins: a payment completing after the shopper canceled,
     # after the session expired or after an async failure was reported still makes it paid.
     ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.CANCELED, Status.EXPIRED}),

@@ -1,17 +1,25 @@
-"""What payment providers told us: one row per Stripe event, and the local gateway's sessions."""
+"""What payment providers told us: one row per provider event, and the local gateway's sessions."""
 
 from django.db import models
 from django.utils import timezone
+
+from shop.payments.events import EventKind
 
 
 class PaymentEvent(models.Model):
     """A webhook event, recorded in the same transaction as its effect.
 
     The unique event id is what makes a replayed or concurrently delivered event a no-op.
+    ``kind``, ``payment_id`` and ``full_refund`` are ours, read from the payload when it
+    was recorded: a refund that arrives before its payment is found by them.
     """
 
     provider_event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100)
+    type = models.CharField(max_length=100)  # the provider's own name for it
+    kind = models.CharField(max_length=32, choices=EventKind.choices, default=EventKind.UNHANDLED)
+    payment_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # A refund event saying the whole payment has gone back.
+    full_refund = models.BooleanField(default=False)
     order = models.ForeignKey(
         "shop.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
@@ -26,11 +34,11 @@ class PaymentEvent(models.Model):
 
 
 class LocalCheckoutSession(models.Model):
-    """A hosted checkout of the local test gateway, shaped like a Stripe Checkout Session."""
+    """A hosted checkout of the local test gateway, shaped like the provider's session."""
 
     id = models.CharField(max_length=64, primary_key=True)
     idempotency_key = models.CharField(max_length=255, unique=True)
-    # Same key with different parameters is refused, as Stripe does.
+    # Same key with different parameters is refused, as hosted providers do.
     request_fingerprint = models.CharField(max_length=64)
     client_reference_id = models.CharField(max_length=64)
     line_items = models.JSONField()

@@ -9,8 +9,12 @@ Gateways take a :class:`CheckoutRequest` and answer with
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from shop.payments.events import ProviderEvent
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,27 @@ class InvalidSignature(PaymentError):
     user_message = "Invalid signature."
 
 
+class MalformedEvent(ValueError):
+    """A validly signed event we cannot read: wrong shape, wrong API version, unstorable."""
+
+
 class PaymentGateway(Protocol):
+    # Shown to editors and shoppers: who takes the payment.
+    display_name: ClassVar[str]
+    # Where the hosted payment page lives, for the Content-Security-Policy; None if ours.
+    checkout_origin: ClassVar[str | None]
+
     def create_session(self, request: CheckoutRequest) -> CheckoutSession: ...
 
     def retrieve_session(self, session_id: str) -> CheckoutSession: ...
 
     def expire_session(self, session_id: str) -> CheckoutSession: ...
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        """Verify a webhook delivery and read it; raises InvalidSignature or MalformedEvent."""
+        ...
+
+    @staticmethod
+    def is_session_id(value: str) -> bool:
+        """Whether ``value`` can be one of this provider's session ids (checked before use)."""
+        ...

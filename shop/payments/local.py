@@ -2,24 +2,38 @@
 
 Sessions live in the database (``LocalCheckoutSession``) and are paid on our own test
 payment page (``shop.checkout.local_page``), which confirms a payment by delivering a
-signed ``checkout.session.completed`` event through the real webhook handler.
+signed ``checkout.session.completed`` event through the real webhook handler. Its events
+are Stripe's, signed as Stripe signs them (with :func:`shop.payments.webhook_secret`), so
+they are read by the same parser.
 """
 
 import hashlib
 import json
 import secrets
+import time
+from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from shop.models import LocalCheckoutSession
+from shop.payments import webhook_secret
 from shop.payments.base import (
     CheckoutRequest,
     CheckoutSession,
     GatewayUnavailable,
     SessionNotFound,
 )
+from shop.payments.events import ProviderEvent
+from shop.payments.signing import sign_payload
+from shop.payments.stripe import (
+    SIGNATURE_HEADER,
+    STRIPE_API_VERSION,
+    StripeGateway,
+    parse_signed_event,
+)
+from shop.payments.stripe_json import session_from_dict
 
 
 def _fingerprint(request: CheckoutRequest) -> str:
@@ -59,12 +73,35 @@ def session_payload(row: LocalCheckoutSession) -> dict:
 
 
 def _to_session(row: LocalCheckoutSession) -> CheckoutSession:
-    from shop.payments.events import session_from_dict
-
     return session_from_dict(session_payload(row))
 
 
+DECLINE_MESSAGE = "Your card was declined (test)."
+
+
+def _signed_event(event_type: str, obj: dict) -> tuple[bytes, dict[str, str]]:
+    event = {
+        "id": f"evt_local_{secrets.token_hex(12)}",
+        "object": "event",
+        "api_version": STRIPE_API_VERSION,
+        "type": event_type,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
+    body = json.dumps(event).encode()
+    return body, {SIGNATURE_HEADER: sign_payload(body, webhook_secret())}
+
+
 class LocalGateway:
+    display_name = "the test payment page"
+    checkout_origin = None
+    # Its ids are shaped like Stripe's, so the same ones are accepted.
+    is_session_id = staticmethod(StripeGateway.is_session_id)
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        return parse_signed_event(body, headers, webhook_secret())
+
     def create_session(self, request: CheckoutRequest) -> CheckoutSession:
         fingerprint = _fingerprint(request)
         existing = LocalCheckoutSession.objects.filter(
@@ -123,3 +160,27 @@ class LocalGateway:
             customer_email=email,
         )
         return LocalCheckoutSession.objects.get(pk=session_id) if updated else None
+
+    def paid_delivery(self, row: LocalCheckoutSession) -> tuple[bytes, dict[str, str]]:
+        """The signed webhook delivery (body, headers) confirming a paid session."""
+        return _signed_event("checkout.session.completed", session_payload(row))
+
+    def declined_delivery(self, row: LocalCheckoutSession) -> tuple[bytes, dict[str, str]]:
+        """What Stripe sends when a card is declined at Checkout: the attempt's payment."""
+        return _signed_event(
+            "payment_intent.payment_failed",
+            {
+                "id": f"pi_local_{secrets.token_hex(12)}",
+                "object": "payment_intent",
+                "status": "requires_payment_method",
+                "amount": row.amount_total,
+                "currency": row.currency,
+                "metadata": {"order_reference": row.client_reference_id},
+                "last_payment_error": {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": "generic_decline",
+                    "message": DECLINE_MESSAGE,
+                },
+            },
+        )

@@ -12,10 +12,14 @@ import datetime as dt
 import json
 import logging
 import math
+import re
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import stripe
+from django.core.exceptions import ImproperlyConfigured
 
+from shop.payments import require
 from shop.payments.base import (
     CheckoutRequest,
     CheckoutSession,
@@ -26,11 +30,19 @@ from shop.payments.base import (
     PaymentError,
     SessionNotFound,
 )
-from shop.payments.events import session_from_dict
+from shop.payments.events import ProviderEvent
+from shop.payments.stripe_json import WrongApiVersion, event_from_payload, session_from_dict
 
 logger = logging.getLogger(__name__)
 
+# The API version every request is made in and every webhook event must be rendered in:
+# the one stripe-python 16.1 is typed for. The Dashboard's webhook endpoint must use it.
+STRIPE_API_VERSION = "2026-10-28.endive"
 WEBHOOK_TOLERANCE_SECONDS = 300
+SIGNATURE_HEADER = "Stripe-Signature"
+CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+DASHBOARD = "https://dashboard.stripe.com"
+SESSION_ID_PATTERN = re.compile(r"^cs_[A-Za-z0-9_]{1,200}$")
 
 
 class StripeGateway:
@@ -42,18 +54,26 @@ class StripeGateway:
     error, timeout, 409 or 5xx, always with the same idempotency key.
     """
 
+    display_name = "Stripe"
+    checkout_origin = CHECKOUT_ORIGIN
+
     def __init__(
         self,
         *,
         secret_key: str,
+        webhook_secret: str = "",
         api_base: str | None = None,
         timeout: float = 10.0,
         max_network_retries: int = 2,
     ) -> None:
-        if not secret_key:
-            raise GatewayMisconfigured("Stripe secret key is empty")
+        try:
+            require("STRIPE_SECRET_KEY", secret_key)
+        except ImproperlyConfigured as exc:
+            raise GatewayMisconfigured(str(exc)) from None
+        self._webhook_secret = webhook_secret
         self._client = stripe.StripeClient(
             secret_key,
+            stripe_version=STRIPE_API_VERSION,
             # The SDK glues the path straight onto the base, so a trailing
             # slash would produce "//v1/...".
             base_addresses={"api": api_base.rstrip("/")} if api_base else None,
@@ -112,6 +132,51 @@ class StripeGateway:
         except stripe.StripeError as exc:
             _raise_translated(exc, action=f"expire session {session_id}", session_id=session_id)
         return session_from_dict(session.to_dict())
+
+    def parse_event(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        """Verify a webhook delivery with the SDK, then read it into one of our events."""
+        require("STRIPE_WEBHOOK_SECRET", self._webhook_secret)
+        return parse_signed_event(body, headers, self._webhook_secret)
+
+    @staticmethod
+    def is_session_id(value: str) -> bool:
+        return bool(SESSION_ID_PATTERN.match(value))
+
+
+def parse_signed_event(body: bytes, headers: Mapping[str, str], secret: str) -> ProviderEvent:
+    """A Stripe-signed, Stripe-shaped delivery as one of our events.
+
+    An event rendered in another API version than :data:`STRIPE_API_VERSION` is refused
+    (400, so Stripe retries it) and logged as an error naming both: the endpoint in the
+    Dashboard is set to the wrong version, and reconciliation settles orders meanwhile.
+    """
+    payload = verify_webhook_event(body, headers.get(SIGNATURE_HEADER), secret)
+    try:
+        return event_from_payload(payload, api_version=STRIPE_API_VERSION)
+    except WrongApiVersion as exc:
+        logger.error(
+            "webhook event %s refused: rendered in Stripe API version %r, we use %r; "
+            "set the webhook endpoint's API version in the Stripe Dashboard",
+            payload.get("id"),
+            exc.received,
+            exc.expected,
+        )
+        raise
+
+
+def dashboard_payment_url(payment_id: str | None, session_id: str | None) -> str | None:
+    """The Dashboard page of a payment, in the account mode its session was opened in.
+
+    None for ids Stripe did not issue (the local gateway's) and without a payment.
+    """
+    session_id = session_id or ""
+    if not payment_id:
+        return None
+    if session_id.startswith("cs_test_"):
+        return f"{DASHBOARD}/test/payments/{payment_id}"
+    if session_id.startswith("cs_live_"):
+        return f"{DASHBOARD}/payments/{payment_id}"
+    return None
 
 
 def verify_webhook_event(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from shop import selectors
 from shop.cart import Cart
 from shop.models import Order, OrderEvent, OrderLine, Source
-from shop.payments import get_gateway
+from shop.payments import get_gateway, limits
 from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession
 from shop.services import fulfilment
 from shop.shoppers import Shopper
@@ -23,12 +23,11 @@ from shop.shoppers import Shopper
 logger = logging.getLogger(__name__)
 
 # How long a shopper has on the payment page, counted from the order's creation so that a
-# retry sends exactly the same parameters (the idempotency key requires it). Stripe accepts
-# 30 minutes to 24 hours after the session is created; the extra minute covers the time
-# between placing the order and reaching Stripe.
-SESSION_LIFETIME = dt.timedelta(minutes=31)
-# Stripe refuses an expiry nearer than 30 minutes; the seconds allow for clocks that differ.
-SHORTEST_SESSION_LIFETIME = dt.timedelta(minutes=30, seconds=10)
+# retry sends exactly the same parameters (the idempotency key requires it). The extra
+# minute over the provider's shortest lifetime covers placing the order and reaching it.
+SESSION_LIFETIME = limits.SHORTEST_SESSION_LIFETIME + dt.timedelta(minutes=1)
+# Nearer than the provider's shortest lifetime is refused; the seconds allow for clocks.
+SHORTEST_SESSION_LIFETIME = limits.SHORTEST_SESSION_LIFETIME + dt.timedelta(seconds=10)
 ORIGIN_MAX_LENGTH = Order._meta.get_field("site_origin").max_length
 # Buying exactly the cart paid for this recently is probably a mistake (Back, then Buy):
 # the shopper is asked first.
@@ -222,7 +221,7 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
     request = _checkout_request(order, urls)
     if request.expires_at - timezone.now() < SHORTEST_SESSION_LIFETIME:
         # A retry must repeat the first attempt's expiry (same idempotency key, same
-        # parameters), which is now too near for Stripe: this token cannot open a session.
+        # parameters), which is now too near for the provider: this token cannot open one.
         # The shopper gets a fresh token with the refusal, and their next Buy starts afresh.
         raise CheckoutRefused("This checkout has timed out. Please press Buy again.", status=409)
     session = gateway.create_session(request)

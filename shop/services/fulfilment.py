@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from shop.models import Order, OrderEvent, PaymentEvent, Source
 from shop.payments.base import CheckoutSession
+from shop.payments.events import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def _lock_order_for_session(session: CheckoutSession) -> Order | None:
     """The order a session belongs to, locked; found by session id or by our reference.
 
     The reference covers a session whose id we never stored (the process died between
-    Stripe creating it and our update): the payment must not be lost.
+    the provider creating it and our update): the payment must not be lost.
     """
     order = Order.objects.select_for_update().filter(payment_session_id=session.id).first()
     if order is None and session.client_reference_id:
@@ -130,9 +131,7 @@ def _apply_early_refund(order: Order, *, source: Source) -> None:
         return
     refund = (
         PaymentEvent.objects.filter(
-            type="charge.refunded",
-            payload__data__object__payment_intent=order.payment_id,
-            payload__data__object__refunded=True,
+            kind=EventKind.REFUND_UPDATED, payment_id=order.payment_id, full_refund=True
         )
         .order_by("received_at")
         .first()
@@ -220,7 +219,7 @@ def order_refund(*, payment_id: str, source: Source) -> Order | None:
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(payment_id=payment_id).first()
         if order is None:
-            logger.warning("refund for unknown payment intent %s source=%s", payment_id, source)
+            logger.warning("refund for unknown payment %s source=%s", payment_id, source)
             return None
         _move(order, Order.Status.REFUNDED, source=source)
         return order

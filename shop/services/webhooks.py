@@ -1,121 +1,111 @@
-"""Applying provider events: verify, record once, dispatch by type.
+"""Applying provider events: verify, record once, dispatch by our event class.
 
 The event id is recorded in ``PaymentEvent`` (unique) in the same transaction as the
 event's effect, so a replayed or concurrently delivered event is a no-op; the order row
 lock inside each service decides between an event and the success page racing.
 """
 
+import enum
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from django.db import transaction
 
 from shop.models import Order, PaymentEvent
-from shop.payments import webhook_secret
-from shop.payments.base import InvalidSignature
-from shop.payments.events import (
-    MalformedEvent,
-    event_from_dict,
-    payment_failure_from_intent,
-    refund_from_charge,
-    session_from_dict,
-)
+from shop.payments import events as ev
+from shop.payments import get_gateway
 from shop.services import fulfilment
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What the webhook endpoint answers: an HTTP status and a short reason."""
+class WebhookOutcome(enum.Enum):
+    """What became of one delivered event."""
 
-    status: int
-    detail: str
-
-
-def _completed(obj: Mapping, source: str) -> Order | None:
-    # An unpaid completed session (bank debits, vouchers) stays pending until
-    # async_payment_succeeded; order_fulfil marks it as awaiting confirmation.
-    return fulfilment.order_fulfil(session=session_from_dict(obj), source=source)
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # this event id was recorded before
+    IGNORED = "ignored"  # a type we do not use
+    UNUSABLE = "unusable"  # ours to use, but its object could not be read
+    UNKNOWN_ORDER = "unknown order"  # about no order of ours
 
 
-def _async_failed(obj: Mapping, source: str) -> Order | None:
-    return fulfilment.order_fail(session=session_from_dict(obj), source=source)
+def _completed(event: ev.SessionEvent, source: str) -> Order | None:
+    # An unpaid completed session (bank debits, vouchers) stays pending until the
+    # delayed payment succeeds; order_fulfil marks it as awaiting confirmation.
+    return fulfilment.order_fulfil(session=event.session, source=source)
 
 
-def _expired(obj: Mapping, source: str) -> Order | None:
-    return fulfilment.order_expire(session=session_from_dict(obj), source=source)
+def _async_failed(event: ev.AsyncPaymentFailed, source: str) -> Order | None:
+    return fulfilment.order_fail(session=event.session, source=source)
 
 
-def _payment_failed(obj: Mapping, source: str) -> Order | None:
-    # A declined card at Checkout: the session stays open for another attempt.
-    failure = payment_failure_from_intent(obj)
+def _expired(event: ev.SessionExpired, source: str) -> Order | None:
+    return fulfilment.order_expire(session=event.session, source=source)
+
+
+def _attempt_failed(event: ev.PaymentAttemptFailed, source: str) -> Order | None:
+    # A declined card at checkout: the session stays open for another attempt.
     return fulfilment.order_decline(
-        order_reference=failure.order_reference, reason=failure.reason, source=source
+        order_reference=event.order_reference, reason=event.reason, source=source
     )
 
 
-def _refunded(obj: Mapping, source: str) -> Order | None:
-    payment_id, fully = refund_from_charge(obj)
-    if payment_id is None:
-        raise MalformedEvent("charge has no payment_intent")
-    if not fully:
-        logger.info(
-            "partial refund on payment intent %s left as paid source=%s", payment_id, source
-        )
+def _refunded(event: ev.RefundUpdated, source: str) -> Order | None:
+    if not event.fully_refunded:
+        logger.info("partial refund on payment %s left as paid source=%s", event.payment_id, source)
         return None
-    return fulfilment.order_refund(payment_id=payment_id, source=source)
+    return fulfilment.order_refund(payment_id=event.refunded_payment_id, source=source)
 
 
-HANDLERS: dict[str, Callable[[Mapping, str], Order | None]] = {
-    "checkout.session.completed": _completed,
-    "checkout.session.async_payment_succeeded": _completed,
-    "checkout.session.async_payment_failed": _async_failed,
-    "checkout.session.expired": _expired,
-    "payment_intent.payment_failed": _payment_failed,
-    "charge.refunded": _refunded,
+HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
+    ev.SessionCompleted: _completed,
+    ev.AsyncPaymentSucceeded: _completed,
+    ev.AsyncPaymentFailed: _async_failed,
+    ev.SessionExpired: _expired,
+    ev.PaymentAttemptFailed: _attempt_failed,
+    ev.RefundUpdated: _refunded,
 }
 
 
-def payment_event_apply(payload: Mapping) -> Delivery:
+def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
     """Record and apply one verified event; a known event id changes nothing."""
-    try:
-        event = event_from_dict(payload)
-    except MalformedEvent as exc:
-        logger.warning("webhook event refused: %s", exc)
-        return Delivery(400, "malformed event")
-    handler = HANDLERS.get(event.type)
+    handler = HANDLERS.get(type(event))
     source = fulfilment.Source.provider_event(event.id)
     with transaction.atomic():
         record, created = PaymentEvent.objects.get_or_create(
-            provider_event_id=event.id, defaults={"type": event.type, "payload": dict(payload)}
+            provider_event_id=event.id,
+            defaults={
+                "type": event.type,
+                "kind": event.kind,
+                "payment_id": event.payment_id or "",
+                "full_refund": isinstance(event, ev.RefundUpdated) and event.fully_refunded,
+                "payload": dict(event.payload),
+            },
         )
         if not created:
             logger.info("webhook event %s (%s) already handled", event.id, event.type)
-            return Delivery(200, "duplicate")
+            return WebhookOutcome.DUPLICATE
+        if isinstance(event, ev.UnusableEvent):
+            # Signed by the provider but not usable by us: keep the record, acknowledge it.
+            logger.warning(
+                "webhook event %s (%s) unusable: %s", event.id, event.type, event.problem
+            )
+            return WebhookOutcome.UNUSABLE
         if handler is None:
             logger.info("webhook event %s of type %s not handled", event.id, event.type)
-            return Delivery(200, "ignored")
-        try:
-            with transaction.atomic():
-                order = handler(event.object, source)
-        except MalformedEvent as exc:
-            # Signed by Stripe but not usable by us: keep the record, tell Stripe we got it.
-            logger.warning("webhook event %s (%s) unusable: %s", event.id, event.type, exc)
-            return Delivery(200, "unusable")
-        if order is not None:
-            record.order = order
-            record.save(update_fields=["order"])
-    return Delivery(200, "ok" if order is not None else "unknown order")
+            return WebhookOutcome.IGNORED
+        order = handler(event, source)
+        if order is None:
+            return WebhookOutcome.UNKNOWN_ORDER
+        record.order = order
+        record.save(update_fields=["order"])
+    return WebhookOutcome.APPLIED
 
 
-def webhook_deliver(*, body: bytes, signature: str | None) -> Delivery:
-    """Verify a raw webhook delivery against our secret, then apply it."""
-    from shop.payments.stripe import verify_webhook_event
+def webhook_deliver(*, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
+    """Verify a raw webhook delivery with the configured gateway, then apply it.
 
-    try:
-        payload = verify_webhook_event(body, signature, webhook_secret())
-    except InvalidSignature:
-        return Delivery(400, "invalid signature")
-    return payment_event_apply(payload)
+    Raises the gateway's ``InvalidSignature`` or ``MalformedEvent`` for a delivery that
+    is not a usable event; nothing is recorded then.
+    """
+    return payment_event_apply(get_gateway().parse_event(body, headers))

@@ -2,6 +2,8 @@ import multiprocessing
 
 from django.core.exceptions import ImproperlyConfigured
 
+from shop.payments import missing_settings
+
 from .base import *
 
 DEBUG = False
@@ -15,9 +17,8 @@ def _require(name: str, value) -> None:
 _require("SECRET_KEY", SECRET_KEY)
 _require("ALLOWED_HOSTS", ALLOWED_HOSTS)
 _require("DATABASE_URL", env("DATABASE_URL", default=""))
-if PAYMENT_GATEWAY == "stripe":
-    _require("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
-    _require("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+for _missing in missing_settings(globals().get):
+    _require(_missing.name, None)
 
 # The container's health probe asks gunicorn directly, at its loopback address.
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]

@@ -1,4 +1,4 @@
-"""The app as tests/servers.py runs it in real server processes: the test settings, observable.
+"""The app as tests/support/servers.py runs it in server processes: test settings, observable.
 
 A test in another process cannot read a server's locmem outbox or its in-process log
 records, so what it counts must leave the process: e-mails as files, the shop's
@@ -33,7 +33,7 @@ DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
 # connection cut between requests is part of what the server tests cover.
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Off unless a server test sets them (tests/servers.py turns them off by default).
+# Off unless a server test sets them (tests/support/servers.py turns them off by default).
 CHECKOUT_RATE_LIMIT = env("CHECKOUT_RATE_LIMIT", default="")
 LOGIN_RATE_LIMIT = env("LOGIN_RATE_LIMIT", default="")
 PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", default="")

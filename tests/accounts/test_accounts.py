@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from tests.accounts.hashers import CountingMD5Hasher
-from tests.threads import together
+from tests.support.threads import together
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 
-from tests.fakes.smtp_server import SMTPServer
-from tests.servers import wait_until
+from tests.support.servers import wait_until
+from tests.support.smtp_fake import SMTPServer
 
 MAIL_SERVER_DELAY = 2.0
 

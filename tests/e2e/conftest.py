@@ -2,8 +2,9 @@
 
 The server (``shop_server``) is gunicorn, one worker with two threads, started once per test
 session on a free 127.0.0.1 port with its own throwaway SQLite database, migrated and seeded
-with ``seed_shop --demo-users``. gunicorn reads the project's gunicorn.conf.py as in
-production; the flags given here override what must differ.
+with ``seed_shop --demo-users``. It is :class:`tests.support.servers.AppServer`: gunicorn with
+the project's gunicorn.conf.py as in production, its environment variables overriding what
+must differ.
 
 It runs the dev settings with ``DEBUG=true`` because that is what makes a process outside
 the test runner serve everything the browser asks for:
@@ -27,18 +28,15 @@ the journeys save screenshots to docs/screenshots/ (``make screenshots``).
 
 import contextlib
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support import REPO
+from tests.support.servers import AppServer, manage
 
 CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -48,10 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS_DIR = REPO / "docs" / "screenshots"
-SERVER_START_TIMEOUT = 60
-SETUP_COMMAND_TIMEOUT = 180
 # Playwright's waits: generous for a shared 2-core machine, short enough to fail fast.
 ACTION_TIMEOUT_MS = 15_000
 EDITOR = ("editor", "editor")  # created by seed_shop --demo-users (DEBUG only)
@@ -68,11 +63,6 @@ class ShopServer:
     url: str
     db_path: Path
     log_path: Path
-    env: dict
-
-    def manage(self, *args: str) -> str:
-        """Run a management command against the server's database; its output."""
-        return _run([sys.executable, "manage.py", *args], env=self.env, log_path=self.log_path)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Read the server's database directly (read-only)."""
@@ -95,76 +85,6 @@ class ShopServer:
             log.seek(offset)
             lines = log.read().decode(errors="replace").splitlines()
         return "\n".join(lines[-max_lines:])
-
-
-def _run(command: list[str], *, env: dict, log_path: Path) -> str:
-    with log_path.open("a") as log:
-        log.write(f"$ {' '.join(command)}\n")
-    result = subprocess.run(
-        command,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SETUP_COMMAND_TIMEOUT,
-        check=False,
-    )
-    with log_path.open("a") as log:
-        log.write(result.stdout + result.stderr)
-    if result.returncode != 0:
-        pytest.fail(
-            f"e2e server set-up failed: {' '.join(command)} exited {result.returncode}\n"
-            f"{result.stdout}\n{result.stderr}",
-            pytrace=False,
-        )
-    return result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    if not path.exists():
-        return "(no server log)"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _wait_until_serving(process: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"e2e server exited with {process.returncode} while starting. "
-                f"Log {log_path}:\n{_tail(log_path)}",
-                pytrace=False,
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
-            last_error = exc
-        time.sleep(0.25)
-    pytest.fail(
-        f"e2e server did not answer {url} within {SERVER_START_TIMEOUT}s ({last_error}). "
-        f"Log {log_path}:\n{_tail(log_path)}",
-        pytrace=False,
-    )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -190,8 +110,6 @@ def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
     root = tmp_path_factory.mktemp("e2e-server")
     db_path = root / "e2e.sqlite3"
     log_path = root / "server.log"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "site_config.settings.dev",
@@ -220,41 +138,12 @@ def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
     ):
         env.pop(name, None)
 
-    server = ShopServer(url=url, db_path=db_path, log_path=log_path, env=env)
-    server.manage("migrate", "--noinput")
-    server.manage("seed_shop", "--demo-users")
-
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "site_config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "2",
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "5",
-                # One worker for the whole run: its in-memory cache and throttles stay put.
-                "--max-requests",
-                "0",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_serving(process, url + "/", log_path)
-        yield server
-    finally:
-        _stop(process)
+    manage("migrate", "--noinput", env=env, log_path=log_path)
+    manage("seed_shop", "--demo-users", env=env, log_path=log_path)
+    # One worker for the whole run: its in-memory cache and throttles stay put (AppServer
+    # turns off gunicorn's worker recycling).
+    with AppServer("e2e", env=env, log_path=log_path, workers=1, threads=2) as server:
+        yield ShopServer(url=server.url, db_path=db_path, log_path=log_path)
 
 
 @pytest.fixture(autouse=True)
@@ -275,7 +164,8 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_executable):
+def chromium(chromium_executable):
+    """Chromium under Playwright, one for the session; ``new_context`` opens shoppers in it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -292,7 +182,7 @@ def browser(chromium_executable):
 
 
 @pytest.fixture
-def new_context(browser, shop_server):
+def new_context(chromium, shop_server):
     """Open a fresh browser context (a separate shopper); all are closed after the test."""
     from playwright.sync_api import expect
 
@@ -301,7 +191,7 @@ def new_context(browser, shop_server):
 
     def open_context(**options):
         options.setdefault("viewport", {"width": 1280, "height": 900})
-        context = browser.new_context(base_url=shop_server.url, **options)
+        context = chromium.new_context(base_url=shop_server.url, **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         contexts.append(context)
         return context

@@ -17,9 +17,9 @@ import requests
 from bs4 import BeautifulSoup
 
 from shop.payments.signing import sign_payload
-from tests.fakes.stripe_server import FakeStripe
-from tests.servers import AppServer, Outbox, ServerDatabase, wait_until
-from tests.shop.checkout.support import event
+from tests.support.events import event
+from tests.support.servers import AppServer, Outbox, ServerDatabase, wait_until
+from tests.support.stripe_fake import FakeStripe
 
 STRIPE_SECRET_KEY = "sk_test_reliability"
 WEBHOOK_SECRET = "whsec_reliability"

@@ -13,9 +13,9 @@ from contextlib import ExitStack
 import pytest
 from django.conf import settings
 
-from tests.fakes.stripe_server import FakeStripe
 from tests.reliability.cluster import STRIPE_SECRET_KEY, WEBHOOK_SECRET, ShopCluster
-from tests.servers import AppServer, Outbox, ServerDatabase, manage, server_environment
+from tests.support.servers import AppServer, Outbox, ServerDatabase, manage, server_environment
+from tests.support.stripe_fake import FakeStripe
 
 # Each server: two worker processes of four threads, so requests race across processes
 # and within one; four processes in all is what two cores carry without thrashing.

@@ -19,7 +19,8 @@ from typing import Self
 
 import pytest
 
-from tests.servers import HOST, REPO, wait_until
+from tests.support import REPO
+from tests.support.servers import HOST, free_port, process_stop, wait_until
 
 SHIPPED_CONFIG = REPO / "deploy" / "nginx.conf"
 START_TIMEOUT = 30
@@ -42,12 +43,6 @@ def nginx_binary() -> str:
     pytest.skip(INSTALL_HINT)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def _substitute(text: str, old: str, new: str) -> str:
     count = text.count(old)
     if count != 1:
@@ -61,7 +56,7 @@ class NginxProxy:
     def __init__(self, *, upstream: str, static_root: Path, media_root: Path, root: Path):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         site = SHIPPED_CONFIG.read_text()
         site = _substitute(site, "listen 80;", f"listen {HOST}:{self.port};")
         site = _substitute(site, "server web:8000;", f"server {upstream};")
@@ -127,14 +122,8 @@ http {{
             return False
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()  # nginx's fast shutdown
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            process_stop(self.process, timeout=10)  # SIGTERM: nginx's fast shutdown
 
     def error_log(self) -> str:
         path = self.root / "error.log"

@@ -11,7 +11,6 @@ import pytest
 
 from shop.models import Order
 from shop.tasks import confirmation_message_id
-from tests.fakes.smtp_server import SMTPServer
 from tests.reliability.cluster import (
     REQUEST_TIMEOUT,
     ShopCluster,
@@ -19,7 +18,8 @@ from tests.reliability.cluster import (
     place_order,
     signed_event,
 )
-from tests.servers import AppServer, manage, wait_until
+from tests.support.servers import AppServer, manage, wait_until
+from tests.support.smtp_fake import SMTPServer
 
 EMAIL_STATE = (
     "SELECT status, confirmation_emailed_at IS NULL, confirmation_claimed_until IS NOT NULL"

@@ -25,6 +25,7 @@ from shop.cart import cart_build
 from shop.models import LocalCheckoutSession, Order, PaymentEvent, Product
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
+from shop.payments.stripe import STRIPE_API_VERSION
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY, Shopper
 
@@ -233,6 +234,7 @@ class Scenario:
         event = {
             "id": f"evt_{secrets.token_hex(8)}",
             "object": "event",
+            "api_version": STRIPE_API_VERSION,
             "type": event_type,
             "data": {"object": obj},
         }

@@ -13,16 +13,14 @@ it has recorded the event and waits in ``select_for_update``, inside its transac
 """
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from django.http import HttpResponse
 
-from shop.models import Order, Product, ShopPage
-from tests.fakes.configured import stripe_faked
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
+from shop.models import Order, Product
 from tests.reliability.cluster import (
     REQUEST_TIMEOUT,
     PlacedOrder,
@@ -34,15 +32,10 @@ from tests.reliability.cluster import (
     worker_application_names,
     worker_pid_of,
 )
-from tests.servers import AppServer, wait_until
-from tests.shop.checkout.support import (
-    UNAVAILABLE_MESSAGE,
-    Browser,
-    checkout_token_in,
-    product,
-    soup_of,
-)
-from tests.threads import together
+from tests.support.servers import AppServer, wait_until
+from tests.support.shopper import UNAVAILABLE_MESSAGE, Browser, checkout_token_in, soup_of
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
+from tests.support.threads import together
 
 # -- Stripe faults, through the checkout view ------------------------------------------------
 
@@ -50,20 +43,10 @@ TIMEOUT_SECONDS = 0.5
 RETRIES = 2
 # stripe-python sleeps 0.5 s before its first retry and 0.5-1 s before its second.
 MOST_BACKOFF_SECONDS = 0.5 + 1.0
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    # Retries on, as in production: how many there are is part of what is tested.
-    with stripe_faked(
-        STRIPE_TIMEOUT_SECONDS=TIMEOUT_SECONDS, STRIPE_MAX_NETWORK_RETRIES=RETRIES
-    ) as server:
-        yield server
-
-
-@pytest.fixture
-def mug(shop: ShopPage) -> Product:
-    return product("stoneware-mug")
+# Retries on, as in production: how many there are is part of what is tested.
+pytestmark = pytest.mark.stripe_settings(
+    STRIPE_TIMEOUT_SECONDS=TIMEOUT_SECONDS, STRIPE_MAX_NETWORK_RETRIES=RETRIES
+)
 
 
 def session_creates(fake: FakeStripe) -> list[RecordedRequest]:

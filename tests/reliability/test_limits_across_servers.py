@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tests.reliability.cluster import REQUEST_TIMEOUT, RemoteShopper, ShopCluster
-from tests.servers import AppServer, manage
-from tests.threads import together
+from tests.support.servers import AppServer, manage
+from tests.support.threads import together
 
 pytestmark = pytest.mark.postgres
 

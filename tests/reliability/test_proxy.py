@@ -17,15 +17,15 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.compose import container_environment
 from tests.reliability.proxy import (
     SHIPPED_CONFIG,
     NginxProxy,
     nginx_binary,
     trickle_request_header,
 )
-from tests.servers import AppServer, ServerDatabase, server_environment
-from tests.threads import together
+from tests.support.compose import container_environment
+from tests.support.servers import AppServer, ServerDatabase, server_environment
+from tests.support.threads import together
 
 SLOW_CLIENTS = 4
 SLOW_SECONDS = 18  # outlasts the last probe (12 s in, 5 s to answer)

@@ -19,8 +19,8 @@ from tests.reliability.cluster import (
     place_order,
     signed_event,
 )
-from tests.servers import AppServer
-from tests.threads import together
+from tests.support.servers import AppServer
+from tests.support.threads import together
 
 pytestmark = pytest.mark.postgres
 

@@ -9,7 +9,6 @@ import io
 
 import pytest
 from bs4 import BeautifulSoup
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -17,16 +16,9 @@ from wagtail.models import Revision
 
 from shop.models import Product
 from shop.services.catalogue import product_create, product_image_create
-from tests.shop.checkout.support import Browser, checkout_token_in
+from tests.support.shopper import Browser, checkout_token_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def _names(client) -> list[str]:

@@ -6,7 +6,6 @@ import importlib
 import pytest
 from bs4 import BeautifulSoup
 from django.apps import apps
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -16,13 +15,6 @@ from shop.services.catalogue import product_create
 pytestmark = pytest.mark.django_db
 
 ADD_URL = "wagtailsnippets_shop_product:add"
-
-
-@pytest.fixture
-def admin_client(client, shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

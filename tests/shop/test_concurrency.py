@@ -6,7 +6,7 @@ and the webhook racing the shopper's return to the success page.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -16,23 +16,20 @@ from django.http import HttpResponse
 from django.test import Client
 
 from shop.models import Order, PaymentEvent, Product
-from tests.fakes.configured import WEBHOOK_SECRET, stripe_faked
-from tests.fakes.stripe_server import FakeStripe
-from tests.shop.checkout.support import (
-    Browser,
-    event,
-    product,
-    session_object,
-    shop_build,
-    signature_for,
-)
-from tests.threads import together
+from tests.support.events import event, session_object, signature_for
+from tests.support.shop import product, shop_build
+from tests.support.shopper import Browser
+from tests.support.stripe_fake import FakeStripe
+from tests.support.stripe_settings import WEBHOOK_SECRET
+from tests.support.threads import together
 
 pytestmark = [
     pytest.mark.postgres,
     # serialized_rollback: each test starts from the migrated data (Wagtail's root page),
     # which the flush after a transactional test removes.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Ten threads share two cores here: give each Stripe call room.
+    pytest.mark.stripe_settings(STRIPE_TIMEOUT_SECONDS=5),
 ]
 
 
@@ -44,24 +41,10 @@ def same_browser(browser: Browser) -> Client:
 
 
 @pytest.fixture
-def shop(transactional_db) -> list[Product]:
+def committed_shop(transactional_db) -> list[Product]:
+    """The picture-less shop committed for real threads to see; its mug and tote."""
     shop_build()
     return [product("stoneware-mug"), product("canvas-tote")]
-
-
-@pytest.fixture
-def browser(shop: list[Product]) -> Browser:
-    # Real commits here, so Django runs on-commit work itself; the plain client is enough.
-    browser = Browser()
-    browser.get("/")
-    return browser
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    # Ten threads share two cores here: give each Stripe call room.
-    with stripe_faked(STRIPE_TIMEOUT_SECONDS=5) as server:
-        yield server
 
 
 @pytest.fixture
@@ -73,9 +56,9 @@ def transitions() -> Callable[[Order], int]:
 
 
 def test_ten_simultaneous_buys_with_one_token_make_one_order_and_one_session(
-    fake: FakeStripe, browser: Browser, shop: list[Product]
+    fake: FakeStripe, browser: Browser, committed_shop: list[Product]
 ) -> None:
-    mug, tote = shop
+    mug, tote = committed_shop
     token = browser.page_token()
     form = urlencode({"checkout_token": token, f"qty_{mug.pk}": "2", f"qty_{tote.pk}": "1"})
     clients = [same_browser(browser) for _ in range(10)]
@@ -98,10 +81,10 @@ def test_ten_simultaneous_buys_with_one_token_make_one_order_and_one_session(
 
 
 def test_two_simultaneous_first_buys_from_one_browser_make_one_order_that_both_keep(
-    fake: FakeStripe, browser: Browser, shop: list[Product]
+    fake: FakeStripe, browser: Browser, committed_shop: list[Product]
 ) -> None:
     # A guest's Buy moves their session to a new key; the other click carries the old one.
-    mug, _ = shop
+    mug, _ = committed_shop
     token = browser.page_token()
     form = urlencode({"checkout_token": token, f"qty_{mug.pk}": "1"})
     old_key = browser.client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -127,9 +110,9 @@ def test_two_simultaneous_first_buys_from_one_browser_make_one_order_that_both_k
 
 
 def test_twenty_simultaneous_deliveries_of_one_event_apply_it_once(
-    browser: Browser, shop: list[Product], transitions: Callable[[Order], int]
+    browser: Browser, committed_shop: list[Product], transitions: Callable[[Order], int]
 ) -> None:
-    mug, _ = shop
+    mug, _ = committed_shop
     assert browser.buy(browser.page_token(), {mug: 1}).status_code == 303
     order = Order.objects.get()
     body = json.dumps(event("checkout.session.completed", session_object(order))).encode()
@@ -154,9 +137,12 @@ def test_twenty_simultaneous_deliveries_of_one_event_apply_it_once(
 
 
 def test_webhook_and_success_page_racing_pay_the_order_once(
-    fake: FakeStripe, browser: Browser, shop: list[Product], transitions: Callable[[Order], int]
+    fake: FakeStripe,
+    browser: Browser,
+    committed_shop: list[Product],
+    transitions: Callable[[Order], int],
 ) -> None:
-    mug, tote = shop
+    mug, tote = committed_shop
     orders = []
     for _ in range(3):  # a few rounds, so the race goes both ways
         # The same cart each round: the shopper confirms buying it again.

@@ -26,17 +26,20 @@ from home.models import StoreSettings
 from shop import tasks
 from shop.models import Order, Product, Source
 from shop.payments.local import LocalGateway, session_payload
+from shop.payments.stripe import STRIPE_API_VERSION
+from shop.payments.stripe_json import event_from_payload
 from shop.services.fulfilment import order_fulfil
-from shop.services.webhooks import payment_event_apply
+from shop.services.webhooks import WebhookOutcome, payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
-from tests.factories import shop_build
-from tests.fakes.smtp_server import SMTPServer
-from tests.shop.checkout.support import Browser, location, signature_for
-from tests.shop.mail_backends import FlakyBackend
-from tests.shop.orders_support import order_checkout
-from tests.threads import together
+from tests.support.events import signature_for
+from tests.support.mail_backends import FlakyBackend
+from tests.support.orders import order_checkout
+from tests.support.shop import shop_build
+from tests.support.shopper import Browser, location
+from tests.support.smtp_fake import SMTPServer
+from tests.support.threads import together
 
-FLAKY_BACKEND = "tests.shop.mail_backends.FlakyBackend"
+FLAKY_BACKEND = "tests.support.mail_backends.FlakyBackend"
 
 
 class ClientOnPort(Client):
@@ -48,11 +51,6 @@ class ClientOnPort(Client):
 
     def generic(self, *args, **extra):
         return super().generic(*args, **{"SERVER_PORT": self.port, **extra})
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
 
 
 @pytest.fixture
@@ -70,7 +68,12 @@ def _paid_at_gateway(quantities: dict[str, int]) -> tuple[Order, dict]:
 
 
 def _completed(session: dict, event_id: str = "evt_local_1") -> dict:
-    return {"id": event_id, "type": "checkout.session.completed", "data": {"object": session}}
+    return {
+        "id": event_id,
+        "api_version": STRIPE_API_VERSION,
+        "type": "checkout.session.completed",
+        "data": {"object": session},
+    }
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ def deliver(django_capture_on_commit_callbacks) -> Callable[[dict], None]:
 
     def _deliver(event: dict) -> None:
         with django_capture_on_commit_callbacks(execute=True):
-            payment_event_apply(event)
+            payment_event_apply(event_from_payload(event))
 
     return _deliver
 
@@ -358,7 +361,7 @@ def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent():
     order, paid = _paid_at_gateway({"stoneware-mug": 1})
     event = {"id": "evt_queued", "type": "checkout.session.completed", "data": {"object": paid}}
 
-    assert payment_event_apply(event).status == 200
+    assert payment_event_apply(event_from_payload(event)) is WebhookOutcome.APPLIED
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert mail.outbox == []

@@ -15,7 +15,7 @@ from shop.order_links import order_signed_url
 from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
-from tests.factories import order_create
+from tests.support.orders import order_create
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Migration 0007 keeps every order and gives existing ones the timeline entries we know."""
+"""Migration 0008 keeps every order and gives existing ones the timeline entries we know."""
 
 import datetime as dt
 import uuid
@@ -8,8 +8,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("shop", "0006_provider_neutral_names")]
-AFTER = [("shop", "0007_b_order_events")]
+BEFORE = [("shop", "0007_a_payment_event_kind")]
+AFTER = [("shop", "0008_b_order_events")]
 
 # serialized_rollback: the next transactional test starts from the migrated data again.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

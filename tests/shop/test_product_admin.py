@@ -2,7 +2,6 @@
 
 import pytest
 from bs4 import BeautifulSoup
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -11,21 +10,6 @@ from shop.models import Product
 pytestmark = pytest.mark.django_db
 
 ADD_URL = "wagtailsnippets_shop_product:add"
-
-
-@pytest.fixture
-def admin_client(client, seeded_shop):
-    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def editor_client(client, seeded_shop):
-    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
-    user.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(user)
-    return client
 
 
 def _product_form(**overrides) -> dict:

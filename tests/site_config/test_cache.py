@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from site_config.settings import base
 from tests.site_config.test_production import PRODUCTION_ENV, _run
-from tests.threads import together
+from tests.support.threads import together
 
 COUNTERS = 8
 ADDS_EACH = 25

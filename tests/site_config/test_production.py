@@ -2,7 +2,6 @@
 security headers, health, rate limits, the catalogue cache, and the servers' entry points."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from django.db import OperationalError
 from django.test import override_settings
 
 from shop.models import Product
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -231,14 +231,8 @@ def test_gunicorn_config_loads():
     assert result.returncode == 0, result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_asgi_entry_point_serves_under_uvicorn(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "site_config.settings.dev",

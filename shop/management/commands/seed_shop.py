@@ -153,7 +153,7 @@ class Command(BaseCommand):
                 title="Small goods, made well",
                 slug="shop",
                 intro="<p>Three things we love to use every day. Choose how many you'd like, "
-                "then pay securely with Stripe.</p>",
+                "then pay securely by card.</p>",
             )
             root.add_child(instance=shop)
             shop.save_revision().publish()

@@ -4,24 +4,14 @@ import datetime as dt
 
 import pytest
 from bs4 import BeautifulSoup
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Site
 
 from home.models import StoreSettings
-from tests.shop.orders_support import order_make
+from tests.support.orders import order_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor_client(client, shop):
-    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
-    user.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(user)
-    return client
 
 
 def _dashboard(client) -> BeautifulSoup:

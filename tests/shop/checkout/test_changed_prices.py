@@ -5,7 +5,7 @@ import json
 import pytest
 
 from shop.models import Order, Product
-from tests.shop.checkout.support import Browser, checkout_token_in, soup_of, text_of
+from tests.support.shopper import Browser, checkout_token_in, soup_of, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test import Client
 
 from shop.models import LocalCheckoutSession, Order, OrderLine, Product, ShopPage
 from shop.services.catalogue import product_create
-from tests.shop.checkout.support import Browser, soup_of
+from tests.support.shopper import Browser, soup_of
 
 pytestmark = pytest.mark.django_db
 

@@ -9,16 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Order, PaymentEvent, Product
-from tests.shop.checkout.support import (
-    Browser,
-    deliver,
-    event,
-    location,
-    new_id,
-    session_object,
-    soup_of,
-    text_of,
-)
+from tests.support.events import deliver, event, new_id, session_object
+from tests.support.shopper import Browser, location, soup_of, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -13,13 +13,7 @@ from django.core import mail
 from django.test import override_settings
 
 from shop.models import LocalCheckoutSession, Order, PaymentEvent, Product
-from tests.shop.checkout.support import (
-    CANCELED_MESSAGE,
-    Browser,
-    location,
-    soup_of,
-    text_of,
-)
+from tests.support.shopper import CANCELED_MESSAGE, Browser, location, soup_of, text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from shop.models import Order, Product
-from tests.shop.checkout.support import Browser, location
+from tests.support.shopper import Browser, location
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shop.models import Order, Product
-from tests.shop.checkout.support import Browser, form_fields_of, location, soup_of
+from tests.support.shopper import Browser, form_fields_of, location, soup_of
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ metadata) and what the shopper sees when Stripe is slow, down or refuses our key
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,28 +16,21 @@ from django.core import mail
 from django.db.models import F
 
 from shop.models import Order, PaymentEvent, Product
-from tests.fakes.configured import WEBHOOK_SECRET, stripe_faked
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
-from tests.shop.checkout.support import (
+from tests.support.events import deliver, event
+from tests.support.shopper import (
     CANCELED_MESSAGE,
     UNAVAILABLE_MESSAGE,
     Browser,
     checkout_token_in,
-    deliver,
-    event,
     location,
     soup_of,
 )
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
+from tests.support.stripe_settings import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 
 SUCCESS_URL = "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with stripe_faked() as server:
-        yield server
 
 
 def session_creates(fake: FakeStripe) -> list[RecordedRequest]:

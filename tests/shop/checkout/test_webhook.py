@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from shop.models import Order, PaymentEvent, Product
-from tests.shop.checkout.support import (
-    Browser,
+from shop.models import Order, PaymentEvent
+from shop.payments.stripe import STRIPE_API_VERSION
+from tests.support.events import (
     charge_object,
     deliver,
     event,
@@ -24,16 +24,9 @@ from tests.shop.checkout.support import (
     session_object,
     signature_for,
 )
+from tests.support.shopper import Browser
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def order(browser: Browser, mug: Product, tote: Product) -> Order:
-    """A pending order with an open checkout session, placed by ``browser``'s shopper."""
-    response = browser.buy(browser.page_token(), {mug: 1, tote: 2})
-    assert response.status_code == 303
-    return Order.objects.get()
 
 
 def paid_event(order: Order, **overrides: Any) -> dict:
@@ -98,6 +91,13 @@ def _signed_event_with_a_nul_character(order: Order) -> tuple[bytes, str | None]
     return body, signature_for(body)
 
 
+def _signed_event_in_another_api_version(order: Order) -> tuple[bytes, str | None]:
+    payload = paid_event(order)
+    payload["api_version"] = "2024-06-20"
+    body = json.dumps(payload).encode()
+    return body, signature_for(body)
+
+
 REFUSED: dict[str, Callable[[Order], tuple[bytes, str | None]]] = {
     "unsigned": _unsigned,
     "signed with another secret": _wrong_secret,
@@ -108,6 +108,7 @@ REFUSED: dict[str, Callable[[Order], tuple[bytes, str | None]]] = {
     "signed JSON array": _signed(b"[1, 2, 3]"),
     "signed event without an id": _signed_event_without_id,
     "signed event with a NUL character": _signed_event_with_a_nul_character,
+    "signed event in another API version": _signed_event_in_another_api_version,
     "signed JSON nested deeper than the parser goes": _signed(b"[" * 100_000 + b"]" * 100_000),
     # Python reads these; no JSON column stores them.
     "signed event with -Infinity": _signed(
@@ -129,6 +130,24 @@ def test_bad_delivery_is_refused_and_changes_nothing(
     response = browser.post("/stripe/webhook/", body, content_type="application/json", **headers)
 
     assert response.status_code == 400
+    nothing_happened(order)
+
+
+def test_event_in_another_api_version_is_refused_with_an_error_naming_both_versions(
+    browser: Browser, order: Order, shop_log: pytest.LogCaptureFixture
+) -> None:
+    # The Dashboard's endpoint set to another version: refused loudly, so it is retried.
+    body, signature = _signed_event_in_another_api_version(order)
+
+    response = browser.post(
+        "/stripe/webhook/", body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "malformed event"}
+    errors = [r.getMessage() for r in shop_log.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "2024-06-20" in errors[0] and STRIPE_API_VERSION in errors[0]
     nothing_happened(order)
 
 
@@ -227,6 +246,51 @@ def test_replayed_refund_event_after_a_new_payment_does_not_refund_it(
     assert deliver(browser, refund).status_code == 200
 
     assert PaymentEvent.objects.filter(type="charge.refunded").count() == 1
+
+
+def _refund_of(order: Order, intent: str, *, refunded: int) -> dict:
+    return event(
+        "charge.refunded",
+        charge_object(payment_intent=intent, amount=order.amount_total, amount_refunded=refunded),
+    )
+
+
+def test_full_refund_that_arrived_before_its_payment_refunds_the_order_once_paid(
+    browser: Browser, order: Order
+) -> None:
+    intent = new_id("pi")
+    assert deliver(browser, _refund_of(order, intent, refunded=order.amount_total)).json() == {
+        "detail": "unknown order"
+    }
+
+    assert deliver(browser, paid_event(order, payment_intent=intent)).status_code == 200
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    refund = PaymentEvent.objects.get(type="charge.refunded")
+    assert (refund.payment_id, refund.full_refund) == (intent, True)
+
+
+@pytest.mark.parametrize(
+    "refund",
+    [
+        pytest.param(lambda order, intent: _refund_of(order, intent, refunded=100), id="partial"),
+        pytest.param(
+            lambda order, intent: _refund_of(order, new_id("pi"), refunded=order.amount_total),
+            id="of another payment",
+        ),
+    ],
+)
+def test_earlier_refund_that_is_partial_or_of_another_payment_leaves_the_order_paid(
+    browser: Browser, order: Order, refund: Callable[[Order, str], dict]
+) -> None:
+    intent = new_id("pi")
+    deliver(browser, refund(order, intent))
+
+    deliver(browser, paid_event(order, payment_intent=intent))
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
 
 
 # -- handled types move the order along allowed transitions ----------------------------------

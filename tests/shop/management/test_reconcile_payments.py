@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 
 import pytest
 from django.core import mail
@@ -13,28 +12,14 @@ from django.utils import timezone
 
 from shop.models import Order
 from shop.payments.local import LocalGateway
-from tests.factories import shop_build
-from tests.fakes.configured import stripe_faked
-from tests.fakes.stripe_server import FakeStripe
-from tests.shop.orders_support import order_make
-from tests.shop.reconcile_support import expiry_passed, stale_order
+from tests.support.orders import expiry_passed, order_make, stale_order
 
-pytestmark = pytest.mark.django_db
+# The fake Stripe sells from the seeded shop.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
 
 
 @pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def fake(shop) -> Iterator[FakeStripe]:
-    with stripe_faked() as server:
-        yield server
-
-
-@pytest.fixture
-def reconcile(django_capture_on_commit_callbacks):
+def reconcile_payments(django_capture_on_commit_callbacks):
     """``manage.py reconcile_payments <args>``; returns what it printed."""
 
     def run(*args: str) -> str:
@@ -51,11 +36,11 @@ def status_of(order: Order) -> str:
     return order.status
 
 
-def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile):
+def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile_payments):
     order = stale_order()
     fake.complete_session(order.payment_session_id, customer_email="ada@example.com")
 
-    output = reconcile()
+    output = reconcile_payments()
 
     lines = output.splitlines()
     assert lines[0].startswith(f"{order.reference}  paid")
@@ -66,12 +51,12 @@ def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile):
     assert [m.to for m in mail.outbox] == [["ada@example.com"]]
 
 
-def test_expires_stale_open_and_expired_sessions(fake, reconcile):
+def test_expires_stale_open_and_expired_sessions(fake, reconcile_payments):
     overdue, expired, fresh = stale_order(), stale_order(), stale_order()
     expiry_passed(fake, overdue.payment_session_id)
     fake.expire(expired.payment_session_id)
 
-    output = reconcile()
+    output = reconcile_payments()
 
     assert [status_of(o) for o in (overdue, expired, fresh)] == [
         Order.Status.EXPIRED,
@@ -85,14 +70,14 @@ def test_expires_stale_open_and_expired_sessions(fake, reconcile):
     assert fake.sessions[overdue.payment_session_id]["status"] == "expired"
 
 
-def test_running_twice_changes_nothing_the_second_time(fake, reconcile):
+def test_running_twice_changes_nothing_the_second_time(fake, reconcile_payments):
     paid, expired = stale_order(), stale_order()
     fake.complete_session(paid.payment_session_id)
     fake.expire(expired.payment_session_id)
-    reconcile()
+    reconcile_payments()
     settled_at = {o.pk: o.updated_at for o in Order.objects.all()}
 
-    output = reconcile()
+    output = reconcile_payments()
 
     assert output.strip() == "Checked 0 pending order(s) older than 30 minutes: nothing to do."
     assert {o.pk: o.updated_at for o in Order.objects.all()} == settled_at
@@ -117,11 +102,11 @@ def test_stripe_down_exits_non_zero_and_changes_nothing(fake):
     assert mail.outbox == []
 
 
-def test_dry_run_reports_and_changes_nothing(fake, reconcile):
+def test_dry_run_reports_and_changes_nothing(fake, reconcile_payments):
     order = stale_order()
     fake.complete_session(order.payment_session_id)
 
-    output = reconcile("--dry-run")
+    output = reconcile_payments("--dry-run")
 
     assert output.splitlines()[0].startswith(f"[dry run] {order.reference}  paid")
     assert output.rstrip().endswith("Nothing was changed.")
@@ -129,13 +114,15 @@ def test_dry_run_reports_and_changes_nothing(fake, reconcile):
     assert mail.outbox == []
 
 
-def test_older_than_sets_the_threshold_in_minutes(fake, reconcile):
+def test_older_than_sets_the_threshold_in_minutes(fake, reconcile_payments):
     order = stale_order()  # begun 45 minutes ago
     fake.complete_session(order.payment_session_id)
 
-    assert "Checked 0 pending order(s) older than 60 minutes" in reconcile("--older-than", "60")
+    assert "Checked 0 pending order(s) older than 60 minutes" in reconcile_payments(
+        "--older-than", "60"
+    )
     assert status_of(order) == Order.Status.PENDING
-    assert "1 paid" in reconcile("--older-than", "40")
+    assert "1 paid" in reconcile_payments("--older-than", "40")
     assert status_of(order) == Order.Status.PAID
 
 
@@ -144,7 +131,7 @@ def test_negative_threshold_is_refused(shop):
         call_command("reconcile_payments", "--older-than", "-5")
 
 
-def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, reconcile):
+def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, reconcile_payments):
     unknown = order_make(
         session_id="cs_test_not_at_stripe", created_at=timezone.now() - dt.timedelta(hours=1)
     )
@@ -152,17 +139,17 @@ def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, 
     fake.complete_session(paid.payment_session_id)
 
     with pytest.raises(CommandError, match="1 order"):
-        reconcile()
+        reconcile_payments()
 
     assert status_of(paid) == Order.Status.PAID
     assert status_of(unknown) == Order.Status.PENDING
 
 
-def test_works_with_the_local_gateway(shop, reconcile):
+def test_works_with_the_local_gateway(shop, reconcile_payments):
     order = stale_order()
     LocalGateway().pay(order.payment_session_id, email="ada@example.com")
 
-    output = reconcile()
+    output = reconcile_payments()
 
     assert output.splitlines()[-1] == "Checked 1 pending order(s) older than 30 minutes: 1 paid."
     assert status_of(order) == Order.Status.PAID

@@ -1,4 +1,4 @@
-"""StripeGateway through the real stripe SDK, over HTTP, against tests.fakes.stripe_server."""
+"""StripeGateway through the real stripe SDK, over HTTP, against tests.support.stripe_fake."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -22,18 +21,13 @@ from shop.payments.base import (
     PaymentError,
     SessionNotFound,
 )
+from shop.payments.events import SessionCompleted
 from shop.payments.signing import sign_payload
-from shop.payments.stripe import StripeGateway, verify_webhook_event
-from tests.fakes.stripe_server import FakeStripe, RecordedRequest
+from shop.payments.stripe import STRIPE_API_VERSION, StripeGateway, verify_webhook_event
+from tests.support.stripe_fake import FakeStripe, RecordedRequest
 
 SECRET_KEY = "sk_test_gateway_tests_0001"
 WEBHOOK_SECRET = "whsec_gateway_tests"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
 
 
 def make_gateway(fake: FakeStripe, **overrides: Any) -> StripeGateway:
@@ -390,6 +384,18 @@ def test_expiring_session_the_shopper_already_paid_returns_it_paid(
 def test_expiring_unknown_session_raises_session_not_found(gateway: StripeGateway) -> None:
     with pytest.raises(SessionNotFound):
         gateway.expire_session("cs_test_does_not_exist")
+
+
+def test_requests_and_webhook_events_use_the_pinned_api_version(fake: FakeStripe) -> None:
+    gateway = make_gateway(fake, webhook_secret=WEBHOOK_SECRET)
+    session = gateway.create_session(checkout_request())
+
+    assert fake.requests[-1].headers["stripe-version"] == STRIPE_API_VERSION
+    payload = fake.event("checkout.session.completed", fake.complete_session(session.id))
+    body = json.dumps(payload).encode()
+    event = gateway.parse_event(body, {"Stripe-Signature": sign_payload(body, WEBHOOK_SECRET)})
+    assert type(event) is SessionCompleted
+    assert event.session.id == session.id and event.session.is_paid
 
 
 # -- webhook verification ----------------------------------------------------------

@@ -7,8 +7,6 @@ view orders; documents, collections, other pages, users and settings are out of 
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image as PILImage
@@ -17,17 +15,7 @@ from wagtail.images import get_image_model
 from wagtail.models import Page, WorkflowState
 from wagtail.test.utils.form_data import querydict_from_html, rich_text
 
-from shop.models import ShopPage
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor_client(client, shop: ShopPage):
-    user = get_user_model().objects.create_user("ed", "ed@example.com", "pw")
-    user.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(user)
-    return client
 
 
 def _menu(client) -> str:

@@ -6,14 +6,10 @@ from collections.abc import Callable
 import pytest
 from django.core import mail
 
-from shop.cart import cart_build
 from shop.models import Order, Source
 from shop.models.orders import InvalidTransition
 from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
-from shop.services.catalogue import product_create
-from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
-from shop.shoppers import Shopper
 
 S = Order.Status
 # Written out here rather than read from Order.ALLOWED_TRANSITIONS, so a change to the rules
@@ -53,23 +49,6 @@ def test_transition_to_allows_exactly_the_listed_moves(old: str, new: str) -> No
 
 
 # -- the services, against the database --------------------------------------------------------
-
-
-@pytest.fixture
-def order(db) -> Order:
-    """A pending order with a session at the local gateway, placed through the services."""
-    mug = product_create(
-        name="Stoneware Mug", slug="mug", description="", unit_amount=1800, currency="usd"
-    )
-    cart = cart_build(checkout_token=uuid.uuid4(), fields={f"qty_{mug.pk}": "2"}, max_quantity=10)
-    placed = order_place(cart=cart, shopper=Shopper(user_id=None, guest_token="guest-1"))
-    urls = CheckoutUrls(
-        success_url="http://shop.test/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url_base="http://shop.test/checkout/cancel/",
-    )
-    checkout_session_open(order=placed, urls=urls)
-    placed.refresh_from_db()
-    return placed
 
 
 def reported(order: Order, **changes: object) -> CheckoutSession:

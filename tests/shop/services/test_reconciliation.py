@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 
 import pytest
 from django.core import mail
@@ -19,29 +18,20 @@ from shop.payments.base import CheckoutSession
 from shop.payments.local import LocalGateway
 from shop.services import reconciliation
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
-from tests.factories import shop_build
-from tests.fakes.configured import stripe_faked
-from tests.fakes.stripe_server import FakeStripe
-from tests.shop.mail_backends import WorkerKilled
-from tests.shop.orders_support import order_make
-from tests.shop.reconcile_support import (
+from tests.support.mail_backends import WorkerKilled
+from tests.support.orders import (
     expiry_passed,
     local_expiry_passed,
+    order_make,
     stale_order,
 )
+from tests.support.shop import shop_build
+from tests.support.stripe_fake import FakeStripe
+from tests.support.stripe_settings import stripe_faked
 
-KILLED_MID_SEND = "tests.shop.mail_backends.KilledMidSendBackend"
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def fake(shop) -> Iterator[FakeStripe]:
-    with stripe_faked() as server:
-        yield server
+KILLED_MID_SEND = "tests.support.mail_backends.KilledMidSendBackend"
+# The fake Stripe sells from the seeded shop.
+pytestmark = pytest.mark.usefixtures("shop")
 
 
 @pytest.fixture

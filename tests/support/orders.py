@@ -1,4 +1,4 @@
-"""Orders for the admin, e-mail and reconciliation tests.
+"""Order builders: orders in the state a test needs, and stale ones for reconciliation.
 
 Orders come from the real services (cart → order_place → checkout_session_open) wherever
 the test is about what those produce, and straight from the models when a test needs an
@@ -8,22 +8,27 @@ order in a particular state at a particular time.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 
+from django.db.models import F
 from django.utils import timezone
 
 from shop.cart import cart_build
-from shop.models import Order, OrderLine, Product
+from shop.models import LocalCheckoutSession, Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
 from shop.shoppers import Shopper
+from tests.support.stripe_fake import FakeStripe
 
 URLS = CheckoutUrls(
     success_url="http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
     cancel_url_base="http://testserver/checkout/cancel/",
     origin="http://testserver",
 )
+# Older than the reconciliation threshold (30 minutes by default).
+STALE = dt.timedelta(minutes=45)
 
 
 def order_checkout(
@@ -79,3 +84,68 @@ def order_make(
         for name, unit, qty in lines
     )
     return order
+
+
+def order_create(
+    *,
+    user=None,
+    guest_token: str = "",
+    status: str = Order.Status.PAID,
+    lines: list[tuple[Product, int]] | None = None,
+    returned: bool = True,
+    email: str = "",
+) -> Order:
+    """An order as the purchase loop leaves it, with lines snapshotted from the products."""
+    lines = lines or [(Product.objects.for_sale().first(), 1)]
+    order = Order.objects.create(
+        checkout_token=uuid.uuid4(),
+        currency=lines[0][0].currency,
+        amount_total=sum(product.unit_amount * qty for product, qty in lines),
+        user=user,
+        guest_token="" if user else guest_token,
+        status=status,
+        payment_session_id=f"cs_test_{uuid.uuid4().hex}",
+        awaiting_confirmation_since=timezone.now() if returned else None,
+        paid_at=timezone.now() if status == Order.Status.PAID else None,
+        customer_email=email,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=product,
+            product_name=product.name,
+            unit_amount=product.unit_amount,
+            currency=product.currency,
+            quantity=qty,
+        )
+        for product, qty in lines
+    )
+    OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout())
+    if order.paid_at:
+        OrderEvent.objects.record(
+            order,
+            OrderEvent.Kind.PAYMENT_RECEIVED,
+            Source.system(),
+            old_status=Order.Status.PENDING,
+            new_status=Order.Status.PAID,
+        )
+    return order
+
+
+def stale_order(slug: str = "stoneware-mug", quantity: int = 1) -> Order:
+    """A guest's order with an open session at the configured gateway, begun 45 minutes ago."""
+    order, _ = order_checkout({Product.objects.get(slug=slug): quantity})
+    Order.objects.filter(pk=order.pk).update(created_at=F("created_at") - STALE)
+    order.refresh_from_db()
+    return order
+
+
+def expiry_passed(fake: FakeStripe, session_id: str) -> None:
+    """The session's expiry time is behind us but Stripe has not expired it yet."""
+    fake.sessions[session_id]["expires_at"] = int(time.time()) - 60
+
+
+def local_expiry_passed(session_id: str) -> None:
+    LocalCheckoutSession.objects.filter(pk=session_id).update(
+        expires_at=F("expires_at") - dt.timedelta(hours=2)
+    )

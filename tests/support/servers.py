@@ -27,6 +27,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,7 +43,8 @@ from typing import Any, Self, TypeVar
 import psycopg2
 from psycopg2 import sql
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
+
 HOST = "127.0.0.1"
 SETTINGS_MODULE = "site_config.settings.reliability"
 COMMAND_TIMEOUT = 300  # migrate on a busy 2-core machine has taken 50 s
@@ -73,6 +75,40 @@ def wait_until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def process_stop(process: subprocess.Popen, *, timeout: float) -> None:
+    """SIGTERM and wait; kill it if it has not exited in ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()  # a gunicorn master's workers notice their parent is gone and exit
+        process.wait(timeout=timeout)
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (a gunicorn master's workers), from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
+        if int(stat.rpartition(")")[2].split()[1]) == parent:
+            children.append(int(entry.name))
+    return sorted(children)
 
 
 def server_environment(**overrides: str) -> dict[str, str]:
@@ -316,15 +352,8 @@ class AppServer:
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), killing the master if it does not exit in time."""
-        self.request_stop()
-        process = self.process
-        if process is None:
-            return
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()  # its workers notice their parent is gone and exit
-            process.wait(timeout=STOP_TIMEOUT)
+        if self.process is not None:
+            process_stop(self.process, timeout=STOP_TIMEOUT)
 
     def request_stop(self) -> None:
         """Send SIGTERM without waiting, so several servers shut down at once."""
@@ -373,21 +402,7 @@ class AppServer:
 
     def worker_pids(self) -> list[int]:
         """The gunicorn master's children: its workers, as the kernel sees them now."""
-        if self.process is None:
-            return []
-        master = self.process.pid
-        children = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # exited while we looked
-            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
-            if int(stat.rpartition(")")[2].split()[1]) == master:
-                children.append(int(entry.name))
-        return sorted(children)
+        return [] if self.process is None else child_pids(self.process.pid)
 
     def wait_for_workers(self, *, timeout: float = START_TIMEOUT) -> list[int]:
         """Wait until the master has its full count of workers (after a start or a kill)."""

@@ -27,7 +27,7 @@ def timeline_begin(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('shop', '0006_provider_neutral_names'),
+        ('shop', '0007_a_payment_event_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.test import override_settings
 
-from tests.fakes.stripe_server import FakeStripe
+from tests.support.stripe_fake import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test"
 

@@ -246,6 +246,31 @@ class FakeStripe:
                 session["currency"] = currency
             return dict(session)
 
+    def event(
+        self, event_type: str, obj: Mapping[str, Any], *, api_version: str | None = None
+    ) -> dict[str, Any]:
+        """An Event envelope for a webhook endpoint, as Stripe would deliver it.
+
+        Rendered in ``api_version``, by default the ``Stripe-Version`` the latest API
+        request asked for: the endpoint is set to the version the client speaks.
+        """
+        if api_version is None:
+            with self._lock:
+                versions = [r.headers.get("stripe-version") for r in self._requests]
+            api_version = next((v for v in reversed(versions) if v), None)
+        if api_version is None:
+            raise ValueError("no request named a Stripe-Version; pass api_version")
+        return {
+            "id": f"evt_{_random_id()}",
+            "object": "event",
+            "api_version": api_version,
+            "created": int(time.time()),
+            "data": {"object": dict(obj)},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "type": event_type,
+        }
+
     def expire(self, session_id: str) -> dict[str, Any]:
         """Expire an open session as Stripe does when ``expires_at`` passes."""
         with self._lock:

@@ -1,0 +1,173 @@
+"""Reading Stripe's JSON (webhook payloads, API responses) into our typed values.
+
+A validly signed event may still have any shape; everything here checks types and
+raises :class:`MalformedEvent` rather than letting a KeyError become a 500. An event
+whose envelope is fine but whose object we cannot use becomes an
+:class:`~shop.payments.events.UnusableEvent`: recorded and acknowledged, as Stripe
+would otherwise retry it for days.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+
+from shop.payments import events
+from shop.payments.base import CheckoutSession, MalformedEvent
+
+
+def _str_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int_or_none(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _timestamp(value) -> dt.datetime | None:
+    seconds = _int_or_none(value)
+    if seconds is None or not 0 <= seconds < 2**37:
+        return None
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def _id_of(value) -> str | None:
+    """An expandable field: an id string, an expanded object with an id, or nothing."""
+    if isinstance(value, Mapping):
+        return _str_or_none(value.get("id"))
+    return _str_or_none(value)
+
+
+def _holds_nul(value) -> bool:
+    """Whether any string in a JSON value, keys included, holds a NUL character.
+
+    Iterative: a signed payload may be nested as deeply as the JSON parser allowed.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+class WrongApiVersion(MalformedEvent):
+    """The endpoint in Stripe's Dashboard renders events in another API version than ours."""
+
+    def __init__(self, *, received, expected: str):
+        super().__init__(f"event API version {received!r}, expected {expected!r}")
+        self.received = received
+        self.expected = expected
+
+
+def event_from_payload(payload, *, api_version: str | None = None) -> events.ProviderEvent:
+    """A Stripe Event (parsed JSON) as one of our events.
+
+    ``api_version``, when given, is the version the event must have been rendered in:
+    any other shape of the objects is refused rather than half-read.
+    """
+    if not isinstance(payload, Mapping):
+        raise MalformedEvent("event is not an object")
+    if _holds_nul(payload):
+        # PostgreSQL stores NUL in neither text nor jsonb: the event could not be recorded.
+        raise MalformedEvent("event contains a NUL character")
+    event_id, event_type = payload.get("id"), payload.get("type")
+    data = payload.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise MalformedEvent("event has no usable id")
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+        raise MalformedEvent("event has no usable type")
+    if not isinstance(obj, Mapping):
+        raise MalformedEvent("event has no data.object")
+    if api_version is not None and payload.get("api_version") != api_version:
+        raise WrongApiVersion(received=payload.get("api_version"), expected=api_version)
+    envelope = {"id": event_id, "type": event_type, "payload": payload}
+    reader = _READERS.get(event_type)
+    if reader is None:
+        return events.UnhandledEvent(**envelope)
+    try:
+        return reader(obj, envelope)
+    except MalformedEvent as exc:
+        return events.UnusableEvent(**envelope, problem=str(exc))
+
+
+def _session_event(cls: type[events.SessionEvent]) -> Callable:
+    return lambda obj, envelope: cls(**envelope, session=session_from_dict(obj))
+
+
+def _attempt_failed(obj: Mapping, envelope: dict) -> events.PaymentAttemptFailed:
+    reference, reason = payment_failure_from_intent(obj)
+    return events.PaymentAttemptFailed(**envelope, order_reference=reference, reason=reason)
+
+
+def _refund_updated(obj: Mapping, envelope: dict) -> events.RefundUpdated:
+    payment_id = _id_of(obj.get("payment_intent"))
+    if payment_id is None:
+        raise MalformedEvent("charge has no payment_intent")
+    return events.RefundUpdated(
+        **envelope,
+        refunded_payment_id=payment_id,
+        amount_refunded=_int_or_none(obj.get("amount_refunded")),
+        fully_refunded=obj.get("refunded") is True,
+    )
+
+
+_READERS: dict[str, Callable[[Mapping, dict], events.ProviderEvent]] = {
+    "checkout.session.completed": _session_event(events.SessionCompleted),
+    "checkout.session.async_payment_succeeded": _session_event(events.AsyncPaymentSucceeded),
+    "checkout.session.async_payment_failed": _session_event(events.AsyncPaymentFailed),
+    "checkout.session.expired": _session_event(events.SessionExpired),
+    "payment_intent.payment_failed": _attempt_failed,
+    "charge.refunded": _refund_updated,
+}
+
+
+def session_from_dict(obj: Mapping) -> CheckoutSession:
+    """A Checkout Session object (from a webhook or the API) as a CheckoutSession."""
+    session_id = _str_or_none(obj.get("id"))
+    if session_id is None:
+        raise MalformedEvent("checkout session has no id")
+    details = obj.get("customer_details")
+    email = _str_or_none(obj.get("customer_email"))
+    if isinstance(details, Mapping):
+        email = _str_or_none(details.get("email")) or email
+    currency = _str_or_none(obj.get("currency"))
+    return CheckoutSession(
+        id=session_id,
+        url=_str_or_none(obj.get("url")),
+        status=_str_or_none(obj.get("status")) or "",
+        payment_status=_str_or_none(obj.get("payment_status")) or "",
+        amount_total=_int_or_none(obj.get("amount_total")),
+        currency=currency.lower() if currency else None,
+        client_reference_id=_str_or_none(obj.get("client_reference_id")),
+        payment_id=_id_of(obj.get("payment_intent")),
+        customer_email=email,
+        expires_at=_timestamp(obj.get("expires_at")),
+    )
+
+
+DEFAULT_DECLINE_REASON = "Your payment was declined. You have not been charged."
+
+
+def payment_failure_from_intent(obj: Mapping) -> tuple[str, str]:
+    """(order reference, shopper-safe reason) from ``payment_intent.payment_failed``.
+
+    The order is named by the metadata our checkout session gives the payment intent.
+    """
+    metadata = obj.get("metadata")
+    reference = (
+        _str_or_none(metadata.get("order_reference")) if isinstance(metadata, Mapping) else None
+    )
+    if reference is None:
+        raise MalformedEvent("payment intent names no order")
+    error = obj.get("last_payment_error")
+    message = _str_or_none(error.get("message")) if isinstance(error, Mapping) else None
+    reason = (
+        f"{message.rstrip('.')}. You have not been charged." if message else DEFAULT_DECLINE_REASON
+    )
+    return reference[:9], reason

@@ -1,0 +1,118 @@
+"""Stripe-shaped objects and events, and webhook deliveries signed as Stripe signs them.
+
+A delivery is signed JSON posted to the real webhook endpoint, as Stripe sends it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpResponse
+from django.test import Client
+
+from shop.models import Order
+from shop.payments import webhook_secret
+from shop.payments.signing import sign_payload
+from shop.payments.stripe import STRIPE_API_VERSION
+from tests.support.shopper import Browser
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def session_object(
+    order: Order,
+    *,
+    status: str = "complete",
+    payment_status: str = "paid",
+    amount_total: int | None = None,
+    currency: str | None = None,
+    email: str | None = "buyer@example.com",
+    payment_intent: str | None = None,
+    session_id: str | None = None,
+) -> dict[str, Any]:
+    """A Checkout Session object the way Stripe puts it in ``event.data.object``."""
+    amount = order.amount_total if amount_total is None else amount_total
+    settled = status == "complete"
+    return {
+        "id": session_id or order.payment_session_id,
+        "object": "checkout.session",
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "cancel_url": f"http://testserver/checkout/cancel/?order={order.reference}",
+        "client_reference_id": order.reference,
+        "created": int(time.time()) - 60,
+        "currency": currency or order.currency,
+        "customer": None,
+        "customer_details": (
+            {"email": email, "name": "Ada Buyer", "phone": None, "tax_exempt": "none"}
+            if settled
+            else None
+        ),
+        "customer_email": None,
+        "expires_at": int(time.time()) + 29 * 60,
+        "livemode": False,
+        "metadata": {"order_reference": order.reference},
+        "mode": "payment",
+        "payment_intent": payment_intent or (new_id("pi") if settled else None),
+        "payment_status": payment_status,
+        "status": status,
+        "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
+        "url": None if settled or status == "expired" else "https://checkout.stripe.test/x",
+    }
+
+
+def charge_object(
+    *, payment_intent: str, amount: int, amount_refunded: int, currency: str = "usd"
+) -> dict[str, Any]:
+    """A Charge object as ``charge.refunded`` carries it."""
+    return {
+        "id": new_id("ch"),
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": amount_refunded,
+        "captured": True,
+        "currency": currency,
+        "paid": True,
+        "payment_intent": payment_intent,
+        "refunded": amount_refunded >= amount,
+        "status": "succeeded",
+    }
+
+
+def event(event_type: str, obj: Mapping[str, Any], *, event_id: str | None = None) -> dict:
+    """An Event envelope as Stripe sends it to a webhook endpoint."""
+    return {
+        "id": event_id or new_id("evt"),
+        "object": "event",
+        "api_version": STRIPE_API_VERSION,
+        "created": int(time.time()),
+        "data": {"object": dict(obj)},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+
+
+def signature_for(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+    return sign_payload(body, webhook_secret() if secret is None else secret, timestamp=timestamp)
+
+
+def deliver(
+    client: Client | Browser,
+    payload: Mapping[str, Any] | bytes,
+    *,
+    secret: str | None = None,
+    signature: str | None = None,
+) -> HttpResponse:
+    """POST a webhook the way Stripe does: raw JSON body, Stripe-Signature header."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {"HTTP_STRIPE_SIGNATURE": signature or signature_for(body, secret=secret)}
+    return client.post("/stripe/webhook/", body, content_type="application/json", **headers)
