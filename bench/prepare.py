@@ -120,7 +120,7 @@ class OrderMaker:
             "customer_email": f"shopper{self.index}@example.com" if paid else "",
             "user_id": owner.user_id,
             "guest_token": owner.guest_token,
-            "returned_at": settled if status != Order.Status.PENDING else None,
+            "awaiting_confirmation_since": settled if status != Order.Status.PENDING else None,
             "site_origin": "",
             "confirmation_claimed_until": None,
             "confirmation_emailed_at": settled if paid else None,

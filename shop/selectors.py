@@ -47,7 +47,7 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
 # order whose payment was declined (it must not vanish like an abandoned checkout).
 _VISIBLE_TO_SHOPPER = (
     Q(status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED])
-    | Q(status=Order.Status.PENDING, returned_at__isnull=False)
+    | Q(status=Order.Status.PENDING, awaiting_confirmation_since__isnull=False)
     | Q(payment_declined_at__isnull=False)
 )
 

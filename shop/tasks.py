@@ -21,7 +21,7 @@ from django_tasks.backends.immediate import ImmediateBackend
 from wagtail.models import Site
 
 from home.models import StoreSettings
-from shop.models import Order
+from shop.models import Order, OrderEvent, Source
 from shop.order_links import order_signed_url
 from site_config.after_response import run_after_response
 
@@ -139,9 +139,13 @@ def order_confirmation_send(order_id: int) -> bool:
             if attempt < SEND_ATTEMPTS:
                 time.sleep(RETRY_DELAY_SECONDS * attempt)
             continue
-        Order.objects.filter(pk=order_id).update(
-            confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
-        )
+        with transaction.atomic():
+            Order.objects.filter(pk=order_id).update(
+                confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
+            )
+            OrderEvent.objects.record(
+                order, OrderEvent.Kind.EMAIL_SENT, Source.system(), message="Order confirmation"
+            )
         logger.info("order %s confirmation e-mailed", order.reference)
         return True
     # Give the claim back so a later run (reconciliation, a queue retry) can try again.

@@ -3,8 +3,9 @@
 Orders are not content: no drafts, revisions or choosers, so they get a plain
 ``ModelViewSet`` rather than a snippet. Nobody creates, edits or deletes an order here,
 superusers included: every change goes through ``shop.services.fulfilment``, which
-enforces the allowed transitions and logs them, and an order deleted while its payment
-session could still be paid would lose that payment.
+enforces the allowed transitions and writes them on the order's timeline (shown on the
+inspect page), and an order deleted while its payment session could still be paid would
+lose that payment.
 """
 
 import datetime as dt
@@ -30,7 +31,7 @@ from wagtail.coreutils import multigetattr
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
-from shop.models import Order, OrderLine, PaymentEvent
+from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
 # Characters that make a spreadsheet read a cell as a formula.
@@ -190,7 +191,7 @@ class OrderInspectView(generic.InspectView):
         "customer_email": "Customer e-mail",
         "user": "Account",
         "created_at": "Created",
-        "returned_at": "Back from the payment page",
+        "awaiting_confirmation_since": "Awaiting confirmation since",
         "paid_at": "Paid",
         "confirmation_emailed_at": "Confirmation e-mailed",
         "updated_at": "Last changed",
@@ -230,6 +231,9 @@ class OrderInspectView(generic.InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["lines"] = list(self.object.lines.all())
+        context["timeline"] = list(
+            OrderEvent.objects.filter(order=self.object).select_related("user")
+        )
         context["events"] = list(
             PaymentEvent.objects.filter(order=self.object)
             .order_by("received_at", "pk")
@@ -304,7 +308,7 @@ class OrderViewSet(ModelViewSet):
         "customer_email",
         "user",
         "created_at",
-        "returned_at",
+        "awaiting_confirmation_since",
         "paid_at",
         "payment_declined_at",
         "decline_reason",

@@ -26,7 +26,7 @@ from shop.cart import (
     quantities_from_form,
     quantities_from_json,
 )
-from shop.models import Order, ShopPage
+from shop.models import Order, ShopPage, Source
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
@@ -247,7 +247,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     except PaymentError as exc:
         logger.warning("order %s: could not confirm on return: %s", order.reference, exc)
         return _awaiting_confirmation(request, order, "Refresh this page in a moment.")
-    order = fulfilment.order_fulfil(session=session, source="success page") or order
+    order = fulfilment.order_fulfil(session=session, source=Source.success_page()) or order
     order.refresh_from_db(fields=["status", "payment_declined_at", "decline_reason"])
     if order.is_declined:
         messages.warning(request, _declined_message(order))
@@ -264,7 +264,7 @@ def _declined_message(order: Order) -> str:
 
 def _awaiting_confirmation(request: HttpRequest, order: Order, hint: str) -> HttpResponse:
     """Back from paying, but not confirmed yet: list the order as awaiting confirmation."""
-    fulfilment.order_mark_returned(order=order, source="success page")
+    fulfilment.order_mark_returned(order=order, source=Source.success_page())
     messages.info(
         request, f"Order {order.reference}: we are waiting for the payment to be confirmed. {hint}"
     )
@@ -299,7 +299,7 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
 
 
 def _close_checkout(order: Order) -> None:
-    source = "cancel page"
+    source = Source.cancel_page()
     if order.payment_session_id:
         try:
             session = get_gateway().expire_session(order.payment_session_id)

@@ -1,6 +1,16 @@
 from shop.models.catalogue import Product
+from shop.models.order_events import OrderEvent, Source
 from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
 from shop.models.payments import LocalCheckoutSession, PaymentEvent
 
-__all__ = ["LocalCheckoutSession", "Order", "OrderLine", "PaymentEvent", "Product", "ShopPage"]
+__all__ = [
+    "LocalCheckoutSession",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "PaymentEvent",
+    "Product",
+    "ShopPage",
+    "Source",
+]

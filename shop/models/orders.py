@@ -66,9 +66,9 @@ class Order(models.Model):
         related_name="orders",
     )
     guest_token = models.CharField(max_length=64, blank=True, db_index=True)
-    # Set when the shopper came back from the payment page (or the provider reported an async
-    # payment still settling): a pending order is then "awaiting payment confirmation".
-    returned_at = models.DateTimeField(null=True, blank=True)
+    # Since when a pending order is "awaiting payment confirmation": the shopper came back
+    # from the payment page, or the provider reported an async payment still settling.
+    awaiting_confirmation_since = models.DateTimeField(null=True, blank=True)
     # The validated origin (scheme://host[:port]) of the checkout request, for links in
     # e-mails sent later without a request when SITE_URL is not set.
     site_origin = models.CharField(max_length=255, blank=True, editable=False)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from shop import selectors
 from shop.cart import Cart
-from shop.models import Order, OrderLine
+from shop.models import Order, OrderEvent, OrderLine, Source
 from shop.payments import get_gateway, limits
 from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession
 from shop.services import fulfilment
@@ -100,6 +100,8 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
             )
             for line in cart.lines
         )
+        placed = f"Total {order.total_display}"
+        OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout(), message=placed)
     return order
 
 
@@ -210,7 +212,7 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
             return session
         if session.is_paid:
             # Paid a moment ago and the webhook has not arrived yet: settle it now.
-            fulfilled = fulfilment.order_fulfil(session=session, source="checkout retry")
+            fulfilled = fulfilment.order_fulfil(session=session, source=Source.checkout())
             if fulfilled is not None and fulfilled.status == Order.Status.PAID:
                 raise OrderAlreadyPaid(fulfilled)
         raise CheckoutRefused(

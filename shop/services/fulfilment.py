@@ -1,8 +1,10 @@
 """Settling orders from what the payment provider reports.
 
 Every path that learns about a payment — the webhook, the success page, reconciliation —
-calls these services. Each locks the order row, moves it along
-``Order.ALLOWED_TRANSITIONS`` at most once, and is a no-op when called again.
+calls these services, saying where it came from with a :class:`Source`. Each locks the
+order row, moves it along ``Order.ALLOWED_TRANSITIONS`` at most once, and is a no-op when
+called again. Every change writes its ``OrderEvent`` in the same transaction; a refused
+or repeated move writes nothing.
 """
 
 import logging
@@ -10,7 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from shop.models import Order, PaymentEvent
+from shop.models import Order, OrderEvent, PaymentEvent, Source
 from shop.payments.base import CheckoutSession
 from shop.payments.events import EventKind
 
@@ -36,8 +38,21 @@ def _lock_order_for_session(session: CheckoutSession) -> Order | None:
     return order
 
 
-def _move(order: Order, new_status: str, *, source: str, fields=()) -> bool:
-    """Apply one transition to a locked order and log it; False (and no change) if refused."""
+def _move(
+    order: Order,
+    new_status: str,
+    *,
+    source: Source,
+    kind: str = OrderEvent.Kind.STATUS_CHANGED,
+    message: str = "",
+    fields=(),
+) -> bool:
+    """Apply one transition to a locked order and write it on the order's timeline.
+
+    The only code that changes ``Order.status``; the caller holds the row lock inside the
+    transaction, so the change and its entry commit or roll back together. False (and no
+    change, no entry) if the move is refused or the order is already there.
+    """
     if order.status == new_status or not order.can_transition_to(new_status):
         logger.info(
             "order %s stays %s (%s ignored) source=%s",
@@ -49,11 +64,14 @@ def _move(order: Order, new_status: str, *, source: str, fields=()) -> bool:
         return False
     old = order.transition_to(new_status)
     order.save(update_fields=["status", "paid_at", "updated_at", *fields])
+    OrderEvent.objects.record(
+        order, kind, source, message=message, old_status=old, new_status=new_status
+    )
     logger.info("order %s status %s -> %s source=%s", order.reference, old, new_status, source)
     return True
 
 
-def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
+def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
     """Mark the session's order paid if the provider says it is paid and the money matches.
 
     Returns the order (None if the session is not ours). Idempotent: the first call moves
@@ -67,7 +85,7 @@ def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
             )
             return None
         if not session.is_paid:
-            if order.status == Order.Status.PENDING and order.returned_at is None:
+            if order.status == Order.Status.PENDING and order.awaiting_confirmation_since is None:
                 order_mark_returned(order=order, source=source)
             return order
         if session.amount_total != order.amount_total or session.currency != order.currency:
@@ -85,7 +103,16 @@ def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
             order.payment_id = session.payment_id
         if session.customer_email and not order.customer_email:
             order.customer_email = session.customer_email
-        if _move(order, Order.Status.PAID, source=source, fields=("payment_id", "customer_email")):
+        # One entry, not two: receiving the money is what makes the order paid.
+        received = f"{order.total_display} received, payment {order.payment_id or 'unknown'}"
+        if _move(
+            order,
+            Order.Status.PAID,
+            source=source,
+            kind=OrderEvent.Kind.PAYMENT_RECEIVED,
+            message=received,
+            fields=("payment_id", "customer_email"),
+        ):
             from shop.tasks import order_confirmation_queue
 
             order_id = order.pk
@@ -94,7 +121,7 @@ def order_fulfil(*, session: CheckoutSession, source: str) -> Order | None:
         return order
 
 
-def _apply_early_refund(order: Order, *, source: str) -> None:
+def _apply_early_refund(order: Order, *, source: Source) -> None:
     """A full refund whose event arrived before the payment's is applied once it is paid.
 
     Events come in any order; the refund was recorded (PaymentEvent) but had no paid order
@@ -110,14 +137,17 @@ def _apply_early_refund(order: Order, *, source: str) -> None:
         .first()
     )
     if refund is not None:
-        _move(order, Order.Status.REFUNDED, source=f"{source} (earlier {refund.provider_event_id})")
+        _move(order, Order.Status.REFUNDED, source=Source.provider_event(refund.provider_event_id))
 
 
 ASYNC_FAILURE_REASON = "Your payment could not be completed. You have not been charged."
 
 
-def _record_decline(order: Order, *, reason: str, source: str) -> None:
-    """On a locked order: a payment attempt was declined. A paid order keeps its payment."""
+def _record_decline(order: Order, *, reason: str, source: Source, on_timeline: bool = True) -> None:
+    """On a locked order: a payment attempt was declined. A paid order keeps its payment.
+
+    ``on_timeline=False`` when the caller's status change already wrote the decline's entry.
+    """
     if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
         logger.info(
             "order %s stays %s (decline ignored) source=%s", order.reference, order.status, source
@@ -126,21 +156,33 @@ def _record_decline(order: Order, *, reason: str, source: str) -> None:
     order.payment_declined_at = timezone.now()
     order.decline_reason = reason[:255]
     order.save(update_fields=["payment_declined_at", "decline_reason", "updated_at"])
+    if on_timeline:
+        OrderEvent.objects.record(
+            order, OrderEvent.Kind.PAYMENT_DECLINED, source, message=order.decline_reason
+        )
     logger.info("order %s payment declined source=%s", order.reference, source)
 
 
-def order_fail(*, session: CheckoutSession, source: str) -> Order | None:
+def order_fail(*, session: CheckoutSession, source: Source) -> Order | None:
     """An asynchronous payment failed: pending → failed, recorded as declined (never
-    overwrites paid)."""
+    overwrites paid). A failed order is left as it is: the failure is already recorded."""
     with transaction.atomic():
         order = _lock_order_for_session(session)
-        if order is not None:
-            _move(order, Order.Status.FAILED, source=source)
-            _record_decline(order, reason=ASYNC_FAILURE_REASON, source=source)
+        if order is None or order.status == Order.Status.FAILED:
+            return order
+        # One entry for the one thing the provider reported: the payment failed.
+        moved = _move(
+            order,
+            Order.Status.FAILED,
+            source=source,
+            kind=OrderEvent.Kind.PAYMENT_DECLINED,
+            message=ASYNC_FAILURE_REASON,
+        )
+        _record_decline(order, reason=ASYNC_FAILURE_REASON, source=source, on_timeline=not moved)
         return order
 
 
-def order_decline(*, order_reference: str, reason: str, source: str) -> Order | None:
+def order_decline(*, order_reference: str, reason: str, source: Source) -> Order | None:
     """The provider declined a payment attempt for the order: recorded, so the shopper and the
     admin read "Payment declined". The order stays payable while its session is open (a
     second card may succeed); a paid order is untouched. None if the order is not ours."""
@@ -155,7 +197,7 @@ def order_decline(*, order_reference: str, reason: str, source: str) -> Order | 
         return order
 
 
-def order_expire(*, session: CheckoutSession, source: str) -> Order | None:
+def order_expire(*, session: CheckoutSession, source: Source) -> Order | None:
     """The checkout session expired unpaid: pending → expired."""
     with transaction.atomic():
         order = _lock_order_for_session(session)
@@ -164,7 +206,7 @@ def order_expire(*, session: CheckoutSession, source: str) -> Order | None:
         return order
 
 
-def order_cancel(*, order: Order, source: str) -> Order:
+def order_cancel(*, order: Order, source: Source) -> Order:
     """The shopper left the payment page: pending → canceled (a later payment still wins)."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -172,7 +214,7 @@ def order_cancel(*, order: Order, source: str) -> Order:
         return locked
 
 
-def order_refund(*, payment_id: str, source: str) -> Order | None:
+def order_refund(*, payment_id: str, source: Source) -> Order | None:
     """The payment was refunded in full: paid → refunded."""
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(payment_id=payment_id).first()
@@ -183,10 +225,16 @@ def order_refund(*, payment_id: str, source: str) -> Order | None:
         return order
 
 
-def order_mark_returned(*, order: Order, source: str) -> None:
-    """The shopper came back from paying, or the payment is still settling: show it as awaiting."""
-    updated = Order.objects.filter(
-        pk=order.pk, status=Order.Status.PENDING, returned_at__isnull=True
-    ).update(returned_at=timezone.now())
+def order_mark_returned(*, order: Order, source: Source) -> None:
+    """The shopper came back from paying, or the payment is still settling: show it as awaiting.
+
+    Marks a pending order once, with its timeline entry; a later call changes nothing.
+    """
+    with transaction.atomic():
+        updated = Order.objects.filter(
+            pk=order.pk, status=Order.Status.PENDING, awaiting_confirmation_since__isnull=True
+        ).update(awaiting_confirmation_since=timezone.now())
+        if updated:
+            OrderEvent.objects.record(order, OrderEvent.Kind.AWAITING_CONFIRMATION, source)
     if updated:
         logger.info("order %s awaiting payment confirmation source=%s", order.reference, source)

@@ -21,14 +21,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shop import selectors
-from shop.models import Order
+from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil
 
 logger = logging.getLogger(__name__)
 
-SOURCE = "reconciliation"
+SOURCE = Source.reconciliation()
 
 # What happened to one order; the command prints these and counts them.
 PAID = "paid"
@@ -181,7 +181,7 @@ def payments_reconcile(
 
     Paid sessions are fulfilled, expired ones expire the order, and open ones past their
     expiry are expired at the gateway first (a payment that beat us to it is fulfilled).
-    Each order is settled by the same services, with ``source="reconciliation"``. When the
+    Each order is settled by the same services, with ``Source.reconciliation()``. When the
     gateway is unreachable the run stops at once and reports it (``gateway_error``); orders
     not yet reached are left untouched. ``dry_run`` asks the gateway but changes nothing.
     """

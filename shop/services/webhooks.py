@@ -70,7 +70,7 @@ HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
 def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
     """Record and apply one verified event; a known event id changes nothing."""
     handler = HANDLERS.get(type(event))
-    source = f"webhook {event.id}"
+    source = fulfilment.Source.provider_event(event.id)
     with transaction.atomic():
         record, created = PaymentEvent.objects.get_or_create(
             provider_event_id=event.id,

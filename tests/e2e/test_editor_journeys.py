@@ -22,9 +22,11 @@ from tests.e2e.shopper import (
 
 pytestmark = pytest.mark.e2e
 
+SUPERUSER = ("admin", "admin")  # created by seed_shop --demo-users (DEBUG only)
 
-def _log_in_to_admin(page) -> None:
-    username, password = EDITOR
+
+def _log_in_to_admin(page, account: tuple[str, str] = EDITOR) -> None:
+    username, password = account
     page.goto("/admin/")
     expect(page).to_have_url(re.compile(r"/admin/login/"))
     page.get_by_label("Username").fill(username)
@@ -147,6 +149,28 @@ def test_editor_finds_an_order_by_reference_and_cannot_change_it(new_context):
     expect(editor.locator("main").get_by_role("button", name=editable)).to_have_count(0)
     expect(editor.locator("main").get_by_role("link", name=editable)).to_have_count(0)
     expect(editor.locator("main form[method='post' i]")).to_have_count(0)
+
+
+def test_superuser_reads_the_order_timeline_on_its_inspect_page(new_context, save_screenshot):
+    _, reference = _bought(new_context, NOTEBOOK, 1)
+
+    admin = new_context().new_page()
+    _log_in_to_admin(admin, SUPERUSER)
+    _open_shop_menu_item(admin, "Orders")
+    admin.get_by_label("Search term").fill(reference)
+    admin.get_by_label("Search term").press("Enter")
+    admin.locator("main table tbody tr").get_by_role("link", name=reference).first.click()
+
+    timeline = admin.get_by_role("table").filter(
+        has=admin.get_by_role("columnheader", name="What happened")
+    )
+    rows = timeline.locator("tbody tr")
+    expect(rows.first).to_contain_text("Placed")
+    expect(rows.first).to_contain_text("Checkout")
+    expect(rows.nth(1)).to_contain_text("Payment received: Pending → Paid")
+    expect(rows.nth(1)).to_contain_text("$12.75 received")
+    timeline.scroll_into_view_if_needed()
+    save_screenshot(admin, "admin-order-timeline", full_page=False)
 
 
 def _broken_images(page) -> list[str]:

@@ -404,3 +404,18 @@ def test_paid_order_is_shown_right_under_the_success_message(new_context, device
         page.locator("#my-orders").bounding_box()["y"]
         > page.locator(".buy-bar").bounding_box()["y"]
     )
+
+
+def test_paid_order_page_lists_when_it_was_placed_and_paid(page, save_screenshot):
+    open_shop(page)
+    choose(page, MUG, 1)
+    press_buy(page)
+    reference = pay(page)
+
+    order_card(page, reference).get_by_role("link", name=f"Order {reference}").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {reference}")
+    timeline = page.locator("[data-order-timeline]")
+    expect(timeline.locator("dt")).to_have_text(["Placed", "Paid"])
+    expect(timeline.locator("dd time")).to_have_count(2)
+    save_screenshot(page, "order-page-timeline")

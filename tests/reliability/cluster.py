@@ -2,7 +2,7 @@
 
 What the server tests drive (a shopper's browser and Stripe's webhook deliveries, over real
 HTTP) and what they count afterwards, across processes: orders and payment events in the
-shared database, "pending -> paid" lines in the servers' logs, e-mails in the outbox folder.
+shared database (orders, their timelines, payment events), e-mails in the outbox folder.
 """
 
 from __future__ import annotations
@@ -49,9 +49,21 @@ class ShopCluster:
     env: Mapping[str, str]
 
     def transitions(self, reference: str) -> int:
-        """How many times any server moved this order pending → paid (from their logs)."""
-        line = f"order {reference} status pending -> paid"
-        return sum(server.log_text().count(line) for server in self.servers)
+        """How many times any server moved this order pending → paid (from its timeline)."""
+        return self.database.scalar(
+            "SELECT count(*) FROM shop_orderevent e JOIN shop_order o ON e.order_id = o.id"
+            " WHERE o.reference = %s AND e.old_status = 'pending' AND e.new_status = 'paid'",
+            (reference,),
+        )
+
+    def timeline(self, reference: str) -> list[str]:
+        """What happened to this order, oldest first: the kinds of its timeline entries."""
+        rows = self.database.query(
+            "SELECT e.kind FROM shop_orderevent e JOIN shop_order o ON e.order_id = o.id"
+            " WHERE o.reference = %s ORDER BY e.created_at, e.id",
+            (reference,),
+        )
+        return [kind for (kind,) in rows]
 
     def emails(self, reference: str) -> int:
         """Confirmation e-mails written for this order by any server.

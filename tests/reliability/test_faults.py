@@ -160,6 +160,7 @@ def paid_order(cluster: ShopCluster, server: AppServer) -> tuple[PlacedOrder, Si
 def assert_nothing_written(cluster: ShopCluster, order: PlacedOrder, event: SignedEvent) -> None:
     assert not cluster.event_recorded(event.id)
     assert cluster.order_status(order.reference) == "pending"
+    assert cluster.timeline(order.reference) == ["placed"]
     assert cluster.emails(order.reference) == 0
 
 
@@ -168,6 +169,7 @@ def assert_settled_once(cluster: ShopCluster, order: PlacedOrder) -> None:
     assert cluster.transitions(order.reference) == 1
     assert cluster.payment_events(order.reference) == 1
     assert cluster.emails(order.reference) == 1
+    assert cluster.timeline(order.reference) == ["placed", "payment_received", "email_sent"]
 
 
 def blocked_webhook_backend(cluster: ShopCluster, lock_holder: int) -> tuple[int, str]:

@@ -222,7 +222,7 @@ def test_return_urls_with_any_session_id_never_5xx_and_change_nothing(
 
     assert response.status_code == 302
     pending.refresh_from_db()
-    assert pending.status == Order.Status.PENDING and pending.returned_at is None
+    assert pending.status == Order.Status.PENDING and pending.awaiting_confirmation_since is None
 
 
 draftail_text = st.text(

@@ -3,7 +3,8 @@
 Stripe may deliver one event to every server behind the load balancer at the same moment,
 a shopper's double click may land on two servers, and the shopper's return to the success
 page races the webhook. Requests are released together by a barrier from threads in this
-process; the counts come from the shared database, the servers' logs and the e-mail files.
+process; the counts come from the shared database (orders, their timelines, payment events)
+and the e-mail files.
 """
 
 import pytest

@@ -24,7 +24,7 @@ from wagtail.models import Site
 
 from home.models import StoreSettings
 from shop import tasks
-from shop.models import Order, Product
+from shop.models import Order, Product, Source
 from shop.payments.local import LocalGateway, session_payload
 from shop.payments.stripe import STRIPE_API_VERSION
 from shop.payments.stripe_json import event_from_payload
@@ -212,7 +212,7 @@ def test_replayed_events_and_the_success_page_send_no_second_email(
     deliver(_completed(paid, "evt_local_1"))
     deliver(_completed(paid, "evt_local_2"))
     with django_capture_on_commit_callbacks(execute=True):
-        order_fulfil(session=session, source="success page")
+        order_fulfil(session=session, source=Source.success_page())
     tasks.order_confirmation_send.enqueue(order.pk)
 
     assert len(mail.outbox) == 1
@@ -325,7 +325,7 @@ def test_twenty_concurrent_fulfilments_send_exactly_one_email():
     session = LocalGateway().retrieve_session(paid["id"])
     assert session.is_paid
 
-    together(20, lambda i: order_fulfil(session=session, source=f"concurrency test {i}"))
+    together(20, lambda i: order_fulfil(session=session, source=Source.provider_event(f"evt_{i}")))
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
@@ -340,7 +340,7 @@ def test_twenty_concurrent_confirmation_tasks_send_exactly_one_email():
     # The claim alone, as when a queue delivers the task to several workers at once.
     shop_build()
     order, paid = _paid_at_gateway({"stoneware-mug": 1})
-    order_fulfil(session=LocalGateway().retrieve_session(paid["id"]), source="test")
+    order_fulfil(session=LocalGateway().retrieve_session(paid["id"]), source=Source.system())
     mail.outbox.clear()
     Order.objects.filter(pk=order.pk).update(confirmation_emailed_at=None)
 

@@ -10,8 +10,10 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from shop.models import Order
+from shop.models import Order, Source
 from shop.order_links import order_signed_url
+from shop.payments.base import CheckoutSession
+from shop.services import fulfilment
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.support.orders import order_create
 
@@ -250,6 +252,38 @@ def test_detail_page_shows_lines_totals_status_and_dates(seeded_shop, products):
 
     assert order.reference in body and "Stoneware Mug" in body
     assert "$54.00" in body and "Paid" in body and "Placed" in body
+
+
+def test_detail_page_lists_when_the_order_was_placed_and_paid_and_nothing_internal(
+    seeded_shop, products
+):
+    client, user = _member("ann@example.com")
+    order = order_create(user=user, status=Order.Status.PENDING, returned=False)
+    webhook = Source.provider_event("evt_declined")
+    fulfilment.order_decline(
+        order_reference=order.reference, reason="Card declined.", source=webhook
+    )
+    fulfilment.order_mark_returned(order=order, source=Source.success_page())
+    paid = CheckoutSession(
+        id=order.payment_session_id,
+        url=None,
+        status="complete",
+        payment_status="paid",
+        amount_total=order.amount_total,
+        currency=order.currency,
+        client_reference_id=order.reference,
+        payment_id="pi_ann",
+        customer_email="ann@example.com",
+    )
+    fulfilment.order_fulfil(session=paid, source=Source.provider_event("evt_paid"))
+
+    page = BeautifulSoup(client.get(f"/orders/{order.reference}/").content, "html.parser")
+
+    timeline = page.select_one("[data-order-timeline]")
+    assert [dt.get_text(strip=True) for dt in timeline.find_all("dt")] == ["Placed", "Paid"]
+    assert all(dd.find("time")["datetime"] for dd in timeline.find_all("dd"))
+    text = page.get_text(" ", strip=True)
+    assert "evt_" not in text and "pi_ann" not in text and "Card declined" not in text
 
 
 def test_status_endpoint_reports_a_pending_order_settling(seeded_shop):

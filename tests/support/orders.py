@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from shop.cart import cart_build
-from shop.models import LocalCheckoutSession, Order, OrderLine, Product
+from shop.models import LocalCheckoutSession, Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
 from shop.shoppers import Shopper
@@ -105,7 +105,7 @@ def order_create(
         guest_token="" if user else guest_token,
         status=status,
         payment_session_id=f"cs_test_{uuid.uuid4().hex}",
-        returned_at=timezone.now() if returned else None,
+        awaiting_confirmation_since=timezone.now() if returned else None,
         paid_at=timezone.now() if status == Order.Status.PAID else None,
         customer_email=email,
     )
@@ -120,6 +120,15 @@ def order_create(
         )
         for product, qty in lines
     )
+    OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout())
+    if order.paid_at:
+        OrderEvent.objects.record(
+            order,
+            OrderEvent.Kind.PAYMENT_RECEIVED,
+            Source.system(),
+            old_status=Order.Status.PENDING,
+            new_status=Order.Status.PAID,
+        )
     return order
 
 

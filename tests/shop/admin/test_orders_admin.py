@@ -145,6 +145,33 @@ def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_clien
     assert not page.find("a", href=lambda href: href and "dashboard.stripe.com" in href)
 
 
+def test_inspect_lists_the_order_timeline_with_where_each_change_came_from(editor_client, shop):
+    gateway = LocalGateway()
+    order, session = order_checkout({Product.objects.get(slug="stoneware-mug"): 2})
+    paid = session_payload(gateway.pay(session.id, email="ada@example.com"))
+    payment_event_apply(
+        event_from_payload(
+            {"id": "evt_local_paid", "type": "checkout.session.completed", "data": {"object": paid}}
+        )
+    )
+    order.refresh_from_db()
+
+    response = editor_client.get(reverse("orders:inspect", args=[order.pk]))
+
+    page = BeautifulSoup(response.content, "html.parser")
+    rows = page.select("[data-order-timeline] tbody tr")
+    cells = [[td.get_text(" ", strip=True) for td in row.find_all("td")] for row in rows]
+    assert [row[1:] for row in cells] == [
+        ["Placed", "Checkout", "Total $36.00"],
+        [
+            "Payment received: Pending → Paid",
+            "Provider event evt_local_paid",
+            f"$36.00 received, payment {order.payment_id}",
+        ],
+    ]
+    assert all(row[0] for row in cells)
+
+
 @pytest.mark.parametrize("client_fixture", ["editor_client", "admin_client"])
 def test_nobody_can_create_edit_or_delete_an_order(request, client_fixture, orders):
     client = request.getfixturevalue(client_fixture)

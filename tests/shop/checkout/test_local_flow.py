@@ -321,7 +321,7 @@ def test_success_page_with_a_session_that_is_not_yours_is_a_friendly_message(
     assert NOT_FOUND in browser.shop_page().messages
     victims_order.refresh_from_db()
     assert victims_order.status == Order.Status.PENDING
-    assert victims_order.returned_at is None
+    assert victims_order.awaiting_confirmation_since is None
 
 
 def test_cancel_link_for_another_shoppers_order_changes_nothing(

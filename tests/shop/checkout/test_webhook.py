@@ -36,7 +36,7 @@ def paid_event(order: Order, **overrides: Any) -> dict:
 def nothing_happened(order: Order) -> None:
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
-    assert order.returned_at is None
+    assert order.awaiting_confirmation_since is None
     assert not PaymentEvent.objects.exists()
     assert mail.outbox == []
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 from django.core import mail
 
-from shop.models import Order
+from shop.models import Order, Source
 from shop.models.orders import InvalidTransition
 from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
@@ -25,6 +25,8 @@ ALLOWED = {
     (S.PAID, S.REFUNDED),
 }
 ALL_PAIRS = [(old, new) for old in S for new in S]
+WEBHOOK = Source.provider_event("evt_first")
+WEBHOOK_REPLAY = Source.provider_event("evt_replay")
 
 
 def unsaved_order(status: str) -> Order:
@@ -72,12 +74,12 @@ def test_fulfil_pays_once_and_sends_one_email_however_often_it_is_called(
     order: Order, django_capture_on_commit_callbacks: Commit
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.order_fulfil(session=reported(order), source="webhook")
+        fulfilment.order_fulfil(session=reported(order), source=WEBHOOK)
     order.refresh_from_db()
     paid_at = order.paid_at
 
     with django_capture_on_commit_callbacks(execute=True):
-        for source in ("success page", "webhook replay", "reconciliation"):
+        for source in (Source.success_page(), WEBHOOK_REPLAY, Source.reconciliation()):
             fulfilment.order_fulfil(
                 session=reported(order, payment_id="pi_other", customer_email="x@y.z"),
                 source=source,
@@ -99,7 +101,7 @@ def test_fulfil_finds_an_order_whose_session_id_was_never_stored(
     Order.objects.filter(pk=order.pk).update(payment_session_id=None)
 
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.order_fulfil(session=reported(order, id=session_id), source="webhook")
+        fulfilment.order_fulfil(session=reported(order, id=session_id), source=WEBHOOK)
 
     order.refresh_from_db()
     assert (order.status, order.payment_session_id) == (S.PAID, session_id)
@@ -109,11 +111,11 @@ def test_fulfil_finds_an_order_whose_session_id_was_never_stored(
 def test_fulfil_with_an_unpaid_session_leaves_the_order_awaiting_confirmation(
     order: Order,
 ) -> None:
-    fulfilment.order_fulfil(session=reported(order, payment_status="unpaid"), source="webhook")
+    fulfilment.order_fulfil(session=reported(order, payment_status="unpaid"), source=WEBHOOK)
 
     order.refresh_from_db()
     assert order.status == S.PENDING
-    assert order.returned_at is not None
+    assert order.awaiting_confirmation_since is not None
     assert order.status_for_shopper == "Awaiting payment confirmation"
 
 
@@ -124,7 +126,7 @@ def test_fulfil_refuses_a_payment_that_does_not_match_the_order(
     order: Order, mismatch: dict, django_capture_on_commit_callbacks: Commit
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.order_fulfil(session=reported(order, **mismatch), source="webhook")
+        fulfilment.order_fulfil(session=reported(order, **mismatch), source=WEBHOOK)
 
     order.refresh_from_db()
     assert order.status == S.PENDING
@@ -134,7 +136,7 @@ def test_fulfil_refuses_a_payment_that_does_not_match_the_order(
 def test_fulfil_for_a_session_that_is_not_ours_returns_none(order: Order) -> None:
     foreign = reported(order, id="cs_test_elsewhere", client_reference_id=None)
 
-    assert fulfilment.order_fulfil(session=foreign, source="webhook") is None
+    assert fulfilment.order_fulfil(session=foreign, source=WEBHOOK) is None
     order.refresh_from_db()
     assert order.status == S.PENDING
 
@@ -142,10 +144,10 @@ def test_fulfil_for_a_session_that_is_not_ours_returns_none(order: Order) -> Non
 def test_payment_after_cancel_still_marks_the_order_paid(
     order: Order, django_capture_on_commit_callbacks: Commit
 ) -> None:
-    fulfilment.order_cancel(order=order, source="cancel page")
+    fulfilment.order_cancel(order=order, source=Source.cancel_page())
 
     with django_capture_on_commit_callbacks(execute=True):
-        fulfilment.order_fulfil(session=reported(order), source="webhook")
+        fulfilment.order_fulfil(session=reported(order), source=WEBHOOK)
 
     order.refresh_from_db()
     assert order.status == S.PAID
@@ -153,23 +155,23 @@ def test_payment_after_cancel_still_marks_the_order_paid(
 
 
 def test_cancel_expire_and_fail_never_undo_a_payment(order: Order) -> None:
-    fulfilment.order_fulfil(session=reported(order), source="webhook")
+    fulfilment.order_fulfil(session=reported(order), source=WEBHOOK)
     session = reported(order, status="expired", payment_status="unpaid")
 
-    fulfilment.order_cancel(order=order, source="cancel page")
-    fulfilment.order_expire(session=session, source="webhook")
-    fulfilment.order_fail(session=session, source="webhook")
+    fulfilment.order_cancel(order=order, source=Source.cancel_page())
+    fulfilment.order_expire(session=session, source=WEBHOOK)
+    fulfilment.order_fail(session=session, source=WEBHOOK)
 
     order.refresh_from_db()
     assert order.status == S.PAID
 
 
 def test_refund_moves_only_a_paid_order(order: Order) -> None:
-    assert fulfilment.order_refund(payment_id="pi_first", source="webhook") is None
+    assert fulfilment.order_refund(payment_id="pi_first", source=WEBHOOK) is None
 
-    fulfilment.order_fulfil(session=reported(order), source="webhook")
-    fulfilment.order_refund(payment_id="pi_first", source="webhook")
-    fulfilment.order_refund(payment_id="pi_first", source="webhook replay")
+    fulfilment.order_fulfil(session=reported(order), source=WEBHOOK)
+    fulfilment.order_refund(payment_id="pi_first", source=WEBHOOK)
+    fulfilment.order_refund(payment_id="pi_first", source=WEBHOOK_REPLAY)
 
     order.refresh_from_db()
     assert order.status == S.REFUNDED

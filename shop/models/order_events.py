@@ -1,0 +1,184 @@
+"""The order timeline: one entry for every change made to an order, never edited.
+
+Entries are written by the services that make the change, in the same transaction, so a
+change rolled back leaves no entry and no change is made without one. The admin shows an
+order's whole timeline on its inspect page (Shop → Orders → an order); the shopper's order
+page shows the part in :meth:`OrderEventQuerySet.for_shopper`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from shop.models.orders import Order
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class Origin(models.TextChoices):
+    """Where a change to an order came from."""
+
+    CHECKOUT = "checkout", "Checkout"
+    PROVIDER_EVENT = "provider_event", "Provider event"
+    SUCCESS_PAGE = "success_page", "Success page"
+    CANCEL_PAGE = "cancel_page", "Cancel page"
+    RECONCILIATION = "reconciliation", "Reconciliation"
+    ADMIN_USER = "admin_user", "Admin user"
+    SYSTEM = "system", "System"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a change came from, as the services are told it and the timeline records it."""
+
+    origin: Origin
+    provider_event_id: str = ""
+    user: AbstractBaseUser | None = None
+
+    @classmethod
+    def checkout(cls) -> Source:
+        return cls(Origin.CHECKOUT)
+
+    @classmethod
+    def provider_event(cls, event_id: str) -> Source:
+        return cls(Origin.PROVIDER_EVENT, provider_event_id=event_id)
+
+    @classmethod
+    def success_page(cls) -> Source:
+        return cls(Origin.SUCCESS_PAGE)
+
+    @classmethod
+    def cancel_page(cls) -> Source:
+        return cls(Origin.CANCEL_PAGE)
+
+    @classmethod
+    def reconciliation(cls) -> Source:
+        return cls(Origin.RECONCILIATION)
+
+    @classmethod
+    def admin_user(cls, user: AbstractBaseUser) -> Source:
+        return cls(Origin.ADMIN_USER, user=user)
+
+    @classmethod
+    def system(cls) -> Source:
+        return cls(Origin.SYSTEM)
+
+    def __str__(self) -> str:
+        """For log lines: "success page", "provider event evt_123", "admin user ada"."""
+        detail = self.provider_event_id or (self.user.get_username() if self.user else "")
+        return f"{self.origin.label.lower()} {detail}".strip()
+
+
+class OrderEventQuerySet(models.QuerySet):
+    def record(
+        self,
+        order: Order,
+        kind: str,
+        source: Source,
+        *,
+        message: str = "",
+        old_status: str = "",
+        new_status: str = "",
+    ) -> OrderEvent:
+        """Write one entry; the caller is inside the transaction that makes the change."""
+        return self.create(
+            order=order,
+            kind=kind,
+            old_status=old_status,
+            new_status=new_status,
+            origin=source.origin,
+            provider_event_id=source.provider_event_id,
+            user=source.user,
+            message=message[: OrderEvent.MESSAGE_MAX_LENGTH],
+        )
+
+    def for_shopper(self) -> OrderEventQuerySet:
+        """The entries a shopper may read about their own order: placed, paid, refunded."""
+        return self.filter(
+            models.Q(kind=OrderEvent.Kind.PLACED)
+            | models.Q(new_status__in=OrderEvent.SHOPPER_STATUSES)
+        )
+
+
+class OrderEvent(models.Model):
+    """One thing that happened to an order. Read-only: there is no admin form for it, and
+    an entry once written refuses to be saved again."""
+
+    class Kind(models.TextChoices):
+        # Refunds, shipments and stock holds add their kinds here as they arrive.
+        PLACED = "placed", "Placed"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        PAYMENT_RECEIVED = "payment_received", "Payment received"
+        PAYMENT_DECLINED = "payment_declined", "Payment declined"
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting payment confirmation"
+        EMAIL_SENT = "email_sent", "E-mail sent"
+        NOTE = "note", "Note"
+
+    Origin = Origin
+    MESSAGE_MAX_LENGTH = 255
+    # Status entries a shopper sees on their order page (besides "placed").
+    SHOPPER_STATUSES = (Order.Status.PAID, Order.Status.REFUNDED)
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # Set on every entry that changed the status (a payment received is one).
+    old_status = models.CharField(max_length=16, choices=Order.Status.choices, blank=True)
+    new_status = models.CharField(max_length=16, choices=Order.Status.choices, blank=True)
+    origin = models.CharField(max_length=32, choices=Origin.choices)
+    provider_event_id = models.CharField(max_length=255, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The admin user who made the change.",
+    )
+    message = models.CharField(max_length=MESSAGE_MAX_LENGTH, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = OrderEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["order", "created_at"], name="orderevent_order_time")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.summary}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("order timeline entries are never changed")
+        super().save(*args, **kwargs)
+
+    @property
+    def summary(self) -> str:
+        """What happened, in words: "Status changed: Pending → Canceled", "E-mail sent"."""
+        if not self.new_status:
+            return self.get_kind_display()
+        new = self.get_new_status_display()
+        if not self.old_status:  # entries written before the timeline began
+            return f"{self.get_kind_display()}: {new}"
+        return f"{self.get_kind_display()}: {self.get_old_status_display()} → {new}"
+
+    @property
+    def shopper_label(self) -> str:
+        """The entry as the shopper's order page names it: "Placed", "Paid", "Refunded"."""
+        if self.kind == self.Kind.PLACED:
+            return self.get_kind_display()
+        return self.get_new_status_display()
+
+    @property
+    def origin_display(self) -> str:
+        """From where: "Provider event evt_123", "Admin user ada", "Success page"."""
+        if self.provider_event_id:
+            return f"{self.get_origin_display()} {self.provider_event_id}"
+        if self.user is not None:
+            return f"{self.get_origin_display()} {self.user.get_username()}"
+        return self.get_origin_display()
