@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,26 +15,21 @@ import pytest
 from bs4 import BeautifulSoup
 from django.conf import settings
 from django.core import mail
-from django.core.management import call_command
 from django.test import Client, override_settings
 from wagtail.models import Site
 
 from home.models import StoreSettings
 from shop import tasks
 from shop.models import Order, Product, Source
-from shop.payments.local import LocalGateway, session_payload
+from shop.payments.local import LocalGateway
 from shop.payments.stripe import STRIPE_API_VERSION
 from shop.payments.stripe_json import event_from_payload
 from shop.services.fulfilment import order_fulfil
-from shop.services.webhooks import WebhookOutcome, payment_event_apply
+from shop.services.webhooks import payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
-from tests.support.events import signature_for
 from tests.support.mail_backends import FlakyBackend
-from tests.support.orders import order_checkout
-from tests.support.shop import shop_build
+from tests.support.orders import order_paid_at_gateway
 from tests.support.shopper import Browser, location
-from tests.support.smtp_fake import SMTPServer
-from tests.support.threads import together
 
 FLAKY_BACKEND = "tests.support.mail_backends.FlakyBackend"
 
@@ -56,15 +48,6 @@ class ClientOnPort(Client):
 @pytest.fixture
 def no_retry_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks, "RETRY_DELAY_SECONDS", 0)
-
-
-def _paid_at_gateway(quantities: dict[str, int]) -> tuple[Order, dict]:
-    """An order placed through checkout and paid on the local gateway's page (no event yet)."""
-    order, session = order_checkout(
-        {Product.objects.get(slug=slug): qty for slug, qty in quantities.items()}
-    )
-    paid = session_payload(LocalGateway().pay(session.id, email="ada@example.com"))
-    return order, paid
 
 
 def _completed(session: dict, event_id: str = "evt_local_1") -> dict:
@@ -91,7 +74,7 @@ def deliver(django_capture_on_commit_callbacks) -> Callable[[dict], None]:
 
 
 def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_link(shop, deliver):
-    order, paid = _paid_at_gateway({"stoneware-mug": 2, "dot-grid-notebook": 1})
+    order, paid = order_paid_at_gateway({"stoneware-mug": 2, "dot-grid-notebook": 1})
 
     deliver(_completed(paid))
 
@@ -128,7 +111,7 @@ def test_email_names_the_store_and_its_support_address_and_comes_from_the_shop_s
     store = StoreSettings.for_site(Site.objects.get(is_default_site=True))
     store.store_name, store.support_email = "Northwind Pottery", "help@northwind.example"
     store.save()
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    order, paid = order_paid_at_gateway({"stoneware-mug": 1})
 
     deliver(_completed(paid))
 
@@ -148,7 +131,7 @@ def test_email_names_the_store_and_its_support_address_and_comes_from_the_shop_s
 
 @override_settings(SITE_URL="https://shop.example")
 def test_email_links_to_the_public_site_url_when_one_is_configured(shop, deliver):
-    order, paid = _paid_at_gateway({"canvas-tote": 1})
+    order, paid = order_paid_at_gateway({"canvas-tote": 1})
 
     deliver(_completed(paid))
 
@@ -173,7 +156,7 @@ def test_email_links_to_the_host_and_port_the_shopper_checked_out_on(shop):
 
 
 def test_email_link_opens_the_order_on_another_device_without_logging_in(shop, deliver):
-    order, paid = _paid_at_gateway({"canvas-tote": 1})
+    order, paid = order_paid_at_gateway({"canvas-tote": 1})
     deliver(_completed(paid))
     link = urlsplit(re.search(r"http://testserver/orders/\S+", mail.outbox[0].body).group())
 
@@ -185,7 +168,7 @@ def test_email_link_opens_the_order_on_another_device_without_logging_in(shop, d
 
 
 def test_email_link_opens_the_order_page_for_the_shopper(shop, deliver, client):
-    order, paid = _paid_at_gateway({"canvas-tote": 1})
+    order, paid = order_paid_at_gateway({"canvas-tote": 1})
     deliver(_completed(paid))
     path = "/" + mail.outbox[0].body.split("http://testserver/", 1)[1].split()[0]
     browser_session = client.session
@@ -205,7 +188,7 @@ def test_email_link_opens_the_order_page_for_the_shopper(shop, deliver, client):
 def test_replayed_events_and_the_success_page_send_no_second_email(
     shop, deliver, django_capture_on_commit_callbacks
 ):
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    order, paid = order_paid_at_gateway({"stoneware-mug": 1})
     session = LocalGateway().retrieve_session(paid["id"])
 
     deliver(_completed(paid, "evt_local_1"))
@@ -219,7 +202,7 @@ def test_replayed_events_and_the_success_page_send_no_second_email(
 
 
 def test_no_email_and_no_claim_when_the_order_has_no_address(shop, deliver):
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    order, paid = order_paid_at_gateway({"stoneware-mug": 1})
     paid["customer_email"] = paid["customer_details"] = None
 
     deliver(_completed(paid))
@@ -236,7 +219,7 @@ def test_no_email_and_no_claim_when_the_order_has_no_address(shop, deliver):
 @override_settings(EMAIL_BACKEND=FLAKY_BACKEND)
 def test_send_that_fails_once_is_retried_and_delivered(shop, deliver, shop_log, no_retry_delay):
     FlakyBackend.reset(failures=1)
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    order, paid = order_paid_at_gateway({"stoneware-mug": 1})
 
     deliver(_completed(paid))
 
@@ -250,7 +233,7 @@ def test_failing_mail_server_is_retried_then_given_up_leaving_the_order_paid(
     shop, deliver, shop_log, no_retry_delay
 ):
     FlakyBackend.reset(failures=100)
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
+    order, paid = order_paid_at_gateway({"stoneware-mug": 1})
 
     deliver(_completed(paid))
 
@@ -312,113 +295,3 @@ def test_console_email_by_default_and_smtp_from_email_url(email_url, expected):
     )
 
     assert result.stdout.strip() == expected
-
-
-# -- two servers at once ---------------------------------------------------------------
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_twenty_concurrent_fulfilments_send_exactly_one_email():
-    shop_build()
-    order, paid = _paid_at_gateway({"stoneware-mug": 1, "canvas-tote": 1})
-    session = LocalGateway().retrieve_session(paid["id"])
-    assert session.is_paid
-
-    together(20, lambda i: order_fulfil(session=session, source=Source.provider_event(f"evt_{i}")))
-
-    order.refresh_from_db()
-    assert order.status == Order.Status.PAID
-    assert order.confirmation_emailed_at is not None
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["ada@example.com"]
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_twenty_concurrent_confirmation_tasks_send_exactly_one_email():
-    # The claim alone, as when a queue delivers the task to several workers at once.
-    shop_build()
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
-    order_fulfil(session=LocalGateway().retrieve_session(paid["id"]), source=Source.system())
-    mail.outbox.clear()
-    Order.objects.filter(pk=order.pk).update(confirmation_emailed_at=None)
-
-    together(20, lambda i: tasks.order_confirmation_send.enqueue(order.pk))
-
-    assert len(mail.outbox) == 1
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
-def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent():
-    """TASKS_BACKEND=database: the e-mail waits for `manage.py db_worker`, not the webhook.
-
-    Transactional: the worker closes and reopens database connections, as it does in
-    production, which a test wrapped in one transaction would not survive.
-    """
-    shop_build()
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
-    event = {"id": "evt_queued", "type": "checkout.session.completed", "data": {"object": paid}}
-
-    assert payment_event_apply(event_from_payload(event)) is WebhookOutcome.APPLIED
-    order.refresh_from_db()
-    assert order.status == Order.Status.PAID
-    assert mail.outbox == []
-
-    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
-
-    assert [message.subject for message in mail.outbox] == [
-        f"Your order {order.reference} is confirmed"
-    ]
-
-
-# -- a mail server that hangs ----------------------------------------------------------
-
-HUNG_MAIL_TIMEOUT = 6
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_webhook_answers_at_once_while_the_mail_server_hangs_and_the_email_follows(live_server):
-    """The immediate task backend: the send waits for the webhook's answer to go out.
-
-    A real server (Django's live server thread) and a real SMTP server on 127.0.0.1 whose
-    first connection is accepted and never answered.
-    """
-    shop_build()
-    order, paid = _paid_at_gateway({"stoneware-mug": 1})
-    body = json.dumps(_completed(paid)).encode()
-    webhook = urllib.request.Request(
-        f"{live_server.url}/stripe/webhook/",
-        data=body,
-        headers={"Content-Type": "application/json", "Stripe-Signature": signature_for(body)},
-    )
-
-    with (
-        SMTPServer(hang_first=1) as smtp,
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=smtp.port,
-            EMAIL_USE_TLS=False,
-            EMAIL_USE_SSL=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-            EMAIL_TIMEOUT=HUNG_MAIL_TIMEOUT,
-        ),
-    ):
-        started = time.monotonic()
-        with urllib.request.urlopen(webhook, timeout=60) as response:
-            status, answered_after = response.status, time.monotonic() - started
-        sent_before_the_answer = list(smtp.messages)
-        delivered = smtp.wait_for_messages(1, timeout=60)
-
-    assert status == 200
-    assert answered_after < HUNG_MAIL_TIMEOUT - 1
-    assert sent_before_the_answer == []
-    # The hung attempt timed out and the retry, on a fresh connection, delivered it.
-    assert smtp.connections == 2
-    assert [m["Subject"] for m in delivered] == [f"Your order {order.reference} is confirmed"]
-    order.refresh_from_db()
-    assert order.status == Order.Status.PAID
-    assert order.confirmation_emailed_at is not None

@@ -18,6 +18,7 @@ from django.utils import timezone
 from shop.cart import cart_build
 from shop.models import LocalCheckoutSession, Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
+from shop.payments.local import LocalGateway, session_payload
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
 from shop.shoppers import Shopper
 from tests.support.stripe_fake import FakeStripe
@@ -149,3 +150,23 @@ def local_expiry_passed(session_id: str) -> None:
     LocalCheckoutSession.objects.filter(pk=session_id).update(
         expires_at=F("expires_at") - dt.timedelta(hours=2)
     )
+
+
+def status_of(order: Order) -> str:
+    """The order's status as the database has it now."""
+    order.refresh_from_db()
+    return order.status
+
+
+def reconcile_actions(report) -> dict[str, str]:
+    """What a reconciliation run did, by order reference."""
+    return {outcome.reference: outcome.action for outcome in report.outcomes}
+
+
+def order_paid_at_gateway(quantities: dict[str, int]) -> tuple[Order, dict]:
+    """An order placed through checkout and paid on the local gateway's page (no event yet)."""
+    order, session = order_checkout(
+        {Product.objects.get(slug=slug): qty for slug, qty in quantities.items()}
+    )
+    paid = session_payload(LocalGateway().pay(session.id, email="ada@example.com"))
+    return order, paid

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from shop.models import Order
 from shop.payments.local import LocalGateway
-from tests.support.orders import expiry_passed, order_make, stale_order
+from tests.support.orders import expiry_passed, order_make, stale_order, status_of
 
 # The fake Stripe sells from the seeded shop.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
@@ -29,11 +29,6 @@ def reconcile_payments(django_capture_on_commit_callbacks):
         return out.getvalue()
 
     return run
-
-
-def status_of(order: Order) -> str:
-    order.refresh_from_db()
-    return order.status
 
 
 def test_settles_a_paid_session_whose_webhook_never_came(fake, reconcile_payments):
