@@ -88,6 +88,46 @@ def _refuse(
     return TemplateResponse(request, page.get_template(request), context, status=status)
 
 
+# Why a checkout stopped, as the shopper is told: (status, message).
+REFUSALS: dict[CheckoutRefused.Reason, tuple[int, str]] = {
+    CheckoutRefused.Reason.NOT_YOURS: (
+        403,
+        "This checkout belongs to someone else. Please reload the page.",
+    ),
+    CheckoutRefused.Reason.ENDED: (409, "This checkout has ended. Please choose your items again."),
+    CheckoutRefused.Reason.CART_CHANGED: (
+        409,
+        "Your choices changed after you started paying. Please check them and press Buy again.",
+    ),
+    CheckoutRefused.Reason.TIMED_OUT: (409, "This checkout has timed out. Please press Buy again."),
+}
+
+
+def _refuse_checkout(
+    request: HttpRequest,
+    exc: CheckoutRefused | PaymentError,
+    *,
+    page: ShopPage,
+    order: Order | None = None,
+    token=None,
+) -> HttpResponse:
+    """The one place a refused checkout becomes a status code and a message.
+
+    A payment-service failure keeps the form's ``token``: its order exists and pressing Buy
+    again retries it. The service's own ``user_message`` is safe to show.
+    """
+    if isinstance(exc, CheckoutRefused):
+        status, message = REFUSALS[exc.reason]
+        return _refuse(request, message, status=status, page=page)
+    if isinstance(exc, GatewayUnavailable):
+        logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
+        status = 503
+    else:
+        logger.error("order %s: payment service refused the checkout: %s", order.reference, exc)
+        status = 502
+    return _refuse(request, exc.user_message, status=status, page=page, checkout_token=token)
+
+
 def _read_fields(request: HttpRequest) -> tuple[object, dict]:
     """(checkout token, quantity fields) from a form or JSON body; CartError when malformed."""
     if request.content_type == "application/json":
@@ -141,7 +181,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     except OrderAlreadyPaid as exc:
         return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
-        return _refuse(request, exc.message, status=exc.status, page=page)
+        return _refuse_checkout(request, exc, page=page)
 
     urls = CheckoutUrls(
         success_url=absolute_url(reverse("checkout_success"), request=request)
@@ -155,17 +195,9 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         # Paid at the gateway a moment ago, before its webhook arrived.
         return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
-        return _refuse(request, exc.message, status=exc.status, page=page)
-    except GatewayUnavailable as exc:
-        logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
-        return _refuse(
-            request, exc.user_message, status=503, page=page, checkout_token=cart.checkout_token
-        )
+        return _refuse_checkout(request, exc, page=page)
     except PaymentError as exc:
-        logger.error("order %s: payment service refused the checkout: %s", order.reference, exc)
-        return _refuse(
-            request, exc.user_message, status=502, page=page, checkout_token=cart.checkout_token
-        )
+        return _refuse_checkout(request, exc, page=page, order=order, token=cart.checkout_token)
 
     shopper_session_rekey(request, shopper=shopper, checkout_token=cart.checkout_token)
     if _wants_json(request):
