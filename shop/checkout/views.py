@@ -6,7 +6,6 @@ Start works without JavaScript (303 to the payment page) and for JSON clients
 
 import json
 import logging
-import re
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
@@ -27,6 +26,7 @@ from shop.cart import (
     quantities_from_json,
 )
 from shop.models import Order, ShopPage, Source
+from shop.models.orders import reference_normalise
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
@@ -45,7 +45,6 @@ from site_config.site_url import absolute_url, request_origin
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_PATTERN = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
 NOT_FOUND_MESSAGE = "We could not find that checkout. If you paid, your order will appear below."
 
 
@@ -312,10 +311,8 @@ def _back_to_shop_with_order(request: HttpRequest, order: Order) -> HttpResponse
 @require_GET
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
     """The shopper left the payment page. Close the session and the order; never undo a payment."""
-    reference = request.GET.get("order", "").upper()
-    order = (
-        _owned_order(request, reference=reference) if REFERENCE_PATTERN.match(reference) else None
-    )
+    reference = reference_normalise(request.GET.get("order", ""))
+    order = _owned_order(request, reference=reference) if reference else None
     if order is not None and order.status == Order.Status.PENDING:
         _close_checkout(order)
         order.refresh_from_db(fields=["status"])

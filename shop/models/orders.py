@@ -4,6 +4,7 @@ Orders are read-only in the Wagtail admin (Shop → Orders). Status only moves a
 ``ALLOWED_TRANSITIONS``, through :meth:`Order.transition_to`; services own every change.
 """
 
+import re
 import secrets
 
 from django.conf import settings
@@ -12,13 +13,31 @@ from django.utils import timezone
 
 from shop.money import format_money
 
-# No 0/O or 1/I: references are read aloud and typed from e-mails.
+# The order reference format, "ABCD-EFGH". No 0/O or 1/I: references are read aloud and
+# typed from e-mails.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 8  # characters, without the dash
+# Shaped like a reference, in either case (a shopper may type it in lower case): for URL
+# routes. What is stored is upper case: see reference_normalise().
+REFERENCE_REGEX = r"[A-Za-z0-9]{4}-[A-Za-z0-9]{4}"
+REFERENCE_PATTERN = re.compile(REFERENCE_REGEX)
+
+
+def reference_format(chars: str) -> str:
+    """``REFERENCE_LENGTH`` characters of the alphabet as a reference: "ABCD-EFGH"."""
+    return f"{chars[:4]}-{chars[4:]}"
 
 
 def new_reference() -> str:
-    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
-    return f"{chars[:4]}-{chars[4:]}"
+    return reference_format(
+        "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    )
+
+
+def reference_normalise(raw: str) -> str | None:
+    """``raw`` as stored (upper case), or None when it is not shaped like a reference."""
+    text = raw.strip().upper() if isinstance(raw, str) else ""
+    return text if REFERENCE_PATTERN.fullmatch(text) else None
 
 
 class InvalidTransition(Exception):

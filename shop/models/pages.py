@@ -14,6 +14,7 @@ from wagtail.search import index
 
 from shop import selectors
 from shop.catalogue import catalogue_render
+from shop.models.orders import REFERENCE_REGEX
 from shop.order_links import KEY_PARAMETER, order_link_opens
 from shop.shoppers import shopper_from_request
 
@@ -90,7 +91,7 @@ class ShopPage(RoutablePageMixin, Page):
             context_overrides={"orders_page": orders_page},
         )
 
-    @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/$")
+    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/$")
     def order_detail(self, request, reference):
         """One order: for its owner, or read-only for anyone holding its e-mail's signed link.
 
@@ -119,7 +120,7 @@ class ShopPage(RoutablePageMixin, Page):
             response["Referrer-Policy"] = "no-referrer"
         return response
 
-    @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/status/$")
+    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/status/$")
     def order_status(self, request, reference):
         """A pending order's status as JSON, polled by the shop page until it settles."""
         order = selectors.order_get_for_shopper(shopper_from_request(request), reference)
