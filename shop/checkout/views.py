@@ -40,18 +40,13 @@ from shop.services.checkout import (
     order_place,
 )
 from shop.shoppers import shopper_for_buy, shopper_from_request, shopper_session_rekey
+from site_config.negotiation import wants_json
 from site_config.ratelimit import rate_limited
 from site_config.site_url import absolute_url, request_origin
 
 logger = logging.getLogger(__name__)
 
 NOT_FOUND_MESSAGE = "We could not find that checkout. If you paid, your order will appear below."
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return request.content_type == "application/json" or (
-        "application/json" in request.headers.get("Accept", "")
-    )
 
 
 def _shop_url() -> str:
@@ -77,7 +72,7 @@ def _refuse(
     ``checkout_token`` keeps the refused form's token, when its order exists and may be
     retried: pressing Buy again then finds that order instead of placing a second one.
     """
-    if _wants_json(request) or page is None:
+    if wants_json(request) or page is None:
         return JsonResponse({"error": message}, status=status)
     context = page.get_context(request)
     context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
@@ -199,7 +194,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return _refuse_checkout(request, exc, page=page, order=order, token=cart.checkout_token)
 
     shopper_session_rekey(request, shopper=shopper, checkout_token=cart.checkout_token)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"checkout_url": session.url, "order": order.reference})
     response = HttpResponse(status=303)
     response["Location"] = session.url
@@ -208,7 +203,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
 
 def _prices_changed(request: HttpRequest, exc: PricesChanged, *, page: ShopPage) -> HttpResponse:
     """Nothing ordered: the page again with today's prices and what changed (409)."""
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
                 "error": exc.message,
@@ -226,7 +221,7 @@ def _ask_to_repeat(
 
     The question's button posts the same cart (and token) with the confirmation field.
     """
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
                 "error": exc.message,
@@ -248,7 +243,7 @@ def _ask_to_repeat(
 
 def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
     messages.info(request, f"Order {order.reference}: this order is already paid.")
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"error": "This order is already paid."}, status=409)
     return redirect(_shop_url(), permanent=False)
 
