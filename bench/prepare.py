@@ -45,6 +45,8 @@ from django.utils import timezone  # noqa: E402
 
 from shop.models import Order, OrderLine, Product  # noqa: E402
 from shop.models.orders import REFERENCE_ALPHABET, REFERENCE_LENGTH, reference_format  # noqa: E402
+from shop.models.pages import RECENT_ORDERS_ON_PAGE  # noqa: E402
+from shop.shoppers import Shopper  # noqa: E402
 
 SHOPPER_USERNAME = "bench-shopper"
 SHOPPER_EMAIL = "bench-shopper@example.com"
@@ -333,12 +335,8 @@ def explain() -> dict:
     Timing that other processes on the machine cannot disturb much: the database's own
     execution time, and whether it reads an index or the whole table.
     """
-    from shop import selectors
-    from shop.models.pages import RECENT_ORDERS_ON_PAGE
-    from shop.shoppers import Shopper
-
     shopper = Shopper(user_id=_shopper().pk, guest_token=None)
-    orders = selectors.order_list_for_shopper(shopper)
+    orders = Order.objects.history_of(shopper)
     recent = orders[: RECENT_ORDERS_ON_PAGE + 1]
     ids = list(recent.values_list("pk", flat=True))
     queries = {

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -26,10 +25,11 @@ from shop.cart import (
     quantities_from_json,
 )
 from shop.models import Order, ShopPage, Source
-from shop.models.orders import reference_normalise
+from shop.models.orders import OrderQuerySet
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
+from shop.selectors import shop_page_live
 from shop.services import fulfilment
 from shop.services.checkout import (
     CheckoutRefused,
@@ -50,7 +50,7 @@ NOT_FOUND_MESSAGE = "We could not find that checkout. If you paid, your order wi
 
 
 def _shop_url() -> str:
-    page = ShopPage.objects.live().first()
+    page = shop_page_live()
     return (page.url if page else None) or "/"
 
 
@@ -74,12 +74,14 @@ def _refuse(
     """
     if wants_json(request) or page is None:
         return JsonResponse({"error": message}, status=status)
-    context = page.get_context(request)
-    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
-    if checkout_token is not None:
-        context["checkout_token"] = checkout_token
-    context["checkout_error"] = message
-    return TemplateResponse(request, page.get_template(request), context, status=status)
+    kept = {"checkout_token": checkout_token} if checkout_token is not None else {}
+    return page.render_shop(
+        request,
+        status=status,
+        chosen_quantities=_typed_quantities(request),
+        checkout_error=message,
+        **kept,
+    )
 
 
 # Why a checkout stopped, as the shopper is told: (status, message).
@@ -154,7 +156,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(
             ["POST"], "Choose your items on the shop page and press Buy to check out."
         )
-    page = ShopPage.objects.live().first()
+    page = shop_page_live()
     if page is None:
         return JsonResponse({"error": "The shop is closed."}, status=404)
     fields: dict = {}
@@ -230,15 +232,17 @@ def _ask_to_repeat(
             },
             status=409,
         )
-    context = page.get_context(request)
-    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
-    context["repeat_question"] = exc.message
-    context["repeat_fields"] = sorted(
-        (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
+    return page.render_shop(
+        request,
+        status=409,
+        chosen_quantities=_typed_quantities(request),
+        repeat_question=exc.message,
+        repeat_fields=sorted(
+            (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
+        ),
+        repeat_checkout_token=request.POST.get("checkout_token", ""),
+        repeat_confirm_field=REPEAT_CONFIRMED_FIELD,
     )
-    context["repeat_checkout_token"] = request.POST.get("checkout_token", "")
-    context["repeat_confirm_field"] = REPEAT_CONFIRMED_FIELD
-    return TemplateResponse(request, page.get_template(request), context, status=409)
 
 
 def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
@@ -248,11 +252,8 @@ def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
     return redirect(_shop_url(), permanent=False)
 
 
-def _owned_order(request, **filters) -> Order | None:
-    order = Order.objects.filter(**filters).first()
-    if order is None or not shopper_from_request(request).owns(order):
-        return None
-    return order
+def _owned_orders(request: HttpRequest) -> OrderQuerySet:
+    return Order.objects.owned_by(shopper_from_request(request))
 
 
 @require_GET
@@ -261,7 +262,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     order = None
     if gateway_class().is_session_id(session_id):
-        order = _owned_order(request, payment_session_id=session_id)
+        order = _owned_orders(request).filter(payment_session_id=session_id).first()
     if order is None:
         messages.warning(request, NOT_FOUND_MESSAGE)
         return redirect(_shop_url())
@@ -306,8 +307,7 @@ def _back_to_shop_with_order(request: HttpRequest, order: Order) -> HttpResponse
 @require_GET
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
     """The shopper left the payment page. Close the session and the order; never undo a payment."""
-    reference = reference_normalise(request.GET.get("order", ""))
-    order = _owned_order(request, reference=reference) if reference else None
+    order = _owned_orders(request).by_reference(request.GET.get("order", "")).first()
     if order is not None and order.status == Order.Status.PENDING:
         _close_checkout(order)
         order.refresh_from_db(fields=["status"])

@@ -117,7 +117,7 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
 
 def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
     """The order this token already made, if this shopper may continue paying for it."""
-    if not shopper.owns(order):
+    if not Order.objects.owned_by(shopper).filter(pk=order.pk).exists():
         raise CheckoutRefused(CheckoutRefused.Reason.NOT_YOURS)
     if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
         raise OrderAlreadyPaid(order)

@@ -1,8 +1,16 @@
 from django import template
 
+from shop.catalogue import ProductCards, catalogue_render
 from shop.money import format_money
 
 register = template.Library()
+
+
+@register.simple_tag
+def product_cards(page, chosen_quantities=None) -> ProductCards:
+    """``{% product_cards page chosen_quantities as cards %}``: ``cards.html`` and
+    ``cards.has_products``, from the render cache unless quantities are to be kept."""
+    return catalogue_render(page, chosen_quantities=chosen_quantities)
 
 
 @register.filter

@@ -196,7 +196,6 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", default="Storefront")
-WAGTAILADMIN_BASE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
@@ -209,6 +208,8 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
 # Absolute base of every link that leaves the site (Stripe's return URLs, e-mails); empty:
 # the validated origin of the request that started the flow (site_config/site_url.py).
 SITE_URL = env("SITE_URL", default="")
+# The admin's own links, and the shop's when nothing better is known: the same address.
+WAGTAILADMIN_BASE_URL = SITE_URL or "http://127.0.0.1:8000"
 # How long the signed link in an order's e-mail opens that order without logging in.
 ORDER_LINK_MAX_AGE_DAYS = env.int("ORDER_LINK_MAX_AGE_DAYS", default=30)
 
