@@ -32,7 +32,7 @@ def product_search_for_sale(query: str) -> list[Product]:
     depends on the schedule and revisions, so the matches are narrowed by ``for_sale``.
     """
     for_sale = set(Product.objects.for_sale().values_list("pk", flat=True))
-    candidates = Product.objects.filter(available=True).select_related("image")
+    candidates = Product.objects.select_related("image")
     matches = list(candidates.search(search_terms(query), operator="or"))
     if not matches:
         # Whole words found nothing: the start of a name ("napkin" for "Linen Napkins") may.
@@ -41,6 +41,7 @@ def product_search_for_sale(query: str) -> list[Product]:
 
 
 def products_by_id_for_sale(ids) -> dict[int, Product]:
+    """Those of ``ids`` for sale, by id, in the shop's order."""
     return {product.pk: product for product in Product.objects.for_sale().filter(pk__in=ids)}
 
 

@@ -26,6 +26,9 @@ from wagtail.search.queryset import SearchableQuerySetMixin
 from shop.forms import ProductForm
 from shop.money import CURRENCY_CHOICES, MAX_UNIT_AMOUNT, format_money
 
+# The order the shop shows products in, and lists them in the admin: the editors' order.
+DISPLAY_ORDER = ("sort_order", "name", "pk")
+
 
 def default_currency() -> str:
     return settings.SHOP_CURRENCY
@@ -55,7 +58,7 @@ class ProductQuerySet(SearchableQuerySetMixin, models.QuerySet):
             Q(expire_at__isnull=True) | Q(expire_at__gt=now),
             available=True,
             currency=settings.SHOP_CURRENCY,
-        ).order_by("sort_order", "name", "pk")
+        ).order_by(*DISPLAY_ORDER)
 
 
 class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, models.Model):
@@ -120,7 +123,7 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
     ]
 
     class Meta:
-        ordering = ["sort_order", "name", "pk"]
+        ordering = list(DISPLAY_ORDER)
 
     def __str__(self) -> str:
         return self.name
