@@ -1,7 +1,7 @@
 from django import template
 
-from shop.catalogue import ProductCards, catalogue_render
 from shop.money import format_money
+from shop.product_cards import ProductCards, product_cards_render
 
 register = template.Library()
 
@@ -10,7 +10,7 @@ register = template.Library()
 def product_cards(page, chosen_quantities=None) -> ProductCards:
     """``{% product_cards page chosen_quantities as cards %}``: ``cards.html`` and
     ``cards.has_products``, from the render cache unless quantities are to be kept."""
-    return catalogue_render(page, chosen_quantities=chosen_quantities)
+    return product_cards_render(page, chosen_quantities=chosen_quantities)
 
 
 @register.filter

@@ -1,4 +1,4 @@
-"""The catalogue: products editors manage as Wagtail snippets (Shop → Products in the admin).
+"""Products: what the shop sells, managed as Wagtail snippets (Shop → Products in the admin).
 
 The row holds the *live* version; an editor's unpublished draft lives only in its revision,
 so the shop never shows it until it is published (now or at a scheduled time).

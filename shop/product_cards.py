@@ -1,4 +1,4 @@
-"""The rendered catalogue (product cards), cached and keyed on the catalogue's state.
+"""The shop page's product cards, rendered once and cached, keyed on what is for sale.
 
 The key is derived from the database — every field a card shows, of every product for
 sale right now — so a publish, an edit, a reorder from the snippet listing, an expiry or a
@@ -36,7 +36,7 @@ _CARD_FIELDS = (
 )
 
 
-def catalogue_state() -> tuple[int, str]:
+def product_cards_state() -> tuple[int, str]:
     """(number of products for sale, digest of their cards) from one query.
 
     The digest changes whenever a card changes, however the row was written (a plain
@@ -53,16 +53,16 @@ class ProductCards:
     has_products: bool  # anything for sale at all
 
 
-def catalogue_render(page, *, chosen_quantities: dict | None = None) -> ProductCards:
+def product_cards_render(page, *, chosen_quantities: dict | None = None) -> ProductCards:
     """The product cards of ``page``, with their quantity inputs.
 
     Cached unless the shopper's own quantities are to be kept in the inputs.
     """
-    count, digest = catalogue_state()
+    count, digest = product_cards_state()
     has_products = count > 0
     if chosen_quantities:
         return ProductCards(_render(page, chosen_quantities), has_products)
-    key = f"shop:catalogue:{page.pk}:{page.live_revision_id}:{page.max_quantity}:{digest}"
+    key = f"shop:product-cards:{page.pk}:{page.live_revision_id}:{page.max_quantity}:{digest}"
     html = cache.get(key)
     if html is None:
         html = _render(page, {})
@@ -73,7 +73,7 @@ def catalogue_render(page, *, chosen_quantities: dict | None = None) -> ProductC
 
 def _render(page, chosen_quantities: dict) -> str:
     return render_to_string(
-        "shop/includes/catalogue.html",
+        "shop/includes/product_grid.html",
         {
             "products": selectors.product_list_for_sale(),
             "page": page,
