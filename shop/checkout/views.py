@@ -216,6 +216,11 @@ def _prices_changed(request: HttpRequest, exc: PricesChanged, *, page: ShopPage)
     return _refuse(request, exc.message, status=409, page=page)
 
 
+def _repeat_question(exc: RepeatPurchase) -> str:
+    ago = "1 minute" if exc.minutes_ago == 1 else f"{exc.minutes_ago} minutes"
+    return f"You bought these {ago} ago (order {exc.order.reference}). Buy them again?"
+
+
 def _ask_to_repeat(
     request: HttpRequest, exc: RepeatPurchase, *, page: ShopPage, cart_fields: dict
 ) -> HttpResponse:
@@ -226,7 +231,7 @@ def _ask_to_repeat(
     if wants_json(request):
         return JsonResponse(
             {
-                "error": exc.message,
+                "error": _repeat_question(exc),
                 "repeat_of": exc.order.reference,
                 "confirm_with": {REPEAT_CONFIRMED_FIELD: True},
             },
@@ -236,7 +241,7 @@ def _ask_to_repeat(
         request,
         status=409,
         chosen_quantities=_typed_quantities(request),
-        repeat_question=exc.message,
+        repeat_question=_repeat_question(exc),
         repeat_fields=sorted(
             (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
         ),

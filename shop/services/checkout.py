@@ -63,11 +63,10 @@ class RepeatPurchase(Exception):
     """The shopper paid for exactly this cart a few minutes ago and has not said to buy again."""
 
     def __init__(self, order: Order, *, now: dt.datetime):
+        super().__init__(order.reference)
         self.order = order
-        minutes = max(1, int((now - order.paid_at).total_seconds() // 60))
-        ago = "1 minute" if minutes == 1 else f"{minutes} minutes"
-        self.message = f"You bought these {ago} ago (order {order.reference}). Buy them again?"
-        super().__init__(self.message)
+        # Whole minutes since it was paid, at least one.
+        self.minutes_ago = max(1, int((now - order.paid_at).total_seconds() // 60))
 
 
 @dataclass(frozen=True)
