@@ -85,7 +85,6 @@ def django_env(config: BenchConfig, *, stripe_api_base: str = "") -> dict[str, s
         DATABASE_URL=config.database_url,
         PAYMENT_GATEWAY="stripe",
         STRIPE_SECRET_KEY=STRIPE_SECRET_KEY,
-        STRIPE_PUBLISHABLE_KEY="pk_test_bench",
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
         STRIPE_API_BASE=stripe_api_base,
         BENCH_WORK_DIR=str(config.work_dir),

@@ -44,7 +44,9 @@ from django.db.models import Max  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from shop.models import Order, OrderLine, Product  # noqa: E402
-from shop.models.orders import REFERENCE_ALPHABET  # noqa: E402
+from shop.models.orders import REFERENCE_ALPHABET, REFERENCE_LENGTH, reference_format  # noqa: E402
+from shop.models.pages import RECENT_ORDERS_ON_PAGE  # noqa: E402
+from shop.shoppers import Shopper  # noqa: E402
 
 SHOPPER_USERNAME = "bench-shopper"
 SHOPPER_EMAIL = "bench-shopper@example.com"
@@ -67,12 +69,12 @@ STATUS_WEIGHTS = {
 
 def _reference(index: int) -> str:
     """A unique reference per index: an odd multiplier permutes 0..32**8-1, so no collisions."""
-    value = (index * 0x9E3779B1) % (32**8)
+    value = (index * 0x9E3779B1) % (len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH)
     chars = []
-    for _ in range(8):
-        value, digit = divmod(value, 32)
+    for _ in range(REFERENCE_LENGTH):
+        value, digit = divmod(value, len(REFERENCE_ALPHABET))
         chars.append(REFERENCE_ALPHABET[digit])
-    return f"{''.join(chars[:4])}-{''.join(chars[4:])}"
+    return reference_format("".join(chars))
 
 
 @dataclass(frozen=True)
@@ -333,12 +335,8 @@ def explain() -> dict:
     Timing that other processes on the machine cannot disturb much: the database's own
     execution time, and whether it reads an index or the whole table.
     """
-    from shop import selectors
-    from shop.models.pages import RECENT_ORDERS_ON_PAGE
-    from shop.shoppers import Shopper
-
     shopper = Shopper(user_id=_shopper().pk, guest_token=None)
-    orders = selectors.order_list_for_shopper(shopper)
+    orders = Order.objects.history_of(shopper)
     recent = orders[: RECENT_ORDERS_ON_PAGE + 1]
     ids = list(recent.values_list("pk", flat=True))
     queries = {

@@ -10,7 +10,6 @@ from wagtail.models import Page
 
 from search.terms import search_terms
 from shop import selectors
-from shop.models import ShopPage
 
 RESULTS_PER_PAGE = 10
 MAX_QUERY_LENGTH = 200
@@ -41,6 +40,6 @@ def search(request):
             "search_query": raw_query[:MAX_QUERY_LENGTH],
             "query": query,
             "results": results_page,
-            "shop_page": ShopPage.objects.live().first(),
+            "shop_page": selectors.shop_page_live(),
         },
     )

@@ -223,10 +223,8 @@ def cart_build(
             "One of the products you chose is no longer available. "
             "Please check your choices and try again."
         )
-    lines = tuple(
-        CartLine(product=products[pid], quantity=qty)
-        for pid, qty in sorted(wanted.items(), key=lambda item: _display_order(products[item[0]]))
-    )
+    # In the shop's order, as products_by_id_for_sale gives them.
+    lines = tuple(CartLine(product=p, quantity=wanted[pid]) for pid, p in products.items())
     currencies = {line.product.currency for line in lines}
     if len(currencies) != 1:
         raise CartError("Products priced in different currencies must be bought separately.")
@@ -254,7 +252,3 @@ def cart_build(
             "Please choose fewer items."
         )
     return cart
-
-
-def _display_order(product: Product):
-    return (product.sort_order, product.name, product.pk)

@@ -3,15 +3,20 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from wagtail.images import get_image_model
 
 from search.terms import search_terms
-from shop.models import Order, OrderLine, Product
+from shop.models import Order, Product, ShopPage
 from shop.shoppers import Shopper
 
 PRODUCT_CARD_RENDITION = "fill-640x420"
+
+
+def shop_page_live() -> ShopPage | None:
+    """The live shop page, or None while the shop is closed; every link to the shop asks it."""
+    return ShopPage.objects.live().first()
 
 
 def product_list_for_sale() -> QuerySet[Product]:
@@ -27,7 +32,7 @@ def product_search_for_sale(query: str) -> list[Product]:
     depends on the schedule and revisions, so the matches are narrowed by ``for_sale``.
     """
     for_sale = set(Product.objects.for_sale().values_list("pk", flat=True))
-    candidates = Product.objects.filter(available=True).select_related("image")
+    candidates = Product.objects.select_related("image")
     matches = list(candidates.search(search_terms(query), operator="or"))
     if not matches:
         # Whole words found nothing: the start of a name ("napkin" for "Linen Napkins") may.
@@ -36,53 +41,8 @@ def product_search_for_sale(query: str) -> list[Product]:
 
 
 def products_by_id_for_sale(ids) -> dict[int, Product]:
+    """Those of ``ids`` for sale, by id, in the shop's order."""
     return {product.pk: product for product in Product.objects.for_sale().filter(pk__in=ids)}
-
-
-def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
-    return orders.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("pk")))
-
-
-# Shown to shoppers: settled outcomes, pending orders they returned from paying, and any
-# order whose payment was declined (it must not vanish like an abandoned checkout).
-_VISIBLE_TO_SHOPPER = (
-    Q(status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED])
-    | Q(status=Order.Status.PENDING, awaiting_confirmation_since__isnull=False)
-    | Q(payment_declined_at__isnull=False)
-)
-
-
-def order_list_for_shopper(shopper: Shopper) -> QuerySet[Order]:
-    """The shopper's orders worth showing them, newest first, lines prefetched."""
-    if not shopper.is_known:
-        return Order.objects.none()
-    return _with_lines(
-        Order.objects.filter(shopper.orders_q())
-        .filter(_VISIBLE_TO_SHOPPER)
-        .order_by("-created_at", "-pk")
-    )
-
-
-def order_get_for_shopper(shopper: Shopper, reference: str) -> Order | None:
-    """One of the shopper's orders by reference, or None (also for other shoppers' orders)."""
-    if not shopper.is_known:
-        return None
-    return (
-        _with_lines(Order.objects.filter(shopper.orders_q(), reference=reference.upper()))
-        .select_related(None)
-        .first()
-    )
-
-
-def order_get_by_reference(reference: str) -> Order | None:
-    """An order by reference, for a caller that has proved it may see it (a signed link)."""
-    return (
-        _with_lines(Order.objects.filter(reference=reference.upper())).select_related(None).first()
-    )
-
-
-def order_belongs_to_an_account(reference: str) -> bool:
-    return Order.objects.filter(reference=reference.upper(), user__isnull=False).exists()
 
 
 def order_recently_paid_with_lines(
@@ -90,13 +50,13 @@ def order_recently_paid_with_lines(
 ) -> Order | None:
     """The shopper's newest order paid at or after ``since`` whose lines are exactly
     ``lines`` ((product id, quantity) pairs), or None."""
-    if not shopper.is_known:
-        return None
     wanted = sorted(lines)
-    recent = Order.objects.filter(
-        shopper.orders_q(), status=Order.Status.PAID, paid_at__gte=since
-    ).exclude(checkout_token=exclude_token)
-    for order in _with_lines(recent.order_by("-paid_at", "-pk"))[:20]:
+    recent = (
+        Order.objects.owned_by(shopper)
+        .filter(status=Order.Status.PAID, paid_at__gte=since)
+        .exclude(checkout_token=exclude_token)
+    )
+    for order in recent.with_lines().order_by("-paid_at", "-pk")[:20]:
         if sorted((line.product_id, line.quantity) for line in order.lines.all()) == wanted:
             return order
     return None

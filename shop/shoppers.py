@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.sessions.backends.base import UpdateError
-from django.db.models import Q
 
 GUEST_TOKEN_SESSION_KEY = "shop_guest_token"  # noqa: S105  (a session key name)
 # In a session: the checkout token of the Buy that gave it its key.
@@ -33,27 +32,6 @@ class Shopper:
     user_id: int | None
     guest_token: str | None
     email: str | None = None
-
-    @property
-    def is_known(self) -> bool:
-        return self.user_id is not None or bool(self.guest_token)
-
-    def owns(self, order) -> bool:
-        if self.user_id is not None:
-            return order.user_id == self.user_id
-        return (
-            bool(self.guest_token)
-            and order.user_id is None
-            and (secrets.compare_digest(order.guest_token, self.guest_token))
-        )
-
-    def orders_q(self) -> Q:
-        """A filter matching exactly this shopper's orders (nothing when unknown)."""
-        if self.user_id is not None:
-            return Q(user_id=self.user_id)
-        if self.guest_token:
-            return Q(user__isnull=True, guest_token=self.guest_token)
-        return Q(pk__in=[])
 
 
 def shopper_from_request(request, *, create: bool = False) -> Shopper:

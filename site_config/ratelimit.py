@@ -13,6 +13,8 @@ from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django_ratelimit.core import get_usage
 
+from site_config.negotiation import wants_json
+
 
 def client_address(request) -> str:
     """The client's address; behind a proxy, the last hop it appended to X-Forwarded-For.
@@ -43,10 +45,7 @@ def _wait(seconds: int) -> str:
 def too_many_requests(request, retry_after: int, *, scope: str = ""):
     headers = {"Retry-After": str(retry_after)}
     message = "Too many requests from your connection. Please wait a few minutes and try again."
-    wants_json = request.content_type == "application/json" or (
-        "application/json" in request.headers.get("Accept", "")
-    )
-    if wants_json:
+    if wants_json(request):
         return JsonResponse({"error": message}, status=429, headers=headers)
     return TemplateResponse(
         request,

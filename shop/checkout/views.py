@@ -6,13 +6,11 @@ Start works without JavaScript (303 to the payment page) and for JSON clients
 
 import json
 import logging
-import re
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -27,9 +25,11 @@ from shop.cart import (
     quantities_from_json,
 )
 from shop.models import Order, ShopPage, Source
+from shop.models.orders import OrderQuerySet
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
+from shop.selectors import shop_page_live
 from shop.services import fulfilment
 from shop.services.checkout import (
     CheckoutRefused,
@@ -40,23 +40,17 @@ from shop.services.checkout import (
     order_place,
 )
 from shop.shoppers import shopper_for_buy, shopper_from_request, shopper_session_rekey
+from site_config.negotiation import wants_json
 from site_config.ratelimit import rate_limited
 from site_config.site_url import absolute_url, request_origin
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_PATTERN = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")
 NOT_FOUND_MESSAGE = "We could not find that checkout. If you paid, your order will appear below."
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.content_type == "application/json" or (
-        "application/json" in request.headers.get("Accept", "")
-    )
-
-
 def _shop_url() -> str:
-    page = ShopPage.objects.live().first()
+    page = shop_page_live()
     return (page.url if page else None) or "/"
 
 
@@ -78,14 +72,56 @@ def _refuse(
     ``checkout_token`` keeps the refused form's token, when its order exists and may be
     retried: pressing Buy again then finds that order instead of placing a second one.
     """
-    if _wants_json(request) or page is None:
+    if wants_json(request) or page is None:
         return JsonResponse({"error": message}, status=status)
-    context = page.get_context(request)
-    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
-    if checkout_token is not None:
-        context["checkout_token"] = checkout_token
-    context["checkout_error"] = message
-    return TemplateResponse(request, page.get_template(request), context, status=status)
+    kept = {"checkout_token": checkout_token} if checkout_token is not None else {}
+    return page.render_shop(
+        request,
+        status=status,
+        chosen_quantities=_typed_quantities(request),
+        checkout_error=message,
+        **kept,
+    )
+
+
+# Why a checkout stopped, as the shopper is told: (status, message).
+REFUSALS: dict[CheckoutRefused.Reason, tuple[int, str]] = {
+    CheckoutRefused.Reason.NOT_YOURS: (
+        403,
+        "This checkout belongs to someone else. Please reload the page.",
+    ),
+    CheckoutRefused.Reason.ENDED: (409, "This checkout has ended. Please choose your items again."),
+    CheckoutRefused.Reason.CART_CHANGED: (
+        409,
+        "Your choices changed after you started paying. Please check them and press Buy again.",
+    ),
+    CheckoutRefused.Reason.TIMED_OUT: (409, "This checkout has timed out. Please press Buy again."),
+}
+
+
+def _refuse_checkout(
+    request: HttpRequest,
+    exc: CheckoutRefused | PaymentError,
+    *,
+    page: ShopPage,
+    order: Order | None = None,
+    token=None,
+) -> HttpResponse:
+    """The one place a refused checkout becomes a status code and a message.
+
+    A payment-service failure keeps the form's ``token``: its order exists and pressing Buy
+    again retries it. The service's own ``user_message`` is safe to show.
+    """
+    if isinstance(exc, CheckoutRefused):
+        status, message = REFUSALS[exc.reason]
+        return _refuse(request, message, status=status, page=page)
+    if isinstance(exc, GatewayUnavailable):
+        logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
+        status = 503
+    else:
+        logger.error("order %s: payment service refused the checkout: %s", order.reference, exc)
+        status = 502
+    return _refuse(request, exc.user_message, status=status, page=page, checkout_token=token)
 
 
 def _read_fields(request: HttpRequest) -> tuple[object, dict]:
@@ -120,7 +156,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return HttpResponseNotAllowed(
             ["POST"], "Choose your items on the shop page and press Buy to check out."
         )
-    page = ShopPage.objects.live().first()
+    page = shop_page_live()
     if page is None:
         return JsonResponse({"error": "The shop is closed."}, status=404)
     fields: dict = {}
@@ -141,7 +177,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     except OrderAlreadyPaid as exc:
         return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
-        return _refuse(request, exc.message, status=exc.status, page=page)
+        return _refuse_checkout(request, exc, page=page)
 
     urls = CheckoutUrls(
         success_url=absolute_url(reverse("checkout_success"), request=request)
@@ -155,20 +191,12 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         # Paid at the gateway a moment ago, before its webhook arrived.
         return _already_paid(request, exc.order)
     except CheckoutRefused as exc:
-        return _refuse(request, exc.message, status=exc.status, page=page)
-    except GatewayUnavailable as exc:
-        logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
-        return _refuse(
-            request, exc.user_message, status=503, page=page, checkout_token=cart.checkout_token
-        )
+        return _refuse_checkout(request, exc, page=page)
     except PaymentError as exc:
-        logger.error("order %s: payment service refused the checkout: %s", order.reference, exc)
-        return _refuse(
-            request, exc.user_message, status=502, page=page, checkout_token=cart.checkout_token
-        )
+        return _refuse_checkout(request, exc, page=page, order=order, token=cart.checkout_token)
 
     shopper_session_rekey(request, shopper=shopper, checkout_token=cart.checkout_token)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"checkout_url": session.url, "order": order.reference})
     response = HttpResponse(status=303)
     response["Location"] = session.url
@@ -177,7 +205,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
 
 def _prices_changed(request: HttpRequest, exc: PricesChanged, *, page: ShopPage) -> HttpResponse:
     """Nothing ordered: the page again with today's prices and what changed (409)."""
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
                 "error": exc.message,
@@ -188,6 +216,11 @@ def _prices_changed(request: HttpRequest, exc: PricesChanged, *, page: ShopPage)
     return _refuse(request, exc.message, status=409, page=page)
 
 
+def _repeat_question(exc: RepeatPurchase) -> str:
+    ago = "1 minute" if exc.minutes_ago == 1 else f"{exc.minutes_ago} minutes"
+    return f"You bought these {ago} ago (order {exc.order.reference}). Buy them again?"
+
+
 def _ask_to_repeat(
     request: HttpRequest, exc: RepeatPurchase, *, page: ShopPage, cart_fields: dict
 ) -> HttpResponse:
@@ -195,38 +228,37 @@ def _ask_to_repeat(
 
     The question's button posts the same cart (and token) with the confirmation field.
     """
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
-                "error": exc.message,
+                "error": _repeat_question(exc),
                 "repeat_of": exc.order.reference,
                 "confirm_with": {REPEAT_CONFIRMED_FIELD: True},
             },
             status=409,
         )
-    context = page.get_context(request)
-    context.update(page.catalogue_context(request, chosen_quantities=_typed_quantities(request)))
-    context["repeat_question"] = exc.message
-    context["repeat_fields"] = sorted(
-        (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
+    return page.render_shop(
+        request,
+        status=409,
+        chosen_quantities=_typed_quantities(request),
+        repeat_question=_repeat_question(exc),
+        repeat_fields=sorted(
+            (name, value) for name, value in cart_fields.items() if name != REPEAT_CONFIRMED_FIELD
+        ),
+        repeat_checkout_token=request.POST.get("checkout_token", ""),
+        repeat_confirm_field=REPEAT_CONFIRMED_FIELD,
     )
-    context["repeat_checkout_token"] = request.POST.get("checkout_token", "")
-    context["repeat_confirm_field"] = REPEAT_CONFIRMED_FIELD
-    return TemplateResponse(request, page.get_template(request), context, status=409)
 
 
 def _already_paid(request: HttpRequest, order: Order) -> HttpResponse:
     messages.info(request, f"Order {order.reference}: this order is already paid.")
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"error": "This order is already paid."}, status=409)
     return redirect(_shop_url(), permanent=False)
 
 
-def _owned_order(request, **filters) -> Order | None:
-    order = Order.objects.filter(**filters).first()
-    if order is None or not shopper_from_request(request).owns(order):
-        return None
-    return order
+def _owned_orders(request: HttpRequest) -> OrderQuerySet:
+    return Order.objects.owned_by(shopper_from_request(request))
 
 
 @require_GET
@@ -235,7 +267,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     order = None
     if gateway_class().is_session_id(session_id):
-        order = _owned_order(request, payment_session_id=session_id)
+        order = _owned_orders(request).filter(payment_session_id=session_id).first()
     if order is None:
         messages.warning(request, NOT_FOUND_MESSAGE)
         return redirect(_shop_url())
@@ -280,10 +312,7 @@ def _back_to_shop_with_order(request: HttpRequest, order: Order) -> HttpResponse
 @require_GET
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
     """The shopper left the payment page. Close the session and the order; never undo a payment."""
-    reference = request.GET.get("order", "").upper()
-    order = (
-        _owned_order(request, reference=reference) if REFERENCE_PATTERN.match(reference) else None
-    )
+    order = _owned_orders(request).by_reference(request.GET.get("order", "")).first()
     if order is not None and order.status == Order.Status.PENDING:
         _close_checkout(order)
         order.refresh_from_db(fields=["status"])

@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 import modelsearch.index
-import shop.models.catalogue
+import shop.models.products
 import shop.models.orders
 import wagtail.contrib.routable_page.models
 import wagtail.fields
@@ -110,7 +110,7 @@ class Migration(migrations.Migration):
                 ('slug', models.SlugField(max_length=120, unique=True)),
                 ('description', wagtail.fields.RichTextField(blank=True)),
                 ('unit_amount', models.PositiveIntegerField(help_text="Stored in the currency's minor unit (cents).", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000000)], verbose_name='price')),
-                ('currency', models.CharField(choices=[('usd', 'USD'), ('eur', 'EUR'), ('gbp', 'GBP'), ('cad', 'CAD'), ('aud', 'AUD'), ('jpy', 'JPY')], default=shop.models.catalogue.default_currency, max_length=3)),
+                ('currency', models.CharField(choices=[('usd', 'USD'), ('eur', 'EUR'), ('gbp', 'GBP'), ('cad', 'CAD'), ('aud', 'AUD'), ('jpy', 'JPY')], default=shop.models.products.default_currency, max_length=3)),
                 ('available', models.BooleanField(default=True, help_text='Untick to take the product off the shop without unpublishing it.')),
                 ('sort_order', models.IntegerField(default=0, help_text='Lower numbers are shown first.')),
                 ('image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='wagtailimages.image')),

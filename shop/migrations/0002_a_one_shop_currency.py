@@ -9,7 +9,7 @@ only the code would silently re-price it (€12.00 is not $12.00).
 from django.conf import settings
 from django.db import migrations, models
 
-import shop.models.catalogue
+import shop.models.products
 
 
 def normalise_shop_currency(apps, schema_editor):
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                     ("aud", "AUD"),
                     ("jpy", "JPY"),
                 ],
-                default=shop.models.catalogue.default_currency,
+                default=shop.models.products.default_currency,
                 editable=False,
                 max_length=3,
             ),

@@ -1,8 +1,8 @@
-from shop.models.catalogue import Product
 from shop.models.order_events import OrderEvent, Source
 from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
 from shop.models.payments import LocalCheckoutSession, PaymentEvent
+from shop.models.products import Product
 
 __all__ = [
     "LocalCheckoutSession",

@@ -4,7 +4,9 @@ Orders are read-only in the Wagtail admin (Shop → Orders). Status only moves a
 ``ALLOWED_TRANSITIONS``, through :meth:`Order.transition_to`; services own every change.
 """
 
+import re
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -12,18 +14,75 @@ from django.utils import timezone
 
 from shop.money import format_money
 
-# No 0/O or 1/I: references are read aloud and typed from e-mails.
+if TYPE_CHECKING:
+    from shop.shoppers import Shopper
+
+# The order reference format, "ABCD-EFGH". No 0/O or 1/I: references are read aloud and
+# typed from e-mails.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 8  # characters, without the dash
+# Shaped like a reference, in either case (a shopper may type it in lower case): for URL
+# routes. What is stored is upper case: see reference_normalise().
+REFERENCE_REGEX = r"[A-Za-z0-9]{4}-[A-Za-z0-9]{4}"
+REFERENCE_PATTERN = re.compile(REFERENCE_REGEX)
+
+
+def reference_format(chars: str) -> str:
+    """``REFERENCE_LENGTH`` characters of the alphabet as a reference: "ABCD-EFGH"."""
+    return f"{chars[:4]}-{chars[4:]}"
 
 
 def new_reference() -> str:
-    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
-    return f"{chars[:4]}-{chars[4:]}"
+    return reference_format(
+        "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    )
+
+
+def reference_normalise(raw: str) -> str | None:
+    """``raw`` as stored (upper case), or None when it is not shaped like a reference."""
+    text = raw.strip().upper() if isinstance(raw, str) else ""
+    return text if REFERENCE_PATTERN.fullmatch(text) else None
 
 
 class InvalidTransition(Exception):
     def __init__(self, order: "Order", new_status: str):
         super().__init__(f"order {order.reference}: {order.status} -> {new_status} is not allowed")
+
+
+class OrderQuerySet(models.QuerySet):
+    """The shopper-facing order reads; the rule of who owns an order lives in ``owned_by``."""
+
+    def owned_by(self, shopper: "Shopper") -> "OrderQuerySet":
+        """Exactly ``shopper``'s orders: their account's, or (a guest) their token's; an
+        unknown shopper owns none."""
+        if shopper.user_id is not None:
+            return self.filter(user_id=shopper.user_id)
+        if shopper.guest_token:
+            return self.filter(user__isnull=True, guest_token=shopper.guest_token)
+        return self.none()
+
+    def shown_to_shopper(self) -> "OrderQuerySet":
+        """Settled outcomes, pending orders they returned from paying, and any order whose
+        payment was declined (it must not vanish like an abandoned checkout)."""
+        return self.filter(
+            models.Q(status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED])
+            | models.Q(status=Order.Status.PENDING, awaiting_confirmation_since__isnull=False)
+            | models.Q(payment_declined_at__isnull=False)
+        )
+
+    def with_lines(self) -> "OrderQuerySet":
+        return self.prefetch_related(
+            models.Prefetch("lines", queryset=OrderLine.objects.order_by("pk"))
+        )
+
+    def by_reference(self, reference: str) -> "OrderQuerySet":
+        """The order with ``reference`` as typed (any case); none when it is not one."""
+        normalised = reference_normalise(reference)
+        return self.filter(reference=normalised) if normalised else self.none()
+
+    def history_of(self, shopper: "Shopper") -> "OrderQuerySet":
+        """The shopper's orders worth showing them, newest first, lines prefetched."""
+        return self.owned_by(shopper).shown_to_shopper().with_lines().order_by("-created_at", "-pk")
 
 
 class Order(models.Model):
@@ -86,6 +145,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

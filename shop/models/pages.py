@@ -6,15 +6,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, JsonResponse
+from django.template.response import TemplateResponse
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path, re_path
 from wagtail.fields import RichTextField
 from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
-from shop import selectors
-from shop.catalogue import catalogue_render
-from shop.order_links import KEY_PARAMETER, order_link_opens
+from shop.models.orders import REFERENCE_REGEX, Order, reference_normalise
+from shop.order_keys import KEY_PARAMETER, order_link_opens
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
@@ -52,20 +52,16 @@ class ShopPage(RoutablePageMixin, Page):
     def permissions_for_user(self, user):
         return ShopPagePermissionTester(user, self)
 
-    def catalogue_context(self, request, *, chosen_quantities=None) -> dict:
-        """What the shop view shows: products, a fresh checkout token, this shopper's orders.
-
-        The checkout view re-renders the page with it when a cart is refused.
-        """
+    def shop_context(self, request, *, chosen_quantities=None) -> dict:
+        """The shop view's own context: a fresh checkout token for the Buy form, the
+        quantities to show in it, and this shopper's recent orders (the product cards come
+        from the ``product_cards`` template tag)."""
         # A guest gets their token with the form, not with their first Buy: two clicks sent
         # before the first answer arrives, or a Buy retried after an error page (whose session
         # changes Django does not save), then come from the same shopper and find one order.
         shopper = shopper_from_request(request, create=True)
-        orders = list(selectors.order_list_for_shopper(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
-        catalogue_html, has_products = catalogue_render(self, chosen_quantities=chosen_quantities)
+        orders = list(Order.objects.history_of(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
         return {
-            "catalogue_html": catalogue_html,
-            "has_products": has_products,
             # A fresh token per render: resubmitting this page's form finds the same order.
             "checkout_token": uuid.uuid4(),
             "chosen_quantities": chosen_quantities or {},
@@ -73,16 +69,29 @@ class ShopPage(RoutablePageMixin, Page):
             "more_orders": len(orders) > RECENT_ORDERS_ON_PAGE,
         }
 
+    def render_shop(
+        self, request, *, status: int = 200, chosen_quantities=None, **extra_context
+    ) -> TemplateResponse:
+        """The shop view, with ``extra_context`` on top and answered with ``status``.
+
+        The shop route renders it, and so does the checkout view when it refuses a cart
+        (with the shopper's quantities and the reason).
+        """
+        context = self.shop_context(request, chosen_quantities=chosen_quantities)
+        context.update(extra_context)
+        response = self.render(request, context_overrides=context)
+        response.status_code = status
+        return response
+
     @path("")
     def shop(self, request):
-        context = self.catalogue_context(request)
-        context["orders_first"] = request.session.pop(ORDERS_FIRST_SESSION_KEY, None) is not None
-        return self.render(request, context_overrides=context)
+        orders_first = request.session.pop(ORDERS_FIRST_SESSION_KEY, None) is not None
+        return self.render_shop(request, orders_first=orders_first)
 
     @path("orders/")
     def order_history(self, request):
         shopper = shopper_from_request(request)
-        paginator = Paginator(selectors.order_list_for_shopper(shopper), ORDERS_PER_HISTORY_PAGE)
+        paginator = Paginator(Order.objects.history_of(shopper), ORDERS_PER_HISTORY_PAGE)
         orders_page = paginator.get_page(request.GET.get("page"))
         return self.render(
             request,
@@ -90,22 +99,22 @@ class ShopPage(RoutablePageMixin, Page):
             context_overrides={"orders_page": orders_page},
         )
 
-    @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/$")
+    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/$")
     def order_detail(self, request, reference):
         """One order: for its owner, or read-only for anyone holding its e-mail's signed link.
 
         A logged-out visitor asking for an account's order is sent to log in and back here;
         anyone else gets a 404, not a 403: another shopper's order must not be seen to exist.
         """
-        order = selectors.order_get_for_shopper(shopper_from_request(request), reference)
+        reference = reference_normalise(reference)
+        orders = Order.objects.by_reference(reference)
+        order = orders.owned_by(shopper_from_request(request)).with_lines().first()
         key = request.GET.get(KEY_PARAMETER, "")
-        by_link = order is None and bool(key) and order_link_opens(reference.upper(), key)
+        by_link = order is None and bool(key) and order_link_opens(reference, key)
         if by_link:
-            order = selectors.order_get_by_reference(reference)
+            order = orders.with_lines().first()
         if order is None:
-            if not request.user.is_authenticated and selectors.order_belongs_to_an_account(
-                reference
-            ):
+            if not request.user.is_authenticated and orders.filter(user__isnull=False).exists():
                 return redirect_to_login(request.get_full_path())
             raise Http404("No such order.")
         response = self.render(
@@ -119,10 +128,11 @@ class ShopPage(RoutablePageMixin, Page):
             response["Referrer-Policy"] = "no-referrer"
         return response
 
-    @re_path(r"^orders/(?P<reference>[A-Za-z0-9]{4}-[A-Za-z0-9]{4})/status/$")
+    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/status/$")
     def order_status(self, request, reference):
         """A pending order's status as JSON, polled by the shop page until it settles."""
-        order = selectors.order_get_for_shopper(shopper_from_request(request), reference)
+        shopper = shopper_from_request(request)
+        order = Order.objects.by_reference(reference).owned_by(shopper).first()
         if order is None:
             raise Http404("No such order.")
         return JsonResponse(

@@ -6,6 +6,7 @@ click, a refresh or two racing server processes all end at the same session.
 """
 
 import datetime as dt
+import enum
 import logging
 from dataclasses import dataclass
 
@@ -35,12 +36,21 @@ REPEAT_PURCHASE_WINDOW = dt.timedelta(minutes=15)
 
 
 class CheckoutRefused(Exception):
-    """The token cannot be used by this shopper; ``message`` is safe to show them."""
+    """This checkout cannot go on; ``reason`` says why, and nothing new was ordered."""
 
-    def __init__(self, message: str, *, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    class Reason(enum.Enum):
+        # The token's order belongs to another shopper.
+        NOT_YOURS = "not yours"
+        # The token's order is no longer pending (canceled, expired, failed).
+        ENDED = "ended"
+        # The token's order was placed for other lines than the cart now posted.
+        CART_CHANGED = "cart changed"
+        # The token's payment session can no longer be opened with the same expiry.
+        TIMED_OUT = "timed out"
+
+    def __init__(self, reason: "CheckoutRefused.Reason"):
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 class OrderAlreadyPaid(Exception):
@@ -53,11 +63,10 @@ class RepeatPurchase(Exception):
     """The shopper paid for exactly this cart a few minutes ago and has not said to buy again."""
 
     def __init__(self, order: Order, *, now: dt.datetime):
+        super().__init__(order.reference)
         self.order = order
-        minutes = max(1, int((now - order.paid_at).total_seconds() // 60))
-        ago = "1 minute" if minutes == 1 else f"{minutes} minutes"
-        self.message = f"You bought these {ago} ago (order {order.reference}). Buy them again?"
-        super().__init__(self.message)
+        # Whole minutes since it was paid, at least one.
+        self.minutes_ago = max(1, int((now - order.paid_at).total_seconds() // 60))
 
 
 @dataclass(frozen=True)
@@ -107,21 +116,14 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
 
 def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
     """The order this token already made, if this shopper may continue paying for it."""
-    if not shopper.owns(order):
-        raise CheckoutRefused(
-            "This checkout belongs to someone else. Please reload the page.", status=403
-        )
+    if not Order.objects.owned_by(shopper).filter(pk=order.pk).exists():
+        raise CheckoutRefused(CheckoutRefused.Reason.NOT_YOURS)
     if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
         raise OrderAlreadyPaid(order)
     if order.status != Order.Status.PENDING:
-        raise CheckoutRefused(
-            "This checkout has ended. Please choose your items again.", status=409
-        )
+        raise CheckoutRefused(CheckoutRefused.Reason.ENDED)
     if not _lines_match(order, cart):
-        raise CheckoutRefused(
-            "Your choices changed after you started paying. Please check them and press Buy again.",
-            status=409,
-        )
+        raise CheckoutRefused(CheckoutRefused.Reason.CART_CHANGED)
     return order
 
 
@@ -215,15 +217,13 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
             fulfilled = fulfilment.order_fulfil(session=session, source=Source.checkout())
             if fulfilled is not None and fulfilled.status == Order.Status.PAID:
                 raise OrderAlreadyPaid(fulfilled)
-        raise CheckoutRefused(
-            "This checkout has ended. Please choose your items again.", status=409
-        )
+        raise CheckoutRefused(CheckoutRefused.Reason.ENDED)
     request = _checkout_request(order, urls)
     if request.expires_at - timezone.now() < SHORTEST_SESSION_LIFETIME:
         # A retry must repeat the first attempt's expiry (same idempotency key, same
         # parameters), which is now too near for the provider: this token cannot open one.
         # The shopper gets a fresh token with the refusal, and their next Buy starts afresh.
-        raise CheckoutRefused("This checkout has timed out. Please press Buy again.", status=409)
+        raise CheckoutRefused(CheckoutRefused.Reason.TIMED_OUT)
     session = gateway.create_session(request)
     with transaction.atomic():
         updated = Order.objects.filter(pk=order.pk, payment_session_id__isnull=True).update(

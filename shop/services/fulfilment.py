@@ -15,6 +15,7 @@ from django.utils import timezone
 from shop.models import Order, OrderEvent, PaymentEvent, Source
 from shop.payments.base import CheckoutSession
 from shop.payments.events import EventKind
+from shop.tasks import order_confirmation_queue
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +114,6 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             message=received,
             fields=("payment_id", "customer_email"),
         ):
-            from shop.tasks import order_confirmation_queue
-
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
             _apply_early_refund(order, source=source)

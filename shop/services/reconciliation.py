@@ -25,6 +25,7 @@ from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil
+from shop.tasks import order_confirmation_send
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
     claim (a send in progress) is left alone, so it stays one e-mail however often it is
     queued; only after a crash can a second copy go out, with the same Message-ID.
     """
-    from shop.tasks import order_confirmation_send
-
     due = (
         Order.objects.filter(
             Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lte=now),

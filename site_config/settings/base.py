@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
 ]
 
 MIDDLEWARE = [
@@ -196,7 +195,6 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", default="Storefront")
-WAGTAILADMIN_BASE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt"]
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
@@ -209,11 +207,12 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
 # Absolute base of every link that leaves the site (Stripe's return URLs, e-mails); empty:
 # the validated origin of the request that started the flow (site_config/site_url.py).
 SITE_URL = env("SITE_URL", default="")
+# The admin's own links, and the shop's when nothing better is known: the same address.
+WAGTAILADMIN_BASE_URL = SITE_URL or "http://127.0.0.1:8000"
 # How long the signed link in an order's e-mail opens that order without logging in.
 ORDER_LINK_MAX_AGE_DAYS = env.int("ORDER_LINK_MAX_AGE_DAYS", default=30)
 
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)

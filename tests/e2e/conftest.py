@@ -132,7 +132,6 @@ def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
     }
     for name in (
         "STRIPE_SECRET_KEY",
-        "STRIPE_PUBLISHABLE_KEY",
         "STRIPE_WEBHOOK_SECRET",
         "STRIPE_API_BASE",
     ):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from PIL import Image
 
 from shop.models import Product
-from shop.services.catalogue import product_image_create
+from shop.services.products import product_image_create
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from PIL import Image
 from wagtail.models import Revision
 
 from shop.models import Product
-from shop.services.catalogue import product_create, product_image_create
+from shop.services.products import product_create, product_image_create
 from tests.support.shopper import Browser, checkout_token_in
 
 pytestmark = pytest.mark.django_db

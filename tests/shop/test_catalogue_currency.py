@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from shop.models import Product
-from shop.services.catalogue import product_create
+from shop.services.products import product_create
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import io
 from django.core.management import call_command
 
 from shop.models import Product, ShopPage
-from shop.services.catalogue import product_create
+from shop.services.products import product_create
 
 # The seed command's catalogue: (slug, name, price in cents).
 SEED_PRODUCTS = [

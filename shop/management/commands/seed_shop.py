@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 from wagtail.models import Page, Site
 
 from shop.models import Product, ShopPage
-from shop.services.catalogue import product_create, product_image_create
 from shop.services.editors import EDITORS_GROUP, editors_group_ensure
+from shop.services.products import product_create, product_image_create
 
 SEED_PRODUCTS = [
     {

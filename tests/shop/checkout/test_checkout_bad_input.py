@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from shop.models import LocalCheckoutSession, Order, OrderLine, Product, ShopPage
-from shop.services.catalogue import product_create
+from shop.services.products import product_create
 from tests.support.shopper import Browser, soup_of
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Writes to the catalogue: products (published through revisions, as the admin does)."""
+"""Writes to products: created and published through revisions, as the admin does."""
 
 import io
 import logging

@@ -1,4 +1,4 @@
-"""The catalogue: products editors manage as Wagtail snippets (Shop → Products in the admin).
+"""Products: what the shop sells, managed as Wagtail snippets (Shop → Products in the admin).
 
 The row holds the *live* version; an editor's unpublished draft lives only in its revision,
 so the shop never shows it until it is published (now or at a scheduled time).
@@ -25,6 +25,9 @@ from wagtail.search.queryset import SearchableQuerySetMixin
 
 from shop.forms import ProductForm
 from shop.money import CURRENCY_CHOICES, MAX_UNIT_AMOUNT, format_money
+
+# The order the shop shows products in, and lists them in the admin: the editors' order.
+DISPLAY_ORDER = ("sort_order", "name", "pk")
 
 
 def default_currency() -> str:
@@ -55,7 +58,7 @@ class ProductQuerySet(SearchableQuerySetMixin, models.QuerySet):
             Q(expire_at__isnull=True) | Q(expire_at__gt=now),
             available=True,
             currency=settings.SHOP_CURRENCY,
-        ).order_by("sort_order", "name", "pk")
+        ).order_by(*DISPLAY_ORDER)
 
 
 class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, models.Model):
@@ -120,7 +123,7 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
     ]
 
     class Meta:
-        ordering = ["sort_order", "name", "pk"]
+        ordering = list(DISPLAY_ORDER)
 
     def __str__(self) -> str:
         return self.name

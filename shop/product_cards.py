@@ -1,4 +1,4 @@
-"""The rendered catalogue (product cards), cached and keyed on the catalogue's state.
+"""The shop page's product cards, rendered once and cached, keyed on what is for sale.
 
 The key is derived from the database — every field a card shows, of every product for
 sale right now — so a publish, an edit, a reorder from the snippet listing, an expiry or a
@@ -7,6 +7,7 @@ parts of the page (the checkout token, chosen quantities, My orders) are never c
 """
 
 import hashlib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,7 +36,7 @@ _CARD_FIELDS = (
 )
 
 
-def catalogue_state() -> tuple[int, str]:
+def product_cards_state() -> tuple[int, str]:
     """(number of products for sale, digest of their cards) from one query.
 
     The digest changes whenever a card changes, however the row was written (a plain
@@ -46,27 +47,33 @@ def catalogue_state() -> tuple[int, str]:
     return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def catalogue_render(page, *, chosen_quantities: dict | None = None) -> tuple[str, bool]:
-    """(product cards HTML, whether anything is for sale) for ``page``.
+@dataclass(frozen=True)
+class ProductCards:
+    html: str
+    has_products: bool  # anything for sale at all
+
+
+def product_cards_render(page, *, chosen_quantities: dict | None = None) -> ProductCards:
+    """The product cards of ``page``, with their quantity inputs.
 
     Cached unless the shopper's own quantities are to be kept in the inputs.
     """
-    count, digest = catalogue_state()
+    count, digest = product_cards_state()
     has_products = count > 0
     if chosen_quantities:
-        return _render(page, chosen_quantities), has_products
-    key = f"shop:catalogue:{page.pk}:{page.live_revision_id}:{page.max_quantity}:{digest}"
+        return ProductCards(_render(page, chosen_quantities), has_products)
+    key = f"shop:product-cards:{page.pk}:{page.live_revision_id}:{page.max_quantity}:{digest}"
     html = cache.get(key)
     if html is None:
         html = _render(page, {})
         cache.set(key, html, settings.CATALOGUE_CACHE_SECONDS)
     # Our own template's output, stored as text by the cache.
-    return mark_safe(html), has_products
+    return ProductCards(mark_safe(html), has_products)
 
 
 def _render(page, chosen_quantities: dict) -> str:
     return render_to_string(
-        "shop/includes/catalogue.html",
+        "shop/includes/product_grid.html",
         {
             "products": selectors.product_list_for_sale(),
             "page": page,
