@@ -42,7 +42,24 @@ def _on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _refuse_transactional_tests_without_serialized_rollback(items) -> None:
+    """A transactional test's flush re-creates content types and permissions unless it restores
+    the serialized database; the next test that does restore it then fails on duplicates."""
+    careless = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if careless:
+        raise pytest.UsageError(
+            "transactional tests must say serialized_rollback=True: " + ", ".join(careless)
+        )
+
+
 def pytest_collection_modifyitems(config, items):
+    _refuse_transactional_tests_without_serialized_rollback(items)
     if _on_postgres():
         return
     kept, dropped = [], []

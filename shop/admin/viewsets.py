@@ -298,7 +298,7 @@ class OrderViewSet(ModelViewSet):
         "items": "Items",
         "item_count": "Units",
         "payment_session_id": "Checkout session",
-        "payment_id": "Payment intent",
+        "payment_id": "Payment",
     }
     export_filename = "orders"
     # Never the checkout token or guest token: those are bearer credentials.

@@ -94,7 +94,7 @@ def _signed_event(event_type: str, obj: dict) -> tuple[bytes, dict[str, str]]:
 
 
 class LocalGateway:
-    display_name = "the test payment page"
+    display_name = "the local test gateway"
     checkout_origin = None
     # Its ids are shaped like Stripe's, so the same ones are accepted.
     is_session_id = staticmethod(StripeGateway.is_session_id)

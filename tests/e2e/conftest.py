@@ -29,7 +29,7 @@ the journeys save screenshots to docs/screenshots/ (``make screenshots``).
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +63,11 @@ class ShopServer:
     url: str
     db_path: Path
     log_path: Path
+    env: Mapping[str, str]
+
+    def manage(self, *args: str) -> str:
+        """Run a management command against the server's database, as an operator would."""
+        return manage(*args, env=self.env, log_path=self.log_path)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         """Read the server's database directly (read-only)."""
@@ -142,7 +147,7 @@ def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
     # One worker for the whole run: its in-memory cache and throttles stay put (AppServer
     # turns off gunicorn's worker recycling).
     with AppServer("e2e", env=env, log_path=log_path, workers=1, threads=2) as server:
-        yield ShopServer(url=server.url, db_path=db_path, log_path=log_path)
+        yield ShopServer(url=server.url, db_path=db_path, log_path=log_path, env=env)
 
 
 @pytest.fixture(autouse=True)

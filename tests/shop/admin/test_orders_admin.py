@@ -407,7 +407,7 @@ def test_csv_export_lists_the_filtered_orders(editor_client, orders):
     assert row["Items"] == "2 × Stoneware Mug, 1 × Canvas Tote"
     assert row["Units"] == "3"
     assert row["Checkout session"] == "cs_test_paidsession0001"
-    assert row["Payment intent"] == "pi_test_paidintent0001"
+    assert row["Payment"] == "pi_test_paidintent0001"
     assert row["Created"] == format_datetime(order.created_at)
     # Tokens that prove ownership never leave the database.
     assert str(order.checkout_token) not in json.dumps(row)

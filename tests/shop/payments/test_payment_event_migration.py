@@ -15,7 +15,8 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the next transactional test starts from the migrated data again.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_stored_events_keep_their_rows_and_gain_kind_payment_and_full_refund() -> None:
     apps = _migrate(BEFORE)
     try:
