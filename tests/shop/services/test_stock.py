@@ -14,9 +14,10 @@ from shop.models import Order, OrderEvent, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
 from shop.services.checkout import OutOfStock, order_place
+from shop.services.reconciliation import payments_reconcile
 from shop.shoppers import Shopper
 from shop.stock import stock_level
-from tests.support.orders import order_checkout
+from tests.support.orders import local_expiry_passed, order_checkout, stale_order
 from tests.support.shopper import Browser, soup_of
 
 S = Order.Status
@@ -264,3 +265,31 @@ def test_a_new_shopper_can_buy_units_an_expired_session_gave_back(shop, mug):
 
     assert again.status == S.PENDING
     assert level(mug) == (1, 0, 0)
+
+
+def test_reconciliation_expiring_a_stale_session_releases_its_units(shop, mug):
+    stocked(mug, 1)
+    order = stale_order("stoneware-mug")
+    local_expiry_passed(order.payment_session_id)
+
+    payments_reconcile()
+
+    order.refresh_from_db()
+    assert order.status == S.EXPIRED
+    assert order.timeline.get(kind=K.STOCK_RELEASED).origin == "reconciliation"
+    assert level(mug) == (0, 0, 1)
+
+
+def test_reconciliation_releases_a_lapsed_hold_whose_order_never_reached_the_gateway(shop, mug):
+    stocked(mug, 2)
+    cart = cart_build(checkout_token=uuid.uuid4(), fields={f"qty_{mug.pk}": "2"}, max_quantity=10)
+    order = order_place(cart=cart, shopper=Shopper(user_id=None, guest_token="g", email=None))
+    lapse(order)
+
+    dry = payments_reconcile(dry_run=True)
+    report = payments_reconcile()
+
+    assert dry.holds_released == []
+    assert report.holds_released == [order.reference]
+    assert stock_entries(order) == [K.STOCK_HELD, K.STOCK_RELEASED]
+    assert level(mug) == (0, 0, 2)
