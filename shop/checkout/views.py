@@ -104,7 +104,7 @@ def _out_of_stock_message(exc: OutOfStock) -> str:
     parts = [
         f"{short.product.name} is sold out"
         if short.available == 0
-        else f"only {short.available} {short.product.name} left"
+        else f"only {short.available} left of {short.product.name}"
         for short in exc.short
     ]
     text = "; ".join(parts)

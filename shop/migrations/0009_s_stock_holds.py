@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='product',
             name='stock',
-            field=models.PositiveIntegerField(blank=True, help_text='Leave empty to sell without counting stock.', null=True),
+            field=models.PositiveIntegerField(blank=True, help_text='Units to sell in all, counting those already sold; add new units to it. Leave empty to sell without counting stock.', null=True),
         ),
         migrations.AlterField(
             model_name='orderevent',

@@ -117,7 +117,7 @@ def test_the_shop_page_refuses_with_409_naming_what_is_left_and_keeps_the_choice
 
     assert response.status_code == 409
     error = soup_of(response).find(id="checkout-error").get_text(" ", strip=True)
-    assert "only 2 Stoneware Mug left" in error
+    assert "only 2 left of Stoneware Mug" in error
     typed = {
         field["name"]: field.get("value")
         for field in soup_of(response).select("form[data-buy-form] input[name^=qty_]")
