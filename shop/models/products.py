@@ -88,6 +88,16 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         default=True, help_text="Untick to take the product off the shop without unpublishing it."
     )
     sort_order = models.IntegerField(default=0, help_text="Lower numbers are shown first.")
+    # Every unit the shop has had to sell, those since sold included: what is left is this
+    # minus the units sold and those held by open checkouts (see shop/stock.py).
+    stock = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Units to sell in all, counting those already sold; add new units to it."
+            " Leave empty to sell without counting stock."
+        ),
+    )
 
     revisions = GenericRelation(
         "wagtailcore.Revision",
