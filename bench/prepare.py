@@ -355,6 +355,13 @@ def explain() -> dict:
     return {"explain": found}
 
 
+def stock(*, units: int | None) -> dict:
+    """Track every product's stock at ``units`` (None: stop tracking), as an editor would set it."""
+    # The checkout scenario holds up to 3 units of up to 3 products per request.
+    Product.objects.update(stock=units)
+    return {"stock": units}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.prepare")
     steps = parser.add_subparsers(dest="step", required=True)
@@ -367,6 +374,8 @@ def main(argv: list[str]) -> None:
     pending_args.add_argument("--count", type=int, required=True)
     pending_args.add_argument("--out", type=Path, required=True)
     steps.add_parser("explain")
+    stock_args = steps.add_parser("stock")
+    stock_args.add_argument("--units", type=int, default=None, help="omit: not tracked")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -376,6 +385,8 @@ def main(argv: list[str]) -> None:
         made = grow(orders=args.orders)
     elif args.step == "explain":
         made = explain()
+    elif args.step == "stock":
+        made = stock(units=args.units)
     else:
         made = pending(count=args.count, out=args.out)
     made.update(

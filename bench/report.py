@@ -18,6 +18,8 @@ from bench.server import WorkerMemory
 SHOP_PAGE_RATIO_TARGET = 0.5
 SHOP_PAGE_QUERY_TARGET = 10
 WEBHOOK_RATIO_TARGET = 0.5
+# Issue 13: holding stock may cost a checkout at most a fifth of its throughput.
+STOCK_CHECKOUT_RATIO_TARGET = 0.8
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,18 @@ class Report:
                     ", ".join(f"at most {q} at {orders:,} orders" for orders, q in worst),
                     all(q <= SHOP_PAGE_QUERY_TARGET for _, q in worst)
                     and len({q for _, q in worst}) == 1,
+                )
+            )
+        untracked, tracked = self.full.get("checkout"), self.full.get("checkout_stock")
+        if untracked is not None and tracked is not None:
+            ratio = tracked.result.rps / untracked.result.rps
+            found.append(
+                (
+                    "checkout_stock",
+                    f"Checkout with stock tracked ≥ {STOCK_CHECKOUT_RATIO_TARGET}× untracked",
+                    f"{ratio:.2f}× ({tracked.result.rps:,.0f} vs "
+                    f"{untracked.result.rps:,.0f} req/s)",
+                    ratio >= STOCK_CHECKOUT_RATIO_TARGET,
                 )
             )
         webhook = self.full.get("webhook_distinct")

@@ -139,6 +139,24 @@ class Runner:
         return profile.markdown(first.title, wall, cpu)
 
 
+# Enough that the stock checkout never sells out: every request holds at most 9 units.
+BENCH_STOCK_UNITS = 1_000_000
+
+
+def checkout_with_stock_tracked(env, shopper, products, *, count: int, warmup: int):
+    """The same carts as the checkout scenario, with every product's stock tracked: each Buy
+    then locks its products' rows and counts what is held and sold."""
+    prepare(env, "stock", "--units", BENCH_STOCK_UNITS)
+    return scenarios.checkout(
+        shopper,
+        products,
+        count=count,
+        warmup=warmup,
+        key="checkout_stock",
+        title="POST /checkout/ (fake Stripe), stock tracked",
+    )
+
+
 def main() -> int:
     config = BenchConfig.from_env()
     config.validate()
@@ -199,6 +217,9 @@ def main() -> int:
                     lambda: scenarios.orders_shopper(shopper, warmup=reads),
                     lambda: scenarios.checkout(
                         shopper, products, count=config.checkouts, warmup=writes
+                    ),
+                    lambda: checkout_with_stock_tracked(
+                        env, shopper, products, count=config.checkouts, warmup=writes
                     ),
                     lambda: scenarios.webhook_distinct(pending[:-1], secret, warmup=writes),
                     lambda: scenarios.webhook_duplicate(pending[-1], secret, warmup=writes),

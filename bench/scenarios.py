@@ -79,9 +79,19 @@ def orders_shopper(shopper: Shopper, *, warmup: int) -> Scenario:
 
 
 def checkout(
-    shopper: Shopper, product_ids: list[int], *, count: int, warmup: int, seed: int = 7
+    shopper: Shopper,
+    product_ids: list[int],
+    *,
+    count: int,
+    warmup: int,
+    seed: int = 7,
+    key: str = "checkout",
+    title: str = "POST /checkout/ (fake Stripe)",
 ) -> Scenario:
-    """A Buy press per request: a fresh checkout token and 1–3 products, answered with 303."""
+    """A Buy press per request: a fresh checkout token and 1–3 products, answered with 303.
+
+    The same seed gives the same carts, so two runs of it differ only in what the server does.
+    """
     rng = random.Random(seed)
 
     def press() -> Request:
@@ -99,8 +109,8 @@ def checkout(
         return Request("POST", "/checkout/", headers, urlencode(fields).encode())
 
     return Scenario(
-        "checkout",
-        "POST /checkout/ (fake Stripe)",
+        key,
+        title,
         [press() for _ in range(count)],
         [press() for _ in range(warmup)],
         expect_status=303,
