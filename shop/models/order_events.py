@@ -111,7 +111,7 @@ class OrderEvent(models.Model):
     an entry once written refuses to be saved again."""
 
     class Kind(models.TextChoices):
-        # Refunds, shipments and stock holds add their kinds here as they arrive.
+        # Refunds and shipments add their kinds here as they arrive.
         PLACED = "placed", "Placed"
         STATUS_CHANGED = "status_changed", "Status changed"
         PAYMENT_RECEIVED = "payment_received", "Payment received"
@@ -119,6 +119,10 @@ class OrderEvent(models.Model):
         AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting payment confirmation"
         EMAIL_SENT = "email_sent", "E-mail sent"
         NOTE = "note", "Note"
+        STOCK_HELD = "stock_held", "Stock held"
+        STOCK_RELEASED = "stock_released", "Stock released"
+        STOCK_SOLD = "stock_sold", "Stock sold"
+        OVERSOLD = "oversold", "Oversold"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255

@@ -142,6 +142,10 @@ class Order(models.Model):
     decline_reason = models.CharField(
         max_length=255, blank=True, help_text="What the payment provider said, safe to show."
     )
+    # Paid while its units were no longer held for it and the stock could not cover them
+    # (a session paid after its hold lapsed, stock lowered by an editor): the operator
+    # refunds or fulfils it. A paid order is never dropped.
+    oversold = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -213,6 +217,13 @@ class OrderLine(models.Model):
     unit_amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     quantity = models.PositiveIntegerField()
+    # The stock hold (shop/stock.py): units of a tracked product held for this order until
+    # its payment session can no longer be paid, then released, or sold when it is paid.
+    # Zero held units: the product was not tracked when the order was placed.
+    held_quantity = models.PositiveIntegerField(default=0, editable=False)
+    held_until = models.DateTimeField(null=True, blank=True, editable=False)
+    hold_released_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sold_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["pk"]

@@ -88,6 +88,10 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         default=True, help_text="Untick to take the product off the shop without unpublishing it."
     )
     sort_order = models.IntegerField(default=0, help_text="Lower numbers are shown first.")
+    # Units the shop has to sell, open checkouts' holds and sales included (see shop/stock.py).
+    stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leave empty to sell without counting stock."
+    )
 
     revisions = GenericRelation(
         "wagtailcore.Revision",
