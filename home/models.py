@@ -15,7 +15,7 @@ class StoreSettings(BaseSiteSetting):
     low_stock_threshold = models.PositiveIntegerField(
         default=5,
         help_text=(
-            "A tracked product with fewer units than this left shows \"Only N left\" in the "
+            'A tracked product with fewer units than this left shows "Only N left" in the '
             "shop and is listed on the dashboard."
         ),
     )
