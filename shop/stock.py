@@ -84,6 +84,11 @@ def stock_levels(
     return levels
 
 
+def units_text(lines: Iterable[OrderLine]) -> str:
+    """Order lines' held units in words, for the timeline: "Mug × 2, Tote × 1"."""
+    return ", ".join(f"{line.product_name} × {line.held_quantity}" for line in lines)
+
+
 def stock_level(product_id: int, *, now: dt.datetime | None = None) -> StockLevel | None:
     """One product's stock level; None when there is no such product."""
     return stock_levels([product_id], now=now).get(product_id)

@@ -35,6 +35,7 @@ from shop.services.checkout import (
     CheckoutRefused,
     CheckoutUrls,
     OrderAlreadyPaid,
+    OutOfStock,
     RepeatPurchase,
     checkout_session_open,
     order_place,
@@ -99,9 +100,20 @@ REFUSALS: dict[CheckoutRefused.Reason, tuple[int, str]] = {
 }
 
 
+def _out_of_stock_message(exc: OutOfStock) -> str:
+    parts = [
+        f"{short.product.name} is sold out"
+        if short.available == 0
+        else f"only {short.available} {short.product.name} left"
+        for short in exc.short
+    ]
+    text = "; ".join(parts)
+    return f"Sorry: {text}. Please choose fewer and press Buy again."
+
+
 def _refuse_checkout(
     request: HttpRequest,
-    exc: CheckoutRefused | PaymentError,
+    exc: CheckoutRefused | OutOfStock | PaymentError,
     *,
     page: ShopPage,
     order: Order | None = None,
@@ -115,6 +127,13 @@ def _refuse_checkout(
     if isinstance(exc, CheckoutRefused):
         status, message = REFUSALS[exc.reason]
         return _refuse(request, message, status=status, page=page)
+    if isinstance(exc, OutOfStock):
+        # Nothing ordered or held: the page again, the shopper's choices kept.
+        message = _out_of_stock_message(exc)
+        if wants_json(request):
+            available = {str(short.product.pk): short.available for short in exc.short}
+            return JsonResponse({"error": message, "available": available}, status=409)
+        return _refuse(request, message, status=409, page=page)
     if isinstance(exc, GatewayUnavailable):
         logger.warning("order %s: payment service unavailable: %s", order.reference, exc)
         status = 503
@@ -176,7 +195,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return _ask_to_repeat(request, exc, page=page, cart_fields=fields)
     except OrderAlreadyPaid as exc:
         return _already_paid(request, exc.order)
-    except CheckoutRefused as exc:
+    except (CheckoutRefused, OutOfStock) as exc:
         return _refuse_checkout(request, exc, page=page)
 
     urls = CheckoutUrls(

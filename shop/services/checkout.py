@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shop import selectors
+from shop import selectors, stock
 from shop.cart import Cart
-from shop.models import Order, OrderEvent, OrderLine, Source
+from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments import get_gateway, limits
 from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession
 from shop.services import fulfilment
@@ -53,6 +53,23 @@ class CheckoutRefused(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class ShortLine:
+    """A product the shopper asked more of than is available."""
+
+    product: Product
+    wanted: int
+    available: int  # never below zero
+
+
+class OutOfStock(Exception):
+    """Some lines ask for more than is available; nothing was ordered or held."""
+
+    def __init__(self, short: tuple[ShortLine, ...]):
+        super().__init__(", ".join(f"{s.product.pk}: {s.available} left" for s in short))
+        self.short = short
+
+
 class OrderAlreadyPaid(Exception):
     def __init__(self, order: Order):
         super().__init__(order.reference)
@@ -88,6 +105,41 @@ def _lines_match(order: Order, cart: Cart) -> bool:
     return placed == wanted
 
 
+def session_expiry(order: Order) -> dt.datetime:
+    """When the order's payment session expires: fixed by its creation, so a retry repeats it."""
+    return order.created_at.replace(microsecond=0) + SESSION_LIFETIME
+
+
+def _stock_hold(order: Order, cart: Cart) -> dict[int, int]:
+    """Inside the order's transaction: the units to hold per tracked product, or OutOfStock.
+
+    The tracked products' rows are locked (in primary-key order, so two checkouts never
+    wait on each other in a cycle) before what is available is read: concurrent checkouts
+    take turns, and together never hold more than the stock.
+    """
+    wanted: dict[int, int] = {}
+    for line in cart.lines:
+        wanted[line.product.pk] = wanted.get(line.product.pk, 0) + line.quantity
+    tracked = list(
+        Product.objects.select_for_update()
+        .filter(pk__in=wanted, stock__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not tracked:
+        return {}
+    levels = stock.stock_levels(tracked)
+    products = {line.product.pk: line.product for line in cart.lines}
+    short = tuple(
+        ShortLine(products[pk], wanted[pk], max(0, levels[pk].available))
+        for pk in tracked
+        if wanted[pk] > levels[pk].available
+    )
+    if short:
+        raise OutOfStock(short)
+    return {pk: wanted[pk] for pk in tracked}
+
+
 def _order_create(cart: Cart, shopper: Shopper) -> Order:
     with transaction.atomic():
         order = Order.objects.create(
@@ -98,7 +150,10 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
             guest_token="" if shopper.user_id else (shopper.guest_token or ""),
             customer_email=shopper.email or "",
         )
-        OrderLine.objects.bulk_create(
+        # After the order: a token used before fails on it first, and goes on to its order.
+        held = _stock_hold(order, cart)
+        held_until = session_expiry(order) + stock.HOLD_MARGIN
+        lines = OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
                 product=line.product,
@@ -106,11 +161,21 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
                 unit_amount=line.product.unit_amount,
                 currency=line.product.currency,
                 quantity=line.quantity,
+                held_quantity=line.quantity if line.product.pk in held else 0,
+                held_until=held_until if line.product.pk in held else None,
             )
             for line in cart.lines
         )
         placed = f"Total {order.total_display}"
         OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout(), message=placed)
+        if held:
+            units = stock.units_text(line for line in lines if line.held_quantity)
+            OrderEvent.objects.record(
+                order,
+                OrderEvent.Kind.STOCK_HELD,
+                Source.checkout(),
+                message=f"Held until {held_until:%Y-%m-%d %H:%M} UTC: {units}",
+            )
     return order
 
 
@@ -149,7 +214,8 @@ def order_place(*, cart: Cart, shopper: Shopper) -> Order:
     """Create the pending order for ``cart``, or find the one its checkout token already made.
 
     Raises RepeatPurchase when the shopper paid for exactly this cart in the last
-    ``REPEAT_PURCHASE_WINDOW`` and has not confirmed buying it again, CheckoutRefused when
+    ``REPEAT_PURCHASE_WINDOW`` and has not confirmed buying it again, OutOfStock when a line
+    asks for more of a tracked product than is available (nothing is ordered), CheckoutRefused when
     the token belongs to another shopper or was used for a different basket, and
     OrderAlreadyPaid when its order is paid.
     """
@@ -196,7 +262,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         amount_total=order.amount_total,
         success_url=urls.success_url,
         cancel_url=urls.cancel_url(order),
-        expires_at=order.created_at.replace(microsecond=0) + SESSION_LIFETIME,
+        expires_at=session_expiry(order),
         customer_email=order.customer_email or None,
     )
 

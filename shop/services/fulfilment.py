@@ -7,12 +7,14 @@ called again. Every change writes its ``OrderEvent`` in the same transaction; a 
 or repeated move writes nothing.
 """
 
+import datetime as dt
 import logging
 
 from django.db import transaction
 from django.utils import timezone
 
-from shop.models import Order, OrderEvent, PaymentEvent, Source
+from shop import stock
+from shop.models import Order, OrderEvent, OrderLine, PaymentEvent, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.payments.events import EventKind
 from shop.tasks import order_confirmation_queue
@@ -69,7 +71,109 @@ def _move(
         order, kind, source, message=message, old_status=old, new_status=new_status
     )
     logger.info("order %s status %s -> %s source=%s", order.reference, old, new_status, source)
+    if new_status == Order.Status.PAID:
+        _stock_sell(order, source=source)
+    elif new_status in RELEASED_BY:
+        _stock_release(order, source=source)
     return True
+
+
+# An order in one of these statuses can no longer be paid through its session: its held
+# units go back on sale (a payment arriving later still makes it paid: see _stock_sell).
+RELEASED_BY = frozenset({Order.Status.EXPIRED, Order.Status.CANCELED, Order.Status.FAILED})
+
+
+def _stock_release(order: Order, *, source: Source, now: dt.datetime | None = None) -> None:
+    """On a locked order: give back the units still held for it, once, on its timeline."""
+    now = now or timezone.now()
+    lines = list(
+        order.lines.filter(held_quantity__gt=0, hold_released_at__isnull=True, sold_at__isnull=True)
+    )
+    if not lines:
+        return
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(hold_released_at=now)
+    message = f"Released: {stock.units_text(lines)}"
+    OrderEvent.objects.record(order, OrderEvent.Kind.STOCK_RELEASED, source, message=message)
+    logger.info("order %s stock released (%s) source=%s", order.reference, message, source)
+
+
+def _stock_sell(order: Order, *, source: Source) -> None:
+    """On a locked order just paid: its held units become sold, once.
+
+    A line whose hold had been given back (released, or lapsed with its session) is sold
+    all the same — the money is taken — and so is one whose product an editor lowered
+    under what is sold. The order is then flagged ``oversold`` when the stock cannot cover
+    it: its units were no longer held and are now more than what is left, or the units
+    sold are more than the stock.
+    """
+    now = timezone.now()
+    lines = list(order.lines.filter(held_quantity__gt=0, sold_at__isnull=True))
+    if not lines:
+        return
+    product_ids = sorted({line.product_id for line in lines if line.product_id is not None})
+    # Serialises with checkouts holding these products, so the levels read below are exact.
+    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
+    lapsed = {line.product_id for line in lines if not _held_at(line, now)}
+    OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(sold_at=now)
+    OrderEvent.objects.record(
+        order, OrderEvent.Kind.STOCK_SOLD, source, message=f"Sold: {stock.units_text(lines)}"
+    )
+    levels = stock.stock_levels(product_ids, now=now)
+    short = [
+        line
+        for line in lines
+        if (level := levels.get(line.product_id)) is not None
+        and level.tracked
+        and (level.sold > level.stock or (line.product_id in lapsed and level.available < 0))
+    ]
+    logger.info("order %s stock sold source=%s", order.reference, source)
+    if short:
+        order.oversold = True
+        order.save(update_fields=["oversold", "updated_at"])
+        message = f"Paid for more than the stock covers: {stock.units_text(short)}"
+        OrderEvent.objects.record(order, OrderEvent.Kind.OVERSOLD, source, message=message)
+        logger.warning("order %s oversold (%s) source=%s", order.reference, message, source)
+
+
+def _held_at(line: OrderLine, now: dt.datetime) -> bool:
+    return line.hold_released_at is None and line.held_until is not None and line.held_until > now
+
+
+def stock_holds_release_lapsed(*, source: Source, now: dt.datetime | None = None) -> list[str]:
+    """Give back, on each order's timeline, the holds whose time ran out without anything
+    settling their order (no session ever opened, a session the gateway kept open).
+
+    They already count as available (``held_until`` has passed); this says so on the
+    timeline. Returns the references of the orders released.
+    """
+    now = now or timezone.now()
+    due = (
+        OrderLine.objects.filter(
+            held_quantity__gt=0,
+            hold_released_at__isnull=True,
+            sold_at__isnull=True,
+            held_until__lte=now,
+            order__status=Order.Status.PENDING,
+        )
+        .order_by("order_id")
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+    released = []
+    for order_id in list(due):
+        with transaction.atomic():
+            order = (
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(pk=order_id, status=Order.Status.PENDING)
+                .first()
+            )
+            if order is None:
+                continue
+            lapsed = order.lines.filter(held_until__lte=now)
+            if lapsed.filter(hold_released_at__isnull=True, sold_at__isnull=True).exists():
+                _stock_release(order, source=source, now=now)
+                released.append(order.reference)
+    return released
 
 
 def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:

@@ -24,7 +24,7 @@ from shop import selectors
 from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
-from shop.services.fulfilment import order_expire, order_fulfil
+from shop.services.fulfilment import order_expire, order_fulfil, stock_holds_release_lapsed
 from shop.tasks import order_confirmation_send
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ class ReconcileReport:
     outcomes: list[OrderOutcome] = field(default_factory=list)
     # Paid orders whose confirmation e-mail had never gone out, queued again.
     confirmations_requeued: list[str] = field(default_factory=list)
+    # Orders whose stock hold ran out with the order still pending, released on its timeline.
+    holds_released: list[str] = field(default_factory=list)
     # Set when the gateway could not be reached: the run stopped there.
     gateway_error: str | None = None
     unchecked: int = 0
@@ -230,13 +232,18 @@ def payments_reconcile(
         report.confirmations_requeued = _confirmations_requeue(
             cutoff=now - older_than, now=now, dry_run=dry_run
         )
+    if not dry_run:
+        # Their units already count as available; this puts the release on the timeline.
+        report.holds_released = stock_holds_release_lapsed(source=SOURCE, now=now)
     counts = report.counts
     logger.info(
-        "reconciliation%s checked %d pending orders: %s; %d confirmations requeued%s",
+        "reconciliation%s checked %d pending orders: %s; %d confirmations requeued;"
+        " %d stock holds released%s",
         " (dry run)" if dry_run else "",
         len(report.outcomes),
         ", ".join(f"{counts[action]} {action}" for action in ACTIONS if counts[action]) or "none",
         len(report.confirmations_requeued),
+        len(report.holds_released),
         "; gateway unavailable" if report.gateway_error else "",
     )
     return report

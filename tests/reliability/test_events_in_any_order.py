@@ -11,23 +11,31 @@ Actions: completed = checkout.session.completed (paid), succeeded =
 checkout.session.async_payment_succeeded, failed = checkout.session.async_payment_failed,
 expired = checkout.session.expired, refunded = charge.refunded (full), cancel = the shopper
 leaves the payment page (GET /checkout/cancel/).
+
+The product is stock-tracked: whatever the order of events, its units end held while the
+order is pending, sold once it is paid (or refunded), and given back otherwise; and once the
+session's time has run out and reconciliation has run, nothing is held.
 """
 
+import datetime as dt
 import json
 import secrets
 import uuid
 
 import pytest
 from django.core import mail
+from django.db.models import F
 from django.test import Client, TestCase
 
 from shop.cart import cart_build
-from shop.models import LocalCheckoutSession, Order, PaymentEvent, Product
+from shop.models import LocalCheckoutSession, Order, OrderEvent, PaymentEvent, Product, Source
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
+from shop.services.fulfilment import stock_holds_release_lapsed
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY, Shopper
+from shop.stock import stock_level
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +200,8 @@ SEQUENCES = [
 ]
 
 PAYMENT_INTENT = "pi_test_sequence"
+STOCK = 5
+UNITS = 2  # what the scenario's order buys
 
 
 class Scenario:
@@ -199,13 +209,15 @@ class Scenario:
 
     def __init__(self, products):
         token = secrets.token_urlsafe(16)
+        self.product = products[0]
+        Product.objects.filter(pk=self.product.pk).update(stock=STOCK)
         self.browser = Client()
         session = self.browser.session
         session[GUEST_TOKEN_SESSION_KEY] = token
         session.save()
         cart = cart_build(
             checkout_token=uuid.uuid4(),
-            fields={f"qty_{products[0].pk}": "2"},
+            fields={f"qty_{products[0].pk}": str(UNITS)},
             max_quantity=10,
         )
         self.order = order_place(cart=cart, shopper=Shopper(user_id=None, guest_token=token))
@@ -297,6 +309,30 @@ class Scenario:
         self.order.refresh_from_db()
         return self.order.status
 
+    def held_and_sold(self) -> tuple[int, int]:
+        level = stock_level(self.product.pk)
+        assert level.available == STOCK - level.held - level.sold
+        return level.held, level.sold
+
+    def session_time_runs_out(self) -> None:
+        """The hold's time (session expiry plus margin) passes and reconciliation runs."""
+        self.order.lines.update(held_until=F("held_until") - dt.timedelta(hours=2))
+        stock_holds_release_lapsed(source=Source.reconciliation())
+
+    def stock_entries(self) -> list[str]:
+        kinds = (OrderEvent.Kind.STOCK_HELD, OrderEvent.Kind.STOCK_RELEASED)
+        kinds += (OrderEvent.Kind.STOCK_SOLD, OrderEvent.Kind.OVERSOLD)
+        return list(self.order.timeline.filter(kind__in=kinds).values_list("kind", flat=True))
+
+
+def expected_stock(final: str) -> tuple[int, int]:
+    """(held, sold) the final status requires."""
+    if final in ("paid", "refunded"):
+        return 0, UNITS
+    if final == "pending":
+        return UNITS, 0
+    return 0, 0
+
 
 @pytest.mark.parametrize(("sequence", "final", "emails"), SEQUENCES, ids=[s[0] for s in SEQUENCES])
 def test_events_in_any_order_end_in_the_state_the_rules_require(shop, sequence, final, emails):
@@ -313,6 +349,18 @@ def test_events_in_any_order_end_in_the_state_the_rules_require(shop, sequence, 
     assert scenario.status() == final
     assert len(mail.outbox) == emails
     assert PaymentEvent.objects.count() == len(scenario.sent)
+    assert scenario.held_and_sold() == expected_stock(final)
+    entries = scenario.stock_entries()
+    # One hold, then at most one release and one sale; an oversold flag never without a sale.
+    assert entries[0] == OrderEvent.Kind.STOCK_HELD
+    assert entries.count(OrderEvent.Kind.STOCK_HELD) == 1
+    assert entries.count(OrderEvent.Kind.STOCK_RELEASED) <= 1
+    assert entries.count(OrderEvent.Kind.STOCK_SOLD) == (1 if expected_stock(final)[1] else 0)
+
+    scenario.session_time_runs_out()
+
+    assert scenario.held_and_sold() == (0, expected_stock(final)[1])
+    assert scenario.status() == final
 
 
 def test_the_table_covers_every_pair_and_every_ordered_triple():
