@@ -109,7 +109,5 @@ def test_stock_panel_lists_oversold_orders_linking_to_their_inspect_page(editor_
 
     text = " ".join(panel.get_text(" ").split())
     assert "1 order paid for units no longer in stock" in text
-    assert [a["href"] for a in panel.select("li a")] == [
-        reverse("orders:inspect", args=[order.pk])
-    ]
+    assert [a["href"] for a in panel.select("li a")] == [reverse("orders:inspect", args=[order.pk])]
     assert panel.select_one("li").get_text(" ", strip=True) == f"{order.reference} Oversold"
