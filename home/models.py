@@ -12,7 +12,19 @@ class StoreSettings(BaseSiteSetting):
         blank=True, help_text="Shown to shoppers who need help with an order."
     )
 
-    panels = [FieldPanel("store_name"), FieldPanel("support_email")]
+    low_stock_threshold = models.PositiveIntegerField(
+        default=5,
+        help_text=(
+            'A tracked product with fewer units than this left shows "Only N left" in the '
+            "shop and is listed on the dashboard."
+        ),
+    )
+
+    panels = [
+        FieldPanel("store_name"),
+        FieldPanel("support_email"),
+        FieldPanel("low_stock_threshold"),
+    ]
 
     class Meta:
         verbose_name = "store settings"

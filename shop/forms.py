@@ -7,6 +7,10 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from shop.money import MAX_UNIT_AMOUNT, amount_forms, format_money, parse_amount, to_decimal
 
 _EMPTY_DRAFTAIL = '{"blocks": [], "entityMap": {}}'
+STOCK_HELP = (
+    "Units to sell, those already sold included: add to it when new units come in. Leave "
+    "empty not to track stock (the product then never sells out)."
+)
 
 
 class ProductForm(WagtailAdminModelForm):
@@ -21,6 +25,8 @@ class ProductForm(WagtailAdminModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._refuse_unreadable_description()
+        if "stock" in self.fields:
+            self.fields["stock"].help_text = STOCK_HELP
         currency = settings.SHOP_CURRENCY
         price = self.fields["unit_amount"]
         price.help_text = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
@@ -39,6 +45,20 @@ class ProductForm(WagtailAdminModelForm):
                 f"{currency.upper()}, e.g. {amount_forms(currency)}."
             )
             price.error_messages["required"] = price.help_text
+
+    def show_stock_level(self, level) -> None:
+        """Say under the stock field what is held and sold of it (a ``shop.stock.StockLevel``).
+
+        The editor may still change the stock: a lower figure only limits new checkouts.
+        """
+        if "stock" not in self.fields or level is None or level.available is None:
+            return
+        if not (level.held or level.sold):
+            return
+        self.fields["stock"].help_text = (
+            f"{level.stock} in stock, {level.held} held by open checkouts, {level.sold} sold: "
+            f"{max(level.available, 0)} available. {STOCK_HELP}"
+        )
 
     def _refuse_unreadable_description(self) -> None:
         """Draftail always posts its own JSON; anything else (a broken client, an attacker)

@@ -1,5 +1,5 @@
 """The admin's "Shop" menu: Products (snippets with drafts, previews, scheduling) and Orders
-(read-only, ``shop.admin.viewsets``), and the dashboard's orders panel."""
+(read-only, ``shop.admin.viewsets``), and the dashboard's orders and stock panels."""
 
 from django.templatetags.static import static
 from django.utils.html import format_html
@@ -10,7 +10,8 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from shop.admin.panels import OrdersSummaryPanel
+from shop.admin.panels import OrdersSummaryPanel, StockAlertsPanel
+from shop.admin.products import ProductEditView, ProductIndexView, StockColumn
 from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
 from shop.models import Order, Product
 
@@ -32,6 +33,9 @@ class ProductViewSet(SnippetViewSet):
     list_display = [
         "name",
         "price_display",
+        StockColumn("stock", "Stock"),
+        StockColumn("held", "Held"),
+        StockColumn("sold", "Sold"),
         LiveStatusTagColumn(),
         BooleanColumn("available"),
         UpdatedAtColumn(),
@@ -42,6 +46,8 @@ class ProductViewSet(SnippetViewSet):
     search_backend_name = None
     sort_order_field = "sort_order"
     copy_view_enabled = False
+    index_view_class = ProductIndexView
+    edit_view_class = ProductEditView
 
 
 class ShopViewSetGroup(SnippetViewSetGroup):
@@ -57,6 +63,7 @@ register_snippet(ShopViewSetGroup)
 @hooks.register("construct_homepage_panels")
 def add_orders_summary_panel(request, panels) -> None:
     panels.append(OrdersSummaryPanel(request))
+    panels.append(StockAlertsPanel(request))
 
 
 @hooks.register("insert_global_admin_css")

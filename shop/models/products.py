@@ -120,6 +120,7 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         FieldPanel("description"),
         FieldPanel("image"),
         FieldPanel("unit_amount"),
+        FieldPanel("stock"),
         MultiFieldPanel([FieldPanel("available"), FieldPanel("sort_order")], heading="Display"),
         PublishingPanel(),
     ]

@@ -7,7 +7,10 @@
     if (!form) {
         return;
     }
-    var inputs = Array.prototype.slice.call(form.querySelectorAll("input[data-unit-amount]"));
+    // A sold-out product's input is disabled: nothing to count or check.
+    var inputs = Array.prototype.slice.call(
+        form.querySelectorAll("input[data-unit-amount]:not(:disabled)")
+    );
     var totalOutput = form.querySelector("[data-cart-total]");
     var button = form.querySelector("[data-buy-button]");
     var formatters = {};
@@ -38,6 +41,9 @@
     function problemWith(input) {
         var value = Number(input.value.trim());
         if (Number.isInteger(value) && value > Number(input.max)) {
+            if ("stockLimited" in input.dataset) {
+                return "Only " + input.max + " left: you can buy at most " + input.max + ".";
+            }
             return "You can buy at most " + input.max + " of each product.";
         }
         return "Enter a whole number from 0 to " + input.max + ".";

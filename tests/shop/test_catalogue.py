@@ -14,9 +14,11 @@ from django.utils import timezone
 from PIL import Image
 from wagtail.models import Revision
 
-from shop.models import Product
+from home.models import StoreSettings
+from shop.models import OrderLine, Product
 from shop.services.products import product_create, product_image_create
 from tests.support.shopper import Browser, checkout_token_in
+from tests.support.stock import stock_line_make
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +162,75 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 42), (120, 90, 60)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _quantity_input(client, name: str):
+    card = BeautifulSoup(_card(client, name), "html.parser")
+    return card, card.select_one("input.quantity__input")
+
+
+def test_a_product_with_few_left_says_so_and_caps_the_quantity_then_sells_out(shop, client):
+    StoreSettings.objects.update(low_stock_threshold=5)
+    mug = Product.objects.get(slug="stoneware-mug")
+    Product.objects.filter(pk=mug.pk).update(stock=4)
+    stock_line_make(mug, 2, sold=True)
+
+    card, quantity = _quantity_input(client, "Stoneware Mug")
+    assert card.select_one(".product-card__stock").get_text(strip=True) == "Only 2 left"
+    assert quantity["max"] == "2" and not quantity.has_attr("disabled")
+    assert f"qty-{mug.pk}-stock" in quantity["aria-describedby"].split()
+
+    # Others buy the last two while the page is cached.
+    stock_line_make(mug, 1, sold=True)
+    stock_line_make(mug, 1)
+
+    card, quantity = _quantity_input(client, "Stoneware Mug")
+    assert card.select_one(".product-card__stock").get_text(strip=True) == "Sold out"
+    assert quantity.has_attr("disabled") and quantity["value"] == "0"
+
+
+def test_a_product_with_plenty_left_or_untracked_looks_as_before(shop, client):
+    StoreSettings.objects.update(low_stock_threshold=5)
+    max_quantity = str(shop.max_quantity)
+    Product.objects.filter(slug="stoneware-mug").update(stock=shop.max_quantity + 20)
+
+    for name in ("Stoneware Mug", "Canvas Tote"):
+        card, quantity = _quantity_input(client, name)
+        assert card.select_one(".product-card__stock") is None
+        assert quantity["max"] == max_quantity and not quantity.has_attr("data-stock-limited")
+
+
+def test_the_most_a_shopper_can_choose_is_what_is_left_when_under_the_page_maximum(shop, client):
+    StoreSettings.objects.update(low_stock_threshold=2)
+    shop.max_quantity = 10
+    shop.save_revision().publish()
+    Product.objects.filter(slug="stoneware-mug").update(stock=7)
+
+    card, quantity = _quantity_input(client, "Stoneware Mug")
+
+    assert card.select_one(".product-card__stock") is None
+    assert quantity["max"] == "7" and quantity.has_attr("data-stock-limited")
+
+
+def test_a_lapsed_hold_puts_its_units_back_on_the_shop_page(shop, client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    Product.objects.filter(pk=mug.pk).update(stock=1)
+    line = stock_line_make(mug, 1)
+    assert _quantity_input(client, "Stoneware Mug")[1].has_attr("disabled")
+
+    OrderLine.objects.filter(pk=line.pk).update(held_until=timezone.now() - dt.timedelta(seconds=1))
+
+    card, quantity = _quantity_input(client, "Stoneware Mug")
+    assert not quantity.has_attr("disabled") and quantity["max"] == "1"
+    assert card.select_one(".product-card__stock").get_text(strip=True) == "Only 1 left"
+
+
+def test_raising_the_low_stock_threshold_shows_at_once(shop, client):
+    StoreSettings.objects.update(low_stock_threshold=5)
+    Product.objects.filter(slug="stoneware-mug").update(stock=30)
+    assert _quantity_input(client, "Stoneware Mug")[0].select_one(".product-card__stock") is None
+
+    StoreSettings.objects.update(low_stock_threshold=31)
+
+    card, _ = _quantity_input(client, "Stoneware Mug")
+    assert card.select_one(".product-card__stock").get_text(strip=True) == "Only 30 left"

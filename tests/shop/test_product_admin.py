@@ -3,9 +3,13 @@
 import pytest
 from bs4 import BeautifulSoup
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shop.models import Product
+from shop.services.products import product_create
+from tests.support.stock import stock_line_make
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +202,108 @@ def test_a_name_with_no_letters_for_a_slug_still_gets_one(admin_client):
 
     assert response.status_code == 302
     assert Product.objects.get(name="☕☕").slug == "product"
+
+
+def _listing_rows(client, **params) -> dict[str, dict[str, str]]:
+    """The product listing as {product name: {column heading: cell text}}."""
+    response = client.get(reverse("wagtailsnippets_shop_product:list"), params)
+    assert response.status_code == 200
+    table = BeautifulSoup(response.content, "html.parser").select_one("table.listing")
+    headings = [" ".join(th.get_text(" ").split()) for th in table.select("thead th")]
+    rows = {}
+    for tr in table.select("tbody tr"):
+        cells = [" ".join(td.get_text(" ").split()) for td in tr.find_all(["td", "th"])]
+        name = Product.objects.get(pk=tr.select_one("[data-object-id]")["data-object-id"]).name
+        rows[name] = dict(zip(headings, cells, strict=False))
+    return rows
+
+
+def test_product_listing_shows_stock_held_and_sold_or_a_dash_when_not_tracked(admin_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    Product.objects.filter(pk=mug.pk).update(stock=12)
+    stock_line_make(mug, 3)
+    stock_line_make(mug, 2, sold=True)
+
+    rows = _listing_rows(admin_client)
+
+    assert (rows["Stoneware Mug"]["Stock"], rows["Stoneware Mug"]["Held"]) == ("12", "3")
+    assert rows["Stoneware Mug"]["Sold"] == "2"
+    tote = rows["Canvas Tote"]
+    assert (tote["Stock"], tote["Held"], tote["Sold"]) == ("—", "—", "—")
+
+
+def test_product_listing_reads_stock_in_the_same_queries_however_many_products(admin_client):
+    def stock_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(reverse("wagtailsnippets_shop_product:list")).status_code == 200
+        # Wagtail's own status column asks per row for a schedule; stock must not add to it.
+        return sum(
+            "shop_orderline" in query["sql"] or '"stock"' in query["sql"]
+            for query in queries.captured_queries
+        )
+
+    for product in Product.objects.all():
+        Product.objects.filter(pk=product.pk).update(stock=20)
+        stock_line_make(product, 1)
+    before = stock_queries()
+    for number in range(5):
+        more = product_create(
+            name=f"Extra {number}",
+            slug=f"extra-{number}",
+            description="",
+            unit_amount=500,
+            currency="usd",
+        )
+        Product.objects.filter(pk=more.pk).update(stock=9)
+        stock_line_make(more, 2, sold=True)
+
+    assert _listing_rows(admin_client)["Extra 4"]["Sold"] == "2"
+    assert stock_queries() == before
+
+
+def test_edit_form_says_plainly_what_is_held_and_sold(admin_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    Product.objects.filter(pk=mug.pk).update(stock=12)
+    stock_line_make(mug, 3)
+    stock_line_make(mug, 2, sold=True)
+
+    body = admin_client.get(reverse("wagtailsnippets_shop_product:edit", args=[mug.pk]))
+
+    text = " ".join(BeautifulSoup(body.content, "html.parser").get_text(" ").split())
+    assert "12 in stock, 3 held by open checkouts, 2 sold: 7 available." in text
+
+
+def test_edit_form_explains_an_empty_stock_for_an_untracked_product(admin_client):
+    tote = Product.objects.get(slug="canvas-tote")
+
+    body = admin_client.get(reverse("wagtailsnippets_shop_product:edit", args=[tote.pk]))
+
+    text = " ".join(BeautifulSoup(body.content, "html.parser").get_text(" ").split())
+    assert "Leave empty not to track stock" in text
+    assert "held by open checkouts" not in text
+
+
+def test_editor_can_lower_stock_while_units_are_held(editor_client):
+    mug = Product.objects.get(slug="stoneware-mug")
+    Product.objects.filter(pk=mug.pk).update(stock=12)
+    stock_line_make(mug, 3)
+    edit = reverse("wagtailsnippets_shop_product:edit", args=[mug.pk])
+
+    response = editor_client.post(
+        edit, _product_form(name=mug.name, slug=mug.slug, unit_amount="18.00", stock="2")
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    mug.refresh_from_db()
+    assert mug.stock == 2
+    text = " ".join(
+        BeautifulSoup(editor_client.get(edit).content, "html.parser").get_text(" ").split()
+    )
+    assert "2 in stock, 3 held by open checkouts, 0 sold: 0 available." in text
+
+
+def test_an_empty_stock_is_not_tracked(admin_client):
+    response = admin_client.post(reverse(ADD_URL), _product_form(stock=""))
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(slug="linen-napkins").stock is None

@@ -350,6 +350,23 @@ def test_status_badges_name_the_status_in_its_own_colour(
     assert "css/admin.css" in editor_client.get(INDEX).content.decode()
 
 
+def test_an_oversold_order_says_oversold_beside_its_status_in_the_list_and_inspect_page(
+    editor_client, shop
+):
+    oversold = order_make(status=Order.Status.PAID)
+    Order.objects.filter(pk=oversold.pk).update(oversold=True)
+    order_make(status=Order.Status.PAID)
+
+    page = BeautifulSoup(editor_client.get(INDEX).content, "html.parser")
+    assert len(page.select("main .order-status--oversold")) == 1
+    row = page.select_one("main .order-status--oversold").find_parent("tr")
+    assert oversold.reference in row.get_text()
+    inspect = reverse("orders:inspect", args=[oversold.pk])
+    page = BeautifulSoup(editor_client.get(inspect).content, "html.parser")
+    assert page.select_one("main .order-status--oversold").get_text(strip=True) == "Oversold"
+    assert page.select_one("main .order-status--paid").get_text(strip=True) == "Paid"
+
+
 def test_dates_read_the_same_in_the_listing_the_inspect_page_and_the_exports(editor_client, shop):
     created = dt.datetime(2026, 11, 28, 9, 5, 7, 123456, tzinfo=dt.UTC)
     order = order_make(status=Order.Status.PAID, created_at=created)
