@@ -126,6 +126,9 @@ class OrderMaker:
             "site_origin": "",
             "confirmation_claimed_until": None,
             "confirmation_emailed_at": settled if paid else None,
+            "payment_declined_at": None,
+            "decline_reason": "",
+            "oversold": False,
             "created_at": created,
             "paid_at": settled if paid else None,
             "updated_at": settled,
@@ -160,7 +163,16 @@ def _copy(cursor, model, columns: list[str], rows: list[tuple]) -> None:
 
 
 ORDER_COLUMNS = [field.column for field in Order._meta.concrete_fields]
-LINE_COLUMNS = ["order_id", "product_id", "product_name", "unit_amount", "currency", "quantity"]
+# Lines of untracked products hold nothing: the hold columns stay empty (NULL) but this one.
+LINE_COLUMNS = [
+    "order_id",
+    "product_id",
+    "product_name",
+    "unit_amount",
+    "currency",
+    "quantity",
+    "held_quantity",
+]
 
 
 def _insert(batch: list[tuple[dict, list]]) -> None:
@@ -187,7 +199,15 @@ def _insert(batch: list[tuple[dict, list]]) -> None:
             OrderLine,
             LINE_COLUMNS,
             [
-                (order["id"], product.pk, product.name, product.unit_amount, product.currency, qty)
+                (
+                    order["id"],
+                    product.pk,
+                    product.name,
+                    product.unit_amount,
+                    product.currency,
+                    qty,
+                    0,
+                )
                 for order, lines in batch
                 for product, qty in lines
             ],
