@@ -227,6 +227,16 @@ class OrderLine(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        indexes = [
+            # What a checkout counts under its products' row locks (shop/stock.py): only the
+            # lines that hold or sold stock, never the whole order history.
+            models.Index(
+                fields=["product"],
+                condition=models.Q(held_quantity__gt=0),
+                include=["held_quantity", "held_until", "hold_released_at", "sold_at"],
+                name="orderline_stock_units",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_name} × {self.quantity}"
