@@ -17,9 +17,9 @@ from django.utils.safestring import mark_safe
 
 from shop import selectors
 from shop.models import Product
-from shop.stock import stock_levels
+from shop.stock import stock_levels_of
 
-# Everything product_card.html shows, in the order the catalogue shows it.
+# Everything product_card.html shows, in the order the catalogue shows it; stock last.
 _CARD_FIELDS = (
     "pk",
     "sort_order",
@@ -35,6 +35,7 @@ _CARD_FIELDS = (
     "image__focal_point_y",
     "image__focal_point_width",
     "image__focal_point_height",
+    "stock",
 )
 
 
@@ -76,7 +77,9 @@ def product_cards_state(
     """
     rows = list(Product.objects.for_sale().values_list(*_CARD_FIELDS))
     ids = [row[0] for row in rows]
-    levels = stock_levels(ids) if ids else {}
+    # The stock column is read with the cards: counting what is held costs a query only
+    # when some product for sale is tracked.
+    levels = stock_levels_of({row[0]: row[-1] for row in rows})
     stock = {}
     for pk in ids:
         shown = card_stock(

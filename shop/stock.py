@@ -15,7 +15,7 @@ The writes (placing a hold, releasing it, selling it) live in the services
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
@@ -59,22 +59,33 @@ def holding(now: dt.datetime) -> Q:
 def stock_levels(
     product_ids: Iterable[int], *, now: dt.datetime | None = None
 ) -> dict[int, StockLevel]:
-    """The stock level of each existing product in ``product_ids``, in two queries."""
+    """The stock level of each existing product in ``product_ids``, in at most two queries."""
     ids = set(product_ids)
     if not ids:
         return {}
-    now = now or timezone.now()
     stock = dict(Product.objects.filter(pk__in=ids).values_list("pk", "stock"))
-    counts = {
-        row["product_id"]: row
-        for row in OrderLine.objects.filter(product_id__in=stock.keys(), held_quantity__gt=0)
-        .order_by()
-        .values("product_id")
-        .annotate(
-            held=Sum("held_quantity", filter=holding(now), default=0),
-            sold=Sum("held_quantity", filter=Q(sold_at__isnull=False), default=0),
-        )
-    }
+    return stock_levels_of(stock, now=now)
+
+
+def stock_levels_of(
+    stock: Mapping[int, int | None], *, now: dt.datetime | None = None
+) -> dict[int, StockLevel]:
+    """The stock levels of products whose ``stock`` the caller has already read: one query
+    when any of them is tracked, none when none is."""
+    now = now or timezone.now()
+    tracked = [pk for pk, units in stock.items() if units is not None]
+    counts = {}
+    if tracked:
+        counts = {
+            row["product_id"]: row
+            for row in OrderLine.objects.filter(product_id__in=tracked, held_quantity__gt=0)
+            .order_by()
+            .values("product_id")
+            .annotate(
+                held=Sum("held_quantity", filter=holding(now), default=0),
+                sold=Sum("held_quantity", filter=Q(sold_at__isnull=False), default=0),
+            )
+        }
     levels = {}
     for pk, units in stock.items():
         row = counts.get(pk, {})
