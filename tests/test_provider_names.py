@@ -12,7 +12,8 @@ SOURCE_SUFFIXES = {".py", ".html", ".js", ".css"}
 # The provider's own folder; settings, which read the STRIPE_* environment variables;
 # migrations, which record history as it was; tests and benchmarks, which play Stripe.
 ALLOWED = ("shop/payments/", "site_config/settings/", "tests/", "bench/")
-SKIPPED_DIRS = {".venv", "node_modules", ".git", "static_collected", "media", "__pycache__"}
+# Not ours: installed packages and tools' caches (any hidden folder: .venv, .venv-3.13, .git).
+SKIPPED_DIRS = {"node_modules", "static_collected", "media", "__pycache__", "test-artifacts"}
 # Id prefixes are matched at the start of a word: "docs_" and "api_" are not Stripe's.
 PROVIDER_NAMES = re.compile(
     r"stripe|payment_intent|checkout\.session|charge\.refunded"
@@ -25,7 +26,8 @@ def _sources() -> list[Path]:
     found = []
     for path in ROOT.rglob("*"):
         relative = path.relative_to(ROOT)
-        if SKIPPED_DIRS & set(relative.parts) or path.suffix not in SOURCE_SUFFIXES:
+        hidden = any(part.startswith(".") for part in relative.parts)
+        if hidden or SKIPPED_DIRS & set(relative.parts) or path.suffix not in SOURCE_SUFFIXES:
             continue
         name = relative.as_posix()
         if name.startswith(ALLOWED) or "/migrations/" in f"/{name}":
