@@ -170,3 +170,18 @@ def order_paid_at_gateway(quantities: dict[str, int]) -> tuple[Order, dict]:
     )
     paid = session_payload(LocalGateway().pay(session.id, email="ada@example.com"))
     return order, paid
+
+
+def session_reported(order: Order, *, paid: bool, payment_id: str | None = None) -> CheckoutSession:
+    """The order's session as the gateway would report it: complete and paid, or expired."""
+    return CheckoutSession(
+        id=order.payment_session_id,
+        url=None,
+        status="complete" if paid else "expired",
+        payment_status="paid" if paid else "unpaid",
+        amount_total=order.amount_total,
+        currency=order.currency,
+        client_reference_id=order.reference,
+        payment_id=payment_id or f"pi_{order.reference}",
+        customer_email="ada@example.com",
+    )

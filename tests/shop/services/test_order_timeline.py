@@ -1,6 +1,7 @@
 """Every change to an order writes one OrderEvent, in the same transaction; nothing else does."""
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,8 +9,8 @@ from django.db import transaction
 
 from shop import tasks
 from shop.models import Order, OrderEvent, Source
-from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
+from tests.support.orders import session_reported
 
 S = Order.Status
 K = OrderEvent.Kind
@@ -24,18 +25,8 @@ REFUSED = [
 ]
 
 
-def session_of(order: Order, *, paid: bool) -> CheckoutSession:
-    return CheckoutSession(
-        id=order.payment_session_id,
-        url=None,
-        status="complete" if paid else "expired",
-        payment_status="paid" if paid else "unpaid",
-        amount_total=order.amount_total,
-        currency=order.currency,
-        client_reference_id=order.reference,
-        payment_id="pi_timeline",
-        customer_email="ada@example.com",
-    )
+# Every payment in these tests has this id, so the timeline's message can be read back.
+session_of = partial(session_reported, payment_id="pi_timeline")
 
 
 # The service that moves an order to each status, as the webhook, pages and reconciliation call it.

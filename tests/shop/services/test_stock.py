@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from shop.cart import cart_build
 from shop.models import Order, OrderEvent, Product, Source
-from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
 from shop.services.checkout import OutOfStock, order_place
 from shop.services.reconciliation import payments_reconcile
 from shop.shoppers import Shopper
 from shop.stock import stock_level
 from tests.support.orders import local_expiry_passed, order_checkout, stale_order
+from tests.support.orders import session_reported as session_of
 from tests.support.shopper import Browser, soup_of
 
 S = Order.Status
@@ -36,20 +36,6 @@ def level(product: Product) -> tuple[int, int, int | None]:
     """(held, sold, available) as the shop reads them now."""
     found = stock_level(product.pk)
     return found.held, found.sold, found.available
-
-
-def session_of(order: Order, *, paid: bool) -> CheckoutSession:
-    return CheckoutSession(
-        id=order.payment_session_id,
-        url=None,
-        status="complete" if paid else "expired",
-        payment_status="paid" if paid else "unpaid",
-        amount_total=order.amount_total,
-        currency=order.currency,
-        client_reference_id=order.reference,
-        payment_id=f"pi_{order.reference}",
-        customer_email="ada@example.com",
-    )
 
 
 def pay(order: Order) -> Order:
