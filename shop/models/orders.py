@@ -110,6 +110,10 @@ class Order(models.Model):
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     currency = models.CharField(max_length=3)
+    # What was paid, in the currency's minor unit: the lines, shipping, and the total the
+    # provider charged (subtotal + shipping).
+    amount_subtotal = models.PositiveIntegerField(default=0, help_text="The lines, in minor units.")
+    amount_shipping = models.PositiveIntegerField(default=0, help_text="In minor units.")
     amount_total = models.PositiveIntegerField(help_text="In the currency's minor unit.")
     checkout_token = models.UUIDField(unique=True, editable=False)
     payment_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
@@ -142,6 +146,20 @@ class Order(models.Model):
     decline_reason = models.CharField(
         max_length=255, blank=True, help_text="What the payment provider said, safe to show."
     )
+    # Where it ships and how, as the shopper gave it at checkout (a snapshot: rates and
+    # addresses change later). Blank for orders placed before the shop shipped.
+    shipping_name = models.CharField(max_length=200, blank=True)
+    shipping_phone = models.CharField(max_length=40, blank=True)
+    shipping_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    shipping_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    shipping_city = models.CharField("city", max_length=120, blank=True)
+    shipping_postal_code = models.CharField("postal code", max_length=20, blank=True)
+    shipping_region = models.CharField("region", max_length=120, blank=True)
+    shipping_country = models.CharField("country", max_length=2, blank=True)
+    shipping_rate_name = models.CharField("shipping rate", max_length=80, blank=True)
+    # The chosen rate's delivery estimate, in business days.
+    shipping_min_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    shipping_max_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # Paid while its units were no longer held for it and the stock could not cover them
     # (a session paid after its hold lapsed, stock lowered by an editor): the operator
     # refunds or fulfils it. A paid order is never dropped.

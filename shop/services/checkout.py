@@ -145,6 +145,7 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
         order = Order.objects.create(
             checkout_token=cart.checkout_token,
             currency=cart.currency,
+            amount_subtotal=cart.amount_total,
             amount_total=cart.amount_total,
             user_id=shopper.user_id,
             guest_token="" if shopper.user_id else (shopper.guest_token or ""),
