@@ -320,8 +320,12 @@ class OrderViewSet(ModelViewSet):
     ]
 
     def get_permissions_to_register(self):
-        # Only "view" means anything for orders; the others would be a misleading checkbox.
+        # Viewing and the actions of Order.Meta.permissions; add, change and delete would
+        # be misleading checkboxes (nobody may do those).
         return Permission.objects.filter(
             content_type=ContentType.objects.get_for_model(Order),
-            codename=get_permission_codename("view", Order._meta),
+            codename__in=[
+                get_permission_codename("view", Order._meta),
+                *(codename for codename, _ in Order._meta.permissions),
+            ],
         )

@@ -40,7 +40,7 @@ EDITOR_PAGE_PERMISSIONS = [
 ]
 
 
-def _permissions(pairs: list[tuple[str, str]]) -> list[Permission]:
+def permissions_of(pairs: list[tuple[str, str]]) -> list[Permission]:
     return [
         Permission.objects.get(content_type__app_label=app, codename=codename)
         for app, codename in pairs
@@ -62,17 +62,17 @@ def editors_group_ensure(*, shop_page: Page) -> tuple[Group, bool]:
     left with more (pages elsewhere, documents, collections, site settings).
     """
     group, created = Group.objects.get_or_create(name=EDITORS_GROUP)
-    group.permissions.set(_permissions(EDITOR_PERMISSIONS))
+    group.permissions.set(permissions_of(EDITOR_PERMISSIONS))
     _ensure_exactly(
         GroupPagePermission,
         group=group,
-        permissions=_permissions(EDITOR_PAGE_PERMISSIONS),
+        permissions=permissions_of(EDITOR_PAGE_PERMISSIONS),
         page=shop_page,
     )
     _ensure_exactly(
         GroupCollectionPermission,
         group=group,
-        permissions=_permissions(EDITOR_IMAGE_PERMISSIONS),
+        permissions=permissions_of(EDITOR_IMAGE_PERMISSIONS),
         collection=Collection.get_first_root_node(),
     )
     GroupSitePermission.objects.filter(group=group).delete()

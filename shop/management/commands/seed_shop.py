@@ -20,6 +20,7 @@ from wagtail.models import Page, Site
 from shop.models import Product, ShopPage
 from shop.services.editors import EDITORS_GROUP, editors_group_ensure
 from shop.services.products import product_create, product_image_create
+from shop.services.staff import FULFILMENT_GROUP, MANAGERS_GROUP, staff_groups_ensure
 
 SEED_PRODUCTS = [
     {
@@ -45,9 +46,12 @@ SEED_PRODUCTS = [
     },
 ]
 
+# (username, e-mail, password, group); no group: a superuser.
 DEMO_USERS = [
-    ("admin", "admin@example.com", "admin", True),
-    ("editor", "editor@example.com", "editor", False),
+    ("admin", "admin@example.com", "admin", None),
+    ("editor", "editor@example.com", "editor", EDITORS_GROUP),
+    ("fulfilment", "fulfilment@example.com", "fulfilment", FULFILMENT_GROUP),
+    ("manager", "manager@example.com", "manager", MANAGERS_GROUP),
 ]
 
 
@@ -95,7 +99,10 @@ def _product_image_bytes(slug: str, dark, light) -> bytes:
 
 
 class Command(BaseCommand):
-    help = "Create the shop page, three products and the Editors group (safe to run again)."
+    help = (
+        "Create the shop page, three products and the Editors, Fulfilment and Managers groups "
+        "(safe to run again)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -114,6 +121,8 @@ class Command(BaseCommand):
             shop = self._seed_shop_page()
             _, created = editors_group_ensure(shop_page=shop)
             self._report(created, f"group {EDITORS_GROUP}")
+            for name, created in staff_groups_ensure().items():
+                self._report(created, f"group {name}")
             if demo_users:
                 self._seed_demo_users()
 
@@ -179,14 +188,13 @@ class Command(BaseCommand):
 
     def _seed_demo_users(self) -> None:
         user_model = get_user_model()
-        editors = Group.objects.get(name=EDITORS_GROUP)
-        for username, email, password, is_superuser in DEMO_USERS:
+        for username, email, password, group in DEMO_USERS:
             if user_model.objects.filter(username=username).exists():
                 self._report(False, f"demo user {username}")
                 continue
-            if is_superuser:
+            if group is None:
                 user_model.objects.create_superuser(username, email, password)
             else:
                 user = user_model.objects.create_user(username, email, password)
-                user.groups.add(editors)
+                user.groups.add(Group.objects.get(name=group))
             self._report(True, f"demo user {username} (password {password!r})")

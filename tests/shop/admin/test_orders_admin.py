@@ -215,7 +215,7 @@ def test_admin_user_without_the_view_order_permission_cannot_see_orders(client, 
     assert "shop-orders-summary" not in client.get(reverse("wagtailadmin_home")).content.decode()
 
 
-def test_group_permissions_offer_only_viewing_orders(shop):
+def test_group_permissions_offer_viewing_and_each_order_action_but_no_writes(shop):
     offered = {
         permission.codename
         for fn in hooks.get_hooks("register_permissions")
@@ -223,7 +223,14 @@ def test_group_permissions_offer_only_viewing_orders(shop):
         if permission.content_type.model == "order"
     }
 
-    assert offered == {"view_order"}
+    assert offered == {
+        "view_order",
+        "ship_order",
+        "refund_order",
+        "cancel_order",
+        "resend_order_email",
+        "note_order",
+    }
 
 
 # -- finding orders --------------------------------------------------------------------
