@@ -1,8 +1,11 @@
-"""Fixtures the shop's tests share: an order placed by a shopper, an editor in the admin."""
+"""Fixtures the shop's tests share: an order placed by a shopper, an editor in the admin, and
+a migration executor for the migration tests."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from shop.models import Order, Product, ShopPage
 from tests.support.shopper import Browser
@@ -29,3 +32,12 @@ def editor_client(client, editor):
     """The test client logged in as ``editor``."""
     client.force_login(editor)
     return client
+
+
+@pytest.fixture
+def executor():
+    """Migrates the test database to any state; afterwards back to the latest migrations."""
+    executor = MigrationExecutor(connection)
+    yield executor
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -4,8 +4,6 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [("shop", "0007_a_payment_event_kind")]
@@ -13,14 +11,6 @@ AFTER = [("shop", "0008_b_order_events")]
 
 # serialized_rollback: the next transactional test starts from the migrated data again.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def executor():
-    executor = MigrationExecutor(connection)
-    yield executor
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_existing_orders_keep_their_rows_and_get_placed_and_paid_entries(executor) -> None:

@@ -3,21 +3,11 @@
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("shop", "0010_stock_units_index")]
 AFTER = [("shop", "0011_order_shipping_snapshot")]
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def executor():
-    executor = MigrationExecutor(connection)
-    yield executor
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_existing_orders_keep_their_total_as_subtotal_and_ship_nothing(executor) -> None:
