@@ -32,11 +32,13 @@ def _when(moment) -> str:
 
 
 class ShipmentRefused(Exception):
-    """A shipment change was refused and nothing changed; ``message`` says why."""
+    """A shipment change was refused and nothing changed; ``message`` says why, and
+    ``field`` names the detail that was wrong ("" when it is the order's state)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, field: str = ""):
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,16 @@ class ShipmentDetails:
     tracking_url: str = ""
 
 
-def _text(value: str, *, what: str, max_length: int) -> str:
+def _text(value: str, *, field: str, what: str, max_length: int) -> str:
     text = (value or "").strip()
     if len(text) > max_length:
-        raise ShipmentRefused(f"The {what} is too long: at most {max_length} characters.")
+        raise ShipmentRefused(
+            f"The {what} is too long: at most {max_length} characters.", field=field
+        )
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
-        raise ShipmentRefused(f"The {what} contains characters that cannot be printed.")
+        raise ShipmentRefused(
+            f"The {what} contains characters that cannot be printed.", field=field
+        )
     return text
 
 
@@ -63,20 +69,29 @@ def shipment_details_clean(
     """The carrier (required), tracking number and tracking URL (http or https), trimmed;
     ShipmentRefused names the first that is wrong."""
     details = ShipmentDetails(
-        carrier=_text(carrier, what="carrier", max_length=CARRIER_MAX_LENGTH),
+        carrier=_text(carrier, field="carrier", what="carrier", max_length=CARRIER_MAX_LENGTH),
         tracking_number=_text(
-            tracking_number, what="tracking number", max_length=TRACKING_NUMBER_MAX_LENGTH
+            tracking_number,
+            field="tracking_number",
+            what="tracking number",
+            max_length=TRACKING_NUMBER_MAX_LENGTH,
         ),
-        tracking_url=_text(tracking_url, what="tracking URL", max_length=TRACKING_URL_MAX_LENGTH),
+        tracking_url=_text(
+            tracking_url,
+            field="tracking_url",
+            what="tracking URL",
+            max_length=TRACKING_URL_MAX_LENGTH,
+        ),
     )
     if not details.carrier:
-        raise ShipmentRefused("Say which carrier took the parcel.")
+        raise ShipmentRefused("Say which carrier took the parcel.", field="carrier")
     if details.tracking_url:
         try:
             _tracking_url_valid(details.tracking_url)
         except ValidationError:
             raise ShipmentRefused(
-                "The tracking URL must be a web address starting with http:// or https://."
+                "The tracking URL must be a web address starting with http:// or https://.",
+                field="tracking_url",
             ) from None
     return details
 
