@@ -15,7 +15,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -41,6 +41,9 @@ from shop.services.shipments import (
     shipment_refusal,
 )
 
+# The largest primary key the database holds (BigAutoField); a larger number names no order
+# and must not reach the database, which would refuse it with an error.
+MAX_ORDER_ID = 2**63 - 1
 # Orders the Ship orders page and the dashboard list at once, oldest paid first.
 SHIP_ORDERS_SHOWN = 100
 WAITING_SHOWN = 10
@@ -55,6 +58,12 @@ def orders_waiting_to_ship() -> QuerySet[Order]:
     return Order.objects.filter(
         status=Order.Status.PAID, fulfilment_status=Order.FulfilmentStatus.UNFULFILLED
     ).order_by("paid_at", "pk")
+
+
+def _order_or_404(pk: int, queryset=None) -> Order:
+    if pk > MAX_ORDER_ID:
+        raise Http404("No such order.")
+    return get_object_or_404(queryset if queryset is not None else Order.objects, pk=pk)
 
 
 def _inspect_url(order: Order) -> str:
@@ -133,7 +142,7 @@ class OrderShipView(ActionPermissionMixin, WagtailAdminTemplateMixin, FormView):
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        self.order = get_object_or_404(Order, pk=kwargs["pk"])
+        self.order = _order_or_404(kwargs["pk"])
 
     def get_page_title(self):
         return f"Mark order {self.order.reference} as shipped"
@@ -192,7 +201,7 @@ class OrderDeliverView(ActionPermissionMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        order = get_object_or_404(Order, pk=pk)
+        order = _order_or_404(pk)
         try:
             order_mark_delivered(order=order, source=Source.admin_user(request.user))
         except ShipmentRefused as refused:
@@ -210,7 +219,7 @@ class PackingSlipView(ActionPermissionMixin, View):
     refused_text = "Packing slips need the permission to view orders."
 
     def get(self, request, pk):
-        order = get_object_or_404(Order.objects.with_lines(), pk=pk)
+        order = _order_or_404(pk, Order.objects.with_lines())
         store = StoreSettings.for_request(request)
         return TemplateResponse(
             request,
@@ -247,7 +256,14 @@ class ShipOrdersView(ActionPermissionMixin, WagtailAdminTemplateMixin, View):
 
     def post(self, request):
         chosen = request.POST.getlist("order")
-        ids = sorted({int(value) for value in chosen if value.isascii() and value.isdigit()})
+        ids = sorted(
+            {
+                int(value)
+                for value in chosen
+                if value.isascii() and value.isdigit() and len(value) <= 19
+                if int(value) <= MAX_ORDER_ID
+            }
+        )
         carrier = request.POST.get("carrier", "")
         tracking = {pk: request.POST.get(f"tracking_{pk}", "") for pk in ids}
         typed = {"carrier": carrier, "chosen": set(ids), "tracking": tracking}

@@ -203,9 +203,11 @@ def test_mark_as_delivered_once_shipped(fulfilment_client, paid):
     assert paid.timeline.get(kind=OrderEvent.Kind.DELIVERED).user.username == "packer"
 
 
-def test_unknown_order_is_404(fulfilment_client, shop):
-    assert fulfilment_client.get(reverse("orders:ship", args=[999999])).status_code == 404
-    assert fulfilment_client.get(reverse("orders:packing_slip", args=[999999])).status_code == 404
+@pytest.mark.parametrize("pk", [999999, 2**63, 10**30])
+def test_unknown_order_is_404(fulfilment_client, shop, pk):
+    for name in ("ship", "packing_slip"):
+        assert fulfilment_client.get(reverse(f"orders:{name}", args=[pk])).status_code == 404
+    assert fulfilment_client.post(reverse("orders:delivered", args=[pk])).status_code == 404
 
 
 # -- Ship orders (several at once) -----------------------------------------------------
@@ -259,6 +261,8 @@ def test_ship_orders_ships_the_ticked_orders_each_with_its_entry_and_email_and_l
     [
         {"carrier": "Royal Mail"},
         {"carrier": "Royal Mail", "order": "abc"},
+        {"carrier": "Royal Mail", "order": str(2**63)},
+        {"carrier": "Royal Mail", "order": "9" * 5000},
         {"carrier": "", "order": "PAID"},
         {"carrier": "Royal Mail", "order": "PAID", "tracking_PAID": "x" * 101},
     ],
