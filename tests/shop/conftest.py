@@ -1,10 +1,12 @@
-"""Fixtures the shop's tests share: an order placed by a shopper, an editor in the admin."""
+"""Fixtures the shop's tests share: an order placed by a shopper, a paid order to ship, an
+editor in the admin."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from shop.models import Order, Product, ShopPage
+from tests.support.orders import SHIP_TO, order_make
 from tests.support.shopper import Browser
 
 
@@ -29,3 +31,15 @@ def editor_client(client, editor):
     """The test client logged in as ``editor``."""
     client.force_login(editor)
     return client
+
+
+@pytest.fixture
+def paid_to_ship(db) -> Order:
+    """A paid order with an address and two lines (2 mugs, 1 tote), not shipped yet."""
+    return order_make(
+        status=Order.Status.PAID,
+        lines=(("Stoneware Mug", 1800, 2), ("Canvas Tote", 2450, 1)),
+        email="ada@example.com",
+        shipping=SHIP_TO,
+        amount_shipping=495,
+    )

@@ -40,17 +40,6 @@ def fulfilment_client(shop) -> Client:
     return client
 
 
-@pytest.fixture
-def paid(shop) -> Order:
-    return order_make(
-        status=Order.Status.PAID,
-        lines=(("Stoneware Mug", 1800, 2), ("Canvas Tote", 2450, 1)),
-        email="ada@example.com",
-        shipping=SHIP_TO,
-        amount_shipping=495,
-    )
-
-
 def _page(response) -> BeautifulSoup:
     return BeautifulSoup(response.content, "html.parser")
 
@@ -73,12 +62,12 @@ def _ship_form(**overrides) -> dict:
 # -- who may ship --------------------------------------------------------------------
 
 
-def test_fulfilment_staff_see_mark_as_shipped_on_a_paid_order(fulfilment_client, paid):
-    page = _inspect(fulfilment_client, paid)
+def test_fulfilment_staff_see_mark_as_shipped_on_a_paid_order(fulfilment_client, paid_to_ship):
+    page = _inspect(fulfilment_client, paid_to_ship)
 
     button = page.select_one("[data-mark-shipped]")
     assert button is not None and button.get_text(strip=True) == "Mark as shipped"
-    assert button["href"] == reverse("orders:ship", args=[paid.pk])
+    assert button["href"] == reverse("orders:ship", args=[paid_to_ship.pk])
     assert "Not shipped" in page.select_one("[data-order-shipment]").get_text()
     assert "12 Marylebone Road" in page.select_one("[data-ship-to]").get_text()
 
@@ -89,28 +78,32 @@ def test_no_mark_as_shipped_on_an_unpaid_order(fulfilment_client, shop):
     assert _inspect(fulfilment_client, pending).select_one("[data-mark-shipped]") is None
 
 
-def test_editors_see_no_shipping_buttons_and_get_403_on_every_shipping_url(editor_client, paid):
-    page = _inspect(editor_client, paid)
+def test_editors_see_no_shipping_buttons_and_get_403_on_every_shipping_url(
+    editor_client, paid_to_ship
+):
+    page = _inspect(editor_client, paid_to_ship)
     assert page.select_one("[data-mark-shipped]") is None
     assert page.select_one("[data-mark-delivered]") is None
     assert "Ship orders" not in editor_client.get(reverse("orders:index")).content.decode()
 
     for name, method in (("ship", "get"), ("ship", "post"), ("delivered", "post")):
-        url = reverse(f"orders:{name}", args=[paid.pk])
+        url = reverse(f"orders:{name}", args=[paid_to_ship.pk])
         response = getattr(editor_client, method)(url, _ship_form())
         assert response.status_code == 403, (name, method)
         assert "You cannot ship orders" in response.content.decode()
     for method in ("get", "post"):
-        response = getattr(editor_client, method)(reverse("orders:ship_orders"), {"order": paid.pk})
+        response = getattr(editor_client, method)(
+            reverse("orders:ship_orders"), {"order": paid_to_ship.pk}
+        )
         assert response.status_code == 403
 
-    paid.refresh_from_db()
-    assert paid.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
     assert mail.outbox == []
 
 
-def test_logged_out_visitors_are_sent_to_log_in(client, paid):
-    response = client.get(reverse("orders:ship", args=[paid.pk]))
+def test_logged_out_visitors_are_sent_to_log_in(client, paid_to_ship):
+    response = client.get(reverse("orders:ship", args=[paid_to_ship.pk]))
 
     assert response.status_code == 302
     assert reverse("wagtailadmin_login") in response["Location"]
@@ -120,9 +113,9 @@ def test_logged_out_visitors_are_sent_to_log_in(client, paid):
 
 
 def test_mark_as_shipped_goes_back_to_the_order_with_a_message_and_one_email(
-    fulfilment_client, paid, django_capture_on_commit_callbacks
+    fulfilment_client, paid_to_ship, django_capture_on_commit_callbacks
 ):
-    form_page = fulfilment_client.get(reverse("orders:ship", args=[paid.pk]))
+    form_page = fulfilment_client.get(reverse("orders:ship", args=[paid_to_ship.pk]))
     assert form_page.status_code == 200
     assert {"carrier", "tracking_number", "tracking_url"} <= {
         field["name"] for field in _page(form_page).select("form#w-editor-form input[name]")
@@ -130,12 +123,12 @@ def test_mark_as_shipped_goes_back_to_the_order_with_a_message_and_one_email(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = fulfilment_client.post(
-            reverse("orders:ship", args=[paid.pk]), _ship_form(), follow=True
+            reverse("orders:ship", args=[paid_to_ship.pk]), _ship_form(), follow=True
         )
 
-    assert response.redirect_chain == [(reverse("orders:inspect", args=[paid.pk]), 302)]
+    assert response.redirect_chain == [(reverse("orders:inspect", args=[paid_to_ship.pk]), 302)]
     page = _page(response)
-    assert f"Order {paid.reference} marked as shipped with Royal Mail" in page.get_text()
+    assert f"Order {paid_to_ship.reference} marked as shipped with Royal Mail" in page.get_text()
     shipment = page.select_one("[data-order-shipment]")
     assert "Shipped" in shipment.select_one("[data-fulfilment-status]").get_text()
     assert shipment.select_one("[data-tracking] a")["href"] == TRACKING
@@ -148,18 +141,18 @@ def test_mark_as_shipped_goes_back_to_the_order_with_a_message_and_one_email(
 
 
 def test_mark_as_shipped_submitted_twice_ships_once_and_says_so(
-    fulfilment_client, paid, django_capture_on_commit_callbacks
+    fulfilment_client, paid_to_ship, django_capture_on_commit_callbacks
 ):
-    url = reverse("orders:ship", args=[paid.pk])
+    url = reverse("orders:ship", args=[paid_to_ship.pk])
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment_client.post(url, _ship_form())
         second = fulfilment_client.post(url, _ship_form(carrier="DHL"), follow=True)
 
     assert "was already shipped" in _page(second).get_text()
-    assert paid.timeline.filter(kind=OrderEvent.Kind.SHIPPED).count() == 1
+    assert paid_to_ship.timeline.filter(kind=OrderEvent.Kind.SHIPPED).count() == 1
     assert len(mail.outbox) == 1
-    paid.refresh_from_db()
-    assert paid.carrier == "Royal Mail"
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.carrier == "Royal Mail"
 
 
 @pytest.mark.parametrize(
@@ -172,15 +165,17 @@ def test_mark_as_shipped_submitted_twice_ships_once_and_says_so(
     ],
 )
 def test_bad_shipment_details_are_shown_on_the_form_with_400_and_change_nothing(
-    fulfilment_client, paid, form, field, says
+    fulfilment_client, paid_to_ship, form, field, says
 ):
-    response = fulfilment_client.post(reverse("orders:ship", args=[paid.pk]), _ship_form(**form))
+    response = fulfilment_client.post(
+        reverse("orders:ship", args=[paid_to_ship.pk]), _ship_form(**form)
+    )
 
     assert response.status_code == 400
     assert says in " ".join(response.context["form"].errors[field])
-    paid.refresh_from_db()
-    assert paid.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
-    assert not paid.timeline.filter(kind=OrderEvent.Kind.SHIPPED).exists()
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
+    assert not paid_to_ship.timeline.filter(kind=OrderEvent.Kind.SHIPPED).exists()
 
 
 def test_the_ship_form_of_an_unpaid_order_goes_back_to_it_saying_why(fulfilment_client, shop):
@@ -191,16 +186,18 @@ def test_the_ship_form_of_an_unpaid_order_goes_back_to_it_saying_why(fulfilment_
     assert "only paid orders can be shipped" in _page(response).get_text()
 
 
-def test_mark_as_delivered_once_shipped(fulfilment_client, paid):
-    fulfilment_client.post(reverse("orders:ship", args=[paid.pk]), _ship_form())
+def test_mark_as_delivered_once_shipped(fulfilment_client, paid_to_ship):
+    fulfilment_client.post(reverse("orders:ship", args=[paid_to_ship.pk]), _ship_form())
 
-    response = fulfilment_client.post(reverse("orders:delivered", args=[paid.pk]), follow=True)
+    response = fulfilment_client.post(
+        reverse("orders:delivered", args=[paid_to_ship.pk]), follow=True
+    )
 
     page = _page(response)
-    assert f"Order {paid.reference} marked as delivered." in page.get_text()
+    assert f"Order {paid_to_ship.reference} marked as delivered." in page.get_text()
     assert "Delivered" in page.select_one("[data-fulfilment-status]").get_text()
     assert page.select_one("[data-mark-delivered]") is None
-    assert paid.timeline.get(kind=OrderEvent.Kind.DELIVERED).user.username == "packer"
+    assert paid_to_ship.timeline.get(kind=OrderEvent.Kind.DELIVERED).user.username == "packer"
 
 
 @pytest.mark.parametrize("pk", [999999, 2**63, 10**30])
@@ -267,9 +264,13 @@ def test_ship_orders_ships_the_ticked_orders_each_with_its_entry_and_email_and_l
         {"carrier": "Royal Mail", "order": "PAID", "tracking_PAID": "x" * 101},
     ],
 )
-def test_ship_orders_refuses_bad_input_with_400_and_ships_nothing(fulfilment_client, paid, form):
+def test_ship_orders_refuses_bad_input_with_400_and_ships_nothing(
+    fulfilment_client, paid_to_ship, form
+):
     form = {
-        key.replace("PAID", str(paid.pk)): str(paid.pk) if value == "PAID" else value
+        key.replace("PAID", str(paid_to_ship.pk)): str(paid_to_ship.pk)
+        if value == "PAID"
+        else value
         for key, value in form.items()
     }
 
@@ -277,11 +278,11 @@ def test_ship_orders_refuses_bad_input_with_400_and_ships_nothing(fulfilment_cli
 
     assert response.status_code == 400
     assert _page(response).select_one("[data-ship-error]").get_text(strip=True)
-    paid.refresh_from_db()
-    assert paid.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
 
 
-def test_the_orders_list_offers_ship_orders_to_fulfilment_staff(fulfilment_client, paid):
+def test_the_orders_list_offers_ship_orders_to_fulfilment_staff(fulfilment_client, paid_to_ship):
     html = fulfilment_client.get(reverse("orders:index")).content.decode()
 
     assert reverse("orders:ship_orders") in html
@@ -290,11 +291,13 @@ def test_the_orders_list_offers_ship_orders_to_fulfilment_staff(fulfilment_clien
 # -- packing slip ----------------------------------------------------------------------
 
 
-def test_packing_slip_shows_store_reference_date_address_lines_and_rate(fulfilment_client, paid):
+def test_packing_slip_shows_store_reference_date_address_lines_and_rate(
+    fulfilment_client, paid_to_ship
+):
     store = StoreSettings.for_site(Site.objects.get(is_default_site=True))
     store.store_name = "Bramble & Wren"
     store.save()
-    inspect = _inspect(fulfilment_client, paid)
+    inspect = _inspect(fulfilment_client, paid_to_ship)
     url = inspect.select_one("[data-packing-slip]")["href"]
 
     response = fulfilment_client.get(url)
@@ -302,7 +305,7 @@ def test_packing_slip_shows_store_reference_date_address_lines_and_rate(fulfilme
     assert response.status_code == 200
     page = _page(response)
     assert page.select_one("[data-store-name]").get_text(strip=True) == "Bramble & Wren"
-    assert page.select_one("[data-reference]").get_text(strip=True) == paid.reference
+    assert page.select_one("[data-reference]").get_text(strip=True) == paid_to_ship.reference
     address = page.select_one("[data-ship-to]").get_text("\n", strip=True).splitlines()
     assert address == [
         "Ada Lovelace",
@@ -326,12 +329,14 @@ def test_packing_slip_shows_store_reference_date_address_lines_and_rate(fulfilme
     assert "@media print" in open(css, encoding="utf-8").read()  # noqa: SIM115
 
 
-def test_editors_may_print_a_packing_slip_but_not_others(editor_client, paid, client, shop):
-    assert editor_client.get(reverse("orders:packing_slip", args=[paid.pk])).status_code == 200
+def test_editors_may_print_a_packing_slip_but_not_others(editor_client, paid_to_ship, client, shop):
+    assert (
+        editor_client.get(reverse("orders:packing_slip", args=[paid_to_ship.pk])).status_code == 200
+    )
     nobody = get_user_model().objects.create_user("nobody", "n@example.com", "pw")
     nobody.user_permissions.add(Permission.objects.get(codename="access_admin"))
     client.force_login(nobody)
-    assert client.get(reverse("orders:packing_slip", args=[paid.pk])).status_code == 403
+    assert client.get(reverse("orders:packing_slip", args=[paid_to_ship.pk])).status_code == 403
 
 
 # -- list, filter, export, dashboard ---------------------------------------------------
@@ -342,7 +347,9 @@ def _listed(response) -> list[str]:
     return [order.reference for order in response.context["object_list"]]
 
 
-def test_orders_list_filters_by_fulfilment_status_and_shows_it(fulfilment_client, paid, shop):
+def test_orders_list_filters_by_fulfilment_status_and_shows_it(
+    fulfilment_client, paid_to_ship, shop
+):
     shipped = order_make(status=Order.Status.PAID)
     Order.objects.filter(pk=shipped.pk).update(
         fulfilment_status=Order.FulfilmentStatus.SHIPPED, carrier="DHL", shipped_at=timezone.now()
@@ -353,7 +360,7 @@ def test_orders_list_filters_by_fulfilment_status_and_shows_it(fulfilment_client
         shipped.reference
     ]
     assert _listed(fulfilment_client.get(index, {"fulfilment_status": "unfulfilled"})) == [
-        paid.reference
+        paid_to_ship.reference
     ]
     page = _page(fulfilment_client.get(index))
     badges = [badge.get_text(strip=True) for badge in page.select("td [data-fulfilment-status]")]
@@ -402,7 +409,7 @@ def test_csv_export_has_address_rate_amounts_and_fulfilment_columns(fulfilment_c
     assert row["Shipped"]
 
 
-def test_xlsx_export_has_the_fulfilment_columns(fulfilment_client, paid):
+def test_xlsx_export_has_the_fulfilment_columns(fulfilment_client, paid_to_ship):
     response = _export(fulfilment_client, "xlsx")
 
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
@@ -436,7 +443,7 @@ def test_dashboard_counts_paid_orders_waiting_to_ship_oldest_first(fulfilment_cl
     assert panel.find("a", string="Ship orders")["href"] == reverse("orders:ship_orders")
 
 
-def test_editors_see_the_waiting_count_without_the_ship_link(editor_client, paid):
+def test_editors_see_the_waiting_count_without_the_ship_link(editor_client, paid_to_ship):
     panel = _page(editor_client.get(reverse("wagtailadmin_home"))).select_one(
         "#shop-shipping-queue-section"
     )

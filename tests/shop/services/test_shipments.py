@@ -24,11 +24,6 @@ def operator():
     return get_user_model().objects.create_user("packer", "packer@example.com", "pw")
 
 
-@pytest.fixture
-def paid() -> Order:
-    return order_make(status=Order.Status.PAID, email="ada@example.com", shipping=SHIP_TO)
-
-
 def _snapshot(order: Order) -> tuple:
     order.refresh_from_db()
     return (
@@ -52,64 +47,67 @@ def _ship(order, operator, **overrides):
 
 
 def test_shipping_a_paid_order_records_carrier_tracking_and_one_entry_with_the_operator(
-    paid, operator, django_capture_on_commit_callbacks
+    paid_to_ship, operator, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        shipped = _ship(paid, operator)
+        shipped = _ship(paid_to_ship, operator)
 
-    paid.refresh_from_db()
-    assert paid.fulfilment_status == Order.FulfilmentStatus.SHIPPED
-    assert (paid.carrier, paid.tracking_number, paid.tracking_url) == (
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.SHIPPED
+    assert (paid_to_ship.carrier, paid_to_ship.tracking_number, paid_to_ship.tracking_url) == (
         "Royal Mail",
         "RM123456789GB",
         TRACKING,
     )
-    assert paid.shipped_at is not None
-    assert paid.status == Order.Status.PAID  # the payment status is untouched
-    assert shipped.pk == paid.pk
-    (entry,) = paid.timeline.filter(kind=OrderEvent.Kind.SHIPPED)
+    assert paid_to_ship.shipped_at is not None
+    assert paid_to_ship.status == Order.Status.PAID  # the payment status is untouched
+    assert shipped.pk == paid_to_ship.pk
+    (entry,) = paid_to_ship.timeline.filter(kind=OrderEvent.Kind.SHIPPED)
     assert entry.user == operator
     assert entry.origin == OrderEvent.Origin.ADMIN_USER
     assert entry.message == "With Royal Mail, tracking RM123456789GB"
 
 
 def test_a_shipment_sends_one_email_with_the_carrier_and_tracking_link(
-    paid, operator, django_capture_on_commit_callbacks
+    paid_to_ship, operator, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        _ship(paid, operator)
+        _ship(paid_to_ship, operator)
 
     (message,) = mail.outbox
     assert message.to == ["ada@example.com"]
-    assert message.subject == f"Your order {paid.reference} has shipped"
+    assert message.subject == f"Your order {paid_to_ship.reference} has shipped"
     assert "Royal Mail" in message.body
     assert TRACKING in message.body
     assert "12 Marylebone Road" in message.body
     html = message.alternatives[0][0]
     assert f'href="{TRACKING}"' in html
-    paid.refresh_from_db()
-    assert paid.shipped_emailed_at is not None
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.shipped_emailed_at is not None
     assert (
-        paid.timeline.filter(kind=OrderEvent.Kind.EMAIL_SENT, message="Order shipped").count() == 1
+        paid_to_ship.timeline.filter(
+            kind=OrderEvent.Kind.EMAIL_SENT, message="Order shipped"
+        ).count()
+        == 1
     )
 
 
 def test_shipping_twice_is_refused_and_sends_no_second_email(
-    paid, operator, django_capture_on_commit_callbacks
+    paid_to_ship, operator, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        _ship(paid, operator)
-    before = _snapshot(paid)
+        _ship(paid_to_ship, operator)
+    before = _snapshot(paid_to_ship)
 
     with (
         django_capture_on_commit_callbacks(execute=True),
         pytest.raises(ShipmentRefused) as refused,
     ):
-        _ship(paid, operator, carrier="DHL", tracking_number="X1")
+        _ship(paid_to_ship, operator, carrier="DHL", tracking_number="X1")
 
     assert "already shipped" in refused.value.message
     assert "Royal Mail" in refused.value.message
-    assert _snapshot(paid) == before
+    assert _snapshot(paid_to_ship) == before
     assert len(mail.outbox) == 1
 
 
@@ -152,41 +150,47 @@ def test_only_paid_orders_ship(status, operator, django_capture_on_commit_callba
         ({"tracking_url": "https://track.example.com/" + "a" * 500}, "at most 500"),
     ],
 )
-def test_bad_shipment_details_are_refused_with_why_and_change_nothing(paid, operator, fields, says):
-    before = _snapshot(paid)
+def test_bad_shipment_details_are_refused_with_why_and_change_nothing(
+    paid_to_ship, operator, fields, says
+):
+    before = _snapshot(paid_to_ship)
 
     with pytest.raises(ShipmentRefused) as refused:
-        _ship(paid, operator, **fields)
+        _ship(paid_to_ship, operator, **fields)
 
     assert says in refused.value.message
-    assert _snapshot(paid) == before
+    assert _snapshot(paid_to_ship) == before
 
 
-def test_tracking_is_optional_and_text_is_trimmed(paid, operator):
-    _ship(paid, operator, carrier="  Local courier ", tracking_number="", tracking_url="")
+def test_tracking_is_optional_and_text_is_trimmed(paid_to_ship, operator):
+    _ship(paid_to_ship, operator, carrier="  Local courier ", tracking_number="", tracking_url="")
 
-    paid.refresh_from_db()
-    assert (paid.carrier, paid.tracking_number, paid.tracking_url) == ("Local courier", "", "")
-    assert paid.timeline.get(kind=OrderEvent.Kind.SHIPPED).message == "With Local courier"
+    paid_to_ship.refresh_from_db()
+    assert (paid_to_ship.carrier, paid_to_ship.tracking_number, paid_to_ship.tracking_url) == (
+        "Local courier",
+        "",
+        "",
+    )
+    assert paid_to_ship.timeline.get(kind=OrderEvent.Kind.SHIPPED).message == "With Local courier"
 
 
-def test_delivered_once_shipped_and_only_then(paid, operator):
+def test_delivered_once_shipped_and_only_then(paid_to_ship, operator):
     source = Source.admin_user(operator)
     with pytest.raises(ShipmentRefused, match="has not been shipped"):
-        order_mark_delivered(order=paid, source=source)
-    _ship(paid, operator)
+        order_mark_delivered(order=paid_to_ship, source=source)
+    _ship(paid_to_ship, operator)
 
-    order_mark_delivered(order=paid, source=source)
+    order_mark_delivered(order=paid_to_ship, source=source)
 
-    paid.refresh_from_db()
-    assert paid.fulfilment_status == Order.FulfilmentStatus.DELIVERED
-    assert paid.delivered_at is not None
-    assert paid.timeline.get(kind=OrderEvent.Kind.DELIVERED).user == operator
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.DELIVERED
+    assert paid_to_ship.delivered_at is not None
+    assert paid_to_ship.timeline.get(kind=OrderEvent.Kind.DELIVERED).user == operator
     with pytest.raises(ShipmentRefused, match="already marked delivered"):
-        order_mark_delivered(order=paid, source=source)
-    assert paid.timeline.filter(kind=OrderEvent.Kind.DELIVERED).count() == 1
+        order_mark_delivered(order=paid_to_ship, source=source)
+    assert paid_to_ship.timeline.filter(kind=OrderEvent.Kind.DELIVERED).count() == 1
     with pytest.raises(ShipmentRefused, match="already shipped"):
-        _ship(paid, operator)
+        _ship(paid_to_ship, operator)
 
 
 def test_bulk_shipment_ships_each_paid_order_with_its_own_entry_and_email_and_lists_refusals(
