@@ -54,7 +54,10 @@ def confirmation_message_id(order: Order) -> str:
     return f"<order-{order.reference}.confirmation@{domain}>"
 
 
-def _message_for(order: Order) -> EmailMultiAlternatives:
+def _order_message(
+    order: Order, *, subject: str, template: str, message_id: str
+) -> EmailMultiAlternatives:
+    """An e-mail to the order's customer from ``template`` (.txt, and .html beside it)."""
     store = _store_settings()
     context = {
         "order": order,
@@ -64,17 +67,24 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
         "support_email": store.support_email,
     }
     message = EmailMultiAlternatives(
-        subject=f"Your order {order.reference} is confirmed",
-        body=render_to_string("shop/email/order_confirmation.txt", context),
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
         reply_to=[store.support_email] if store.support_email else None,
-        headers={"Message-ID": confirmation_message_id(order)},
+        headers={"Message-ID": message_id},
     )
-    message.attach_alternative(
-        render_to_string("shop/email/order_confirmation.html", context), "text/html"
-    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
+
+
+def _message_for(order: Order) -> EmailMultiAlternatives:
+    return _order_message(
+        order,
+        subject=f"Your order {order.reference} is confirmed",
+        template="shop/email/order_confirmation",
+        message_id=confirmation_message_id(order),
+    )
 
 
 def _send_with_retries(message: EmailMultiAlternatives, *, order: Order, what: str) -> bool:
@@ -179,26 +189,12 @@ def shipped_message_id(order: Order) -> str:
 
 
 def _shipped_message_for(order: Order) -> EmailMultiAlternatives:
-    store = _store_settings()
-    context = {
-        "order": order,
-        "lines": list(order.lines.all()),
-        "order_url": order_signed_url(order),
-        "store_name": store.store_name,
-        "support_email": store.support_email,
-    }
-    message = EmailMultiAlternatives(
+    return _order_message(
+        order,
         subject=f"Your order {order.reference} has shipped",
-        body=render_to_string("shop/email/order_shipped.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.customer_email],
-        reply_to=[store.support_email] if store.support_email else None,
-        headers={"Message-ID": shipped_message_id(order)},
+        template="shop/email/order_shipped",
+        message_id=shipped_message_id(order),
     )
-    message.attach_alternative(
-        render_to_string("shop/email/order_shipped.html", context), "text/html"
-    )
-    return message
 
 
 def order_shipped_email_queue(order_id: int) -> None:

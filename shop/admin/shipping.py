@@ -49,6 +49,33 @@ SHIP_ORDERS_SHOWN = 100
 WAITING_SHOWN = 10
 
 
+# The orders export's shipping columns (after the amounts), and their headings. Text typed
+# by shoppers or operators goes through the export's spreadsheet-formula guard.
+EXPORT_HEADINGS = {
+    "shipping_rate_name": "Shipping rate",
+    "shipping_name": "Ship to",
+    "shipping_phone": "Phone",
+    "shipping_line1": "Address line 1",
+    "shipping_line2": "Address line 2",
+    "shipping_city": "City",
+    "shipping_postal_code": "Postal code",
+    "shipping_region": "Region",
+    "shipping_country": "Country",
+    "get_fulfilment_status_display": "Fulfilment",
+    "carrier": "Carrier",
+    "tracking_number": "Tracking number",
+    "tracking_url": "Tracking URL",
+    "shipped_at": "Shipped",
+    "delivered_at": "Delivered",
+}
+EXPORT_FIELDS = list(EXPORT_HEADINGS)
+EXPORT_TEXT_FIELDS = [
+    field
+    for field in EXPORT_FIELDS
+    if field.startswith("shipping_") or field in ("carrier", "tracking_number", "tracking_url")
+]
+
+
 def _can(user, action: str) -> bool:
     return policy_registry.get_by_type(Order).user_has_permission(user, action)
 

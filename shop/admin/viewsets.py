@@ -143,21 +143,7 @@ class OrderIndexView(generic.IndexView):
     # XLSX needs nothing: Wagtail writes formula-looking cells as text there. Its datetime
     # cells carry the number format made from SHORT_DATETIME_FORMAT, so they read the same.
     custom_field_preprocess = {
-        field: {"csv": _csv_safe}
-        for field in (
-            "customer_email",
-            "shipping_name",
-            "shipping_phone",
-            "shipping_line1",
-            "shipping_line2",
-            "shipping_city",
-            "shipping_postal_code",
-            "shipping_region",
-            "shipping_rate_name",
-            "carrier",
-            "tracking_number",
-            "tracking_url",
-        )
+        field: {"csv": _csv_safe} for field in ("customer_email", *shipping.EXPORT_TEXT_FIELDS)
     }
     custom_value_preprocess = {
         **generic.IndexView.custom_value_preprocess,
@@ -323,21 +309,7 @@ class OrderViewSet(ModelViewSet):
         "payment_id",
         "amount_subtotal",
         "amount_shipping",
-        "shipping_rate_name",
-        "shipping_name",
-        "shipping_phone",
-        "shipping_line1",
-        "shipping_line2",
-        "shipping_city",
-        "shipping_postal_code",
-        "shipping_region",
-        "shipping_country",
-        "get_fulfilment_status_display",
-        "carrier",
-        "tracking_number",
-        "tracking_url",
-        "shipped_at",
-        "delivered_at",
+        *shipping.EXPORT_FIELDS,
     ]
     export_headings = {
         "created_at": "Created",
@@ -352,21 +324,7 @@ class OrderViewSet(ModelViewSet):
         "payment_id": "Payment",
         "amount_subtotal": "Subtotal (minor units)",
         "amount_shipping": "Shipping (minor units)",
-        "shipping_rate_name": "Shipping rate",
-        "shipping_name": "Ship to",
-        "shipping_phone": "Phone",
-        "shipping_line1": "Address line 1",
-        "shipping_line2": "Address line 2",
-        "shipping_city": "City",
-        "shipping_postal_code": "Postal code",
-        "shipping_region": "Region",
-        "shipping_country": "Country",
-        "get_fulfilment_status_display": "Fulfilment",
-        "carrier": "Carrier",
-        "tracking_number": "Tracking number",
-        "tracking_url": "Tracking URL",
-        "shipped_at": "Shipped",
-        "delivered_at": "Delivered",
+        **shipping.EXPORT_HEADINGS,
     }
     export_filename = "orders"
     # Never the checkout token or guest token: those are bearer credentials.

@@ -163,12 +163,16 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
         )
         .exclude(customer_email="")
         .order_by("paid_at", "pk")
-        .values_list("pk", "reference")
     )
+    return _requeue(due, order_confirmation_send, dry_run=dry_run)
+
+
+def _requeue(due, send, *, dry_run: bool) -> list[str]:
+    """Queue ``send`` for each order in ``due``; their references, in order."""
     requeued = []
-    for order_id, reference in due:
+    for order_id, reference in due.values_list("pk", "reference"):
         if not dry_run:
-            order_confirmation_send.enqueue(order_id)
+            send.enqueue(order_id)
         requeued.append(reference)
     return requeued
 
@@ -180,14 +184,8 @@ def _shipped_emails_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: b
         Order.objects.filter(shipped_email_due_q(now), shipped_at__lte=cutoff)
         .exclude(customer_email="")
         .order_by("shipped_at", "pk")
-        .values_list("pk", "reference")
     )
-    requeued = []
-    for order_id, reference in due:
-        if not dry_run:
-            order_shipped_email_send.enqueue(order_id)
-        requeued.append(reference)
-    return requeued
+    return _requeue(due, order_shipped_email_send, dry_run=dry_run)
 
 
 def payments_reconcile(
