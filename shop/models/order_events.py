@@ -132,7 +132,7 @@ class OrderEvent(models.Model):
     # Status entries a shopper sees on their order page (besides "placed").
     SHOPPER_STATUSES = (Order.Status.PAID, Order.Status.REFUNDED)
     # Entries shown to the shopper by their kind alone, under the kind's name.
-    SHOPPER_KINDS = ("placed", "shipped", "delivered")
+    SHOPPER_KINDS = (Kind.PLACED, Kind.SHIPPED, Kind.DELIVERED)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)

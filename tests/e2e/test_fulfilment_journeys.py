@@ -76,6 +76,9 @@ def test_fulfilment_operator_ships_with_tracking_and_the_shopper_sees_the_link_i
     _log_in_to_admin(operator, FULFILMENT)
     # The dashboard lists the order as waiting to ship.
     expect(operator.locator("#shop-shipping-queue-section")).to_contain_text(reference)
+    operator.get_by_role("link", name="Ship orders").click()
+    expect(operator.locator(f'[data-waiting-order="{reference}"]')).to_contain_text("London")
+    save_screenshot(operator, "admin-ship-orders")
     operator.goto(f"/admin/orders/inspect/{order_id}/")
     shipment = operator.locator("[data-order-shipment]")
     expect(shipment).to_contain_text("Not shipped")

@@ -21,7 +21,7 @@ from wagtail.models import Site
 
 from home.models import StoreSettings
 from shop.models import Order, OrderEvent
-from shop.services.staff import FULFILMENT_GROUP, staff_groups_ensure
+from shop.services.staff import FULFILMENT_GROUP, MANAGERS_GROUP, staff_groups_ensure
 from tests.support.orders import SHIP_TO, order_make
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +100,19 @@ def test_editors_see_no_shipping_buttons_and_get_403_on_every_shipping_url(
     paid_to_ship.refresh_from_db()
     assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
     assert mail.outbox == []
+
+
+def test_managers_may_not_ship_either(client, paid_to_ship):
+    staff_groups_ensure()
+    manager = get_user_model().objects.create_user("mgr", "mgr@example.com", "pw")
+    manager.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    client.force_login(manager)
+
+    assert _inspect(client, paid_to_ship).select_one("[data-mark-shipped]") is None
+    response = client.post(reverse("orders:ship", args=[paid_to_ship.pk]), _ship_form())
+    assert response.status_code == 403
+    paid_to_ship.refresh_from_db()
+    assert paid_to_ship.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
 
 
 def test_logged_out_visitors_are_sent_to_log_in(client, paid_to_ship):
