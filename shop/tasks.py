@@ -54,7 +54,10 @@ def confirmation_message_id(order: Order) -> str:
     return f"<order-{order.reference}.confirmation@{domain}>"
 
 
-def _message_for(order: Order) -> EmailMultiAlternatives:
+def _order_message(
+    order: Order, *, subject: str, template: str, message_id: str
+) -> EmailMultiAlternatives:
+    """An e-mail to the order's customer from ``template`` (.txt, and .html beside it)."""
     store = _store_settings()
     context = {
         "order": order,
@@ -64,17 +67,45 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
         "support_email": store.support_email,
     }
     message = EmailMultiAlternatives(
-        subject=f"Your order {order.reference} is confirmed",
-        body=render_to_string("shop/email/order_confirmation.txt", context),
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
         reply_to=[store.support_email] if store.support_email else None,
-        headers={"Message-ID": confirmation_message_id(order)},
+        headers={"Message-ID": message_id},
     )
-    message.attach_alternative(
-        render_to_string("shop/email/order_confirmation.html", context), "text/html"
-    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
+
+
+def _message_for(order: Order) -> EmailMultiAlternatives:
+    return _order_message(
+        order,
+        subject=f"Your order {order.reference} is confirmed",
+        template="shop/email/order_confirmation",
+        message_id=confirmation_message_id(order),
+    )
+
+
+def _send_with_retries(message: EmailMultiAlternatives, *, order: Order, what: str) -> bool:
+    """Hand ``message`` to the mail server, up to SEND_ATTEMPTS times; True once it took it."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            message.send()
+        except Exception:
+            logger.warning(
+                "order %s %s e-mail attempt %d/%d failed",
+                order.reference,
+                what,
+                attempt,
+                SEND_ATTEMPTS,
+                exc_info=True,
+            )
+            if attempt < SEND_ATTEMPTS:
+                time.sleep(RETRY_DELAY_SECONDS * attempt)
+            continue
+        return True
+    return False
 
 
 def order_confirmation_queue(order_id: int) -> None:
@@ -85,10 +116,16 @@ def order_confirmation_queue(order_id: int) -> None:
     gone out: a mail server that hangs never holds up a webhook's answer or a page.
     """
 
-    def enqueue() -> None:
-        order_confirmation_send.enqueue(order_id)
+    _enqueue(order_confirmation_send, order_id)
 
-    if isinstance(order_confirmation_send.get_backend(), ImmediateBackend):
+
+def _enqueue(send, order_id: int) -> None:
+    """Queue ``send(order_id)``; with the immediate backend, once the response has gone out."""
+
+    def enqueue() -> None:
+        send.enqueue(order_id)
+
+    if isinstance(send.get_backend(), ImmediateBackend):
         run_after_response(enqueue)
     else:
         enqueue()
@@ -125,20 +162,7 @@ def order_confirmation_send(order_id: int) -> bool:
     if not claimed:
         return False
     order = Order.objects.prefetch_related("lines").get(pk=order_id)
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            _message_for(order).send()
-        except Exception:
-            logger.warning(
-                "order %s confirmation e-mail attempt %d/%d failed",
-                order.reference,
-                attempt,
-                SEND_ATTEMPTS,
-                exc_info=True,
-            )
-            if attempt < SEND_ATTEMPTS:
-                time.sleep(RETRY_DELAY_SECONDS * attempt)
-            continue
+    if _send_with_retries(_message_for(order), order=order, what="confirmation"):
         with transaction.atomic():
             Order.objects.filter(pk=order_id).update(
                 confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
@@ -154,3 +178,68 @@ def order_confirmation_send(order_id: int) -> bool:
         "order %s confirmation e-mail not sent after %d attempts", order.reference, SEND_ATTEMPTS
     )
     return False
+
+
+# -- the shipped e-mail: one per shipment, claimed and recorded like the confirmation -------
+
+
+def shipped_message_id(order: Order) -> str:
+    """The shipped e-mail's Message-ID: the same for every send of one order's shipment."""
+    return confirmation_message_id(order).replace(".confirmation@", ".shipped@")
+
+
+def _shipped_message_for(order: Order) -> EmailMultiAlternatives:
+    return _order_message(
+        order,
+        subject=f"Your order {order.reference} has shipped",
+        template="shop/email/order_shipped",
+        message_id=shipped_message_id(order),
+    )
+
+
+def order_shipped_email_queue(order_id: int) -> None:
+    """Queue the shipped e-mail; ``order_ship`` calls this once the shipment committed."""
+    _enqueue(order_shipped_email_send, order_id)
+
+
+def shipped_email_due_q(now: dt.datetime) -> Q:
+    """Shipped, not e-mailed, and nobody holds a live claim on the e-mail."""
+    return (
+        Q(fulfilment_status__in=[Order.FulfilmentStatus.SHIPPED, Order.FulfilmentStatus.DELIVERED])
+        & Q(shipped_emailed_at__isnull=True)
+        & (Q(shipped_email_claimed_until__isnull=True) | Q(shipped_email_claimed_until__lte=now))
+    )
+
+
+@task()
+def order_shipped_email_send(order_id: int) -> bool:
+    """Tell the shopper their order shipped, with the carrier and tracking link: one send per
+    shipment unless a sender died (then reconciliation sends it again, same Message-ID).
+
+    Claimed with a conditional update for :func:`claim_lease`, so the task run twice, or for
+    two operators' clicks, sends once; ``shipped_emailed_at`` is set once the mail server took
+    it, with its ``email_sent`` entry on the timeline.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = (
+            Order.objects.filter(shipped_email_due_q(now), pk=order_id)
+            .exclude(customer_email="")
+            .update(shipped_email_claimed_until=now + claim_lease())
+        )
+    if not claimed:
+        return False
+    order = Order.objects.prefetch_related("lines").get(pk=order_id)
+    if not _send_with_retries(_shipped_message_for(order), order=order, what="shipped"):
+        Order.objects.filter(pk=order_id).update(shipped_email_claimed_until=None)
+        logger.error("order %s shipped e-mail not sent", order.reference)
+        return False
+    with transaction.atomic():
+        Order.objects.filter(pk=order_id).update(
+            shipped_emailed_at=timezone.now(), shipped_email_claimed_until=None
+        )
+        OrderEvent.objects.record(
+            order, OrderEvent.Kind.EMAIL_SENT, Source.system(), message="Order shipped"
+        )
+    logger.info("order %s shipped e-mail sent", order.reference)
+    return True

@@ -12,6 +12,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from shop.admin.panels import OrdersSummaryPanel, StockAlertsPanel
 from shop.admin.products import ProductEditView, ProductIndexView, StockColumn
+from shop.admin.shipping import ShippingQueuePanel
 from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
 from shop.models import Order, Product
 
@@ -63,6 +64,7 @@ register_snippet(ShopViewSetGroup)
 @hooks.register("construct_homepage_panels")
 def add_orders_summary_panel(request, panels) -> None:
     panels.append(OrdersSummaryPanel(request))
+    panels.append(ShippingQueuePanel(request))
     panels.append(StockAlertsPanel(request))
 
 

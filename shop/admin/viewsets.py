@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, NumberColumn
@@ -31,6 +32,7 @@ from wagtail.coreutils import multigetattr
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
+from shop.admin import shipping
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
@@ -39,11 +41,22 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _STALE_MINUTES = int(selectors.STALE_PENDING_AFTER.total_seconds() // 60)
 
 
+# The actions of Order.Meta.permissions named "<action>_order" ("ship" → shop.ship_order).
+ORDER_ACTIONS = frozenset(
+    codename.removesuffix("_order")
+    for codename, _ in Order._meta.permissions
+    if codename.endswith("_order")
+)
+
+
 class OrderPermissionPolicy(ModelPermissionPolicy):
-    """Viewing follows the ``view_order`` permission; nobody may add, change or delete."""
+    """Viewing follows the ``view_order`` permission and each action (``ship``) its own;
+    nobody may add, change or delete."""
 
     def user_has_permission(self, user, action: str) -> bool:
-        return action == "view" and super().user_has_permission(user, action)
+        return (action == "view" or action in ORDER_ACTIONS) and super().user_has_permission(
+            user, action
+        )
 
     def users_with_any_permission(self, actions) -> QuerySet:
         if "view" not in actions:
@@ -73,10 +86,11 @@ class OrderFilterSet(WagtailFilterSet):
         method="filter_stale_pending",
         widget=BooleanRadioSelect,
     )
+    fulfilment_status = shipping.fulfilment_status_filter()
 
     class Meta:
         model = Order
-        fields = ["status", "created_at", "stale_pending"]
+        fields = ["status", "fulfilment_status", "created_at", "stale_pending"]
 
     def filter_stale_pending(self, queryset: QuerySet[Order], name: str, value):
         if value is None:
@@ -129,7 +143,7 @@ class OrderIndexView(generic.IndexView):
     # XLSX needs nothing: Wagtail writes formula-looking cells as text there. Its datetime
     # cells carry the number format made from SHORT_DATETIME_FORMAT, so they read the same.
     custom_field_preprocess = {
-        "customer_email": {"csv": _csv_safe},
+        field: {"csv": _csv_safe} for field in ("customer_email", *shipping.EXPORT_TEXT_FIELDS)
     }
     custom_value_preprocess = {
         **generic.IndexView.custom_value_preprocess,
@@ -138,6 +152,10 @@ class OrderIndexView(generic.IndexView):
             "csv": format_datetime,
         },
     }
+
+    @cached_property
+    def header_buttons(self):
+        return [*super().header_buttons, *shipping.index_header_buttons(self.request)]
 
     def get_base_queryset(self) -> QuerySet[Order]:
         orders = with_item_count(super().get_base_queryset())
@@ -230,6 +248,7 @@ class OrderInspectView(generic.InspectView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context.update(shipping.inspect_context(self.request, self.object))
         context["lines"] = list(self.object.lines.all())
         context["timeline"] = list(
             OrderEvent.objects.filter(order=self.object).select_related("user")
@@ -267,6 +286,7 @@ class OrderViewSet(ModelViewSet):
         DateTimeColumn("created_at", label="Created", sort_key="created_at"),
         Column("customer_email", label="Customer e-mail"),
         OrderStatusColumn(),
+        shipping.FulfilmentStatusColumn(),
         Column("total_display", label="Total", sort_key="amount_total"),
         NumberColumn("item_count", label="Units"),
     ]
@@ -287,6 +307,9 @@ class OrderViewSet(ModelViewSet):
         "item_count",
         "payment_session_id",
         "payment_id",
+        "amount_subtotal",
+        "amount_shipping",
+        *shipping.EXPORT_FIELDS,
     ]
     export_headings = {
         "created_at": "Created",
@@ -299,6 +322,9 @@ class OrderViewSet(ModelViewSet):
         "item_count": "Units",
         "payment_session_id": "Checkout session",
         "payment_id": "Payment",
+        "amount_subtotal": "Subtotal (minor units)",
+        "amount_shipping": "Shipping (minor units)",
+        **shipping.EXPORT_HEADINGS,
     }
     export_filename = "orders"
     # Never the checkout token or guest token: those are bearer credentials.
@@ -318,6 +344,9 @@ class OrderViewSet(ModelViewSet):
         "session_expires_at",
         "payment_id",
     ]
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), *shipping.order_shipping_urls(self)]
 
     def get_permissions_to_register(self):
         # Viewing and the actions of Order.Meta.permissions; add, change and delete would

@@ -99,9 +99,10 @@ class OrderEventQuerySet(models.QuerySet):
         )
 
     def for_shopper(self) -> OrderEventQuerySet:
-        """The entries a shopper may read about their own order: placed, paid, refunded."""
+        """The entries a shopper may read about their own order: placed, paid, refunded,
+        shipped, delivered."""
         return self.filter(
-            models.Q(kind=OrderEvent.Kind.PLACED)
+            models.Q(kind__in=OrderEvent.SHOPPER_KINDS)
             | models.Q(new_status__in=OrderEvent.SHOPPER_STATUSES)
         )
 
@@ -123,11 +124,15 @@ class OrderEvent(models.Model):
         STOCK_RELEASED = "stock_released", "Stock released"
         STOCK_SOLD = "stock_sold", "Stock sold"
         OVERSOLD = "oversold", "Oversold"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255
     # Status entries a shopper sees on their order page (besides "placed").
     SHOPPER_STATUSES = (Order.Status.PAID, Order.Status.REFUNDED)
+    # Entries shown to the shopper by their kind alone, under the kind's name.
+    SHOPPER_KINDS = (Kind.PLACED, Kind.SHIPPED, Kind.DELIVERED)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -173,8 +178,8 @@ class OrderEvent(models.Model):
 
     @property
     def shopper_label(self) -> str:
-        """The entry as the shopper's order page names it: "Placed", "Paid", "Refunded"."""
-        if self.kind == self.Kind.PLACED:
+        """The entry as the shopper's order page names it: "Placed", "Paid", "Shipped"."""
+        if self.kind in self.SHOPPER_KINDS:
             return self.get_kind_display()
         return self.get_new_status_display()
 

@@ -85,7 +85,22 @@ class OrderQuerySet(models.QuerySet):
         return self.owned_by(shopper).shown_to_shopper().with_lines().order_by("-created_at", "-pk")
 
 
+class FulfilmentStatus(models.TextChoices):
+    """Whether the goods went out, separate from the payment: unfulfilled → shipped →
+    delivered (delivered is optional). Moved only by ``shop.services.shipments``."""
+
+    UNFULFILLED = "unfulfilled", "Not shipped"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+
+
+# The tracking link is shown to shoppers and operators only with one of these schemes.
+TRACKING_URL_SCHEMES = ("http", "https")
+
+
 class Order(models.Model):
+    FulfilmentStatus = FulfilmentStatus
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PAID = "paid", "Paid"
@@ -160,6 +175,22 @@ class Order(models.Model):
     # The chosen rate's delivery estimate, in business days.
     shipping_min_days = models.PositiveSmallIntegerField(null=True, blank=True)
     shipping_max_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The shipment (shop/services/shipments.py): one per order, and its e-mail, claimed and
+    # marked sent like the confirmation's.
+    fulfilment_status = models.CharField(
+        max_length=16,
+        choices=FulfilmentStatus.choices,
+        default=FulfilmentStatus.UNFULFILLED,
+        db_index=True,
+        editable=False,
+    )
+    carrier = models.CharField(max_length=80, blank=True, editable=False)
+    tracking_number = models.CharField(max_length=100, blank=True, editable=False)
+    tracking_url = models.CharField(max_length=500, blank=True, editable=False)
+    shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    shipped_email_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    shipped_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Paid while its units were no longer held for it and the stock could not cover them
     # (a session paid after its hold lapsed, stock lowered by an editor): the operator
     # refunds or fulfils it. A paid order is never dropped.
@@ -226,6 +257,16 @@ class Order(models.Model):
         if self.is_declined:
             return "Payment declined"
         return self.get_status_display()
+
+    @property
+    def tracking_link(self) -> str:
+        """The tracking URL when it is safe to link (http or https), else ""."""
+        scheme, _, rest = self.tracking_url.partition("://")
+        return self.tracking_url if scheme.lower() in TRACKING_URL_SCHEMES and rest else ""
+
+    @property
+    def is_shipped(self) -> bool:
+        return self.fulfilment_status != FulfilmentStatus.UNFULFILLED
 
     @property
     def status_for_shopper(self) -> str:

@@ -25,7 +25,7 @@ from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil, stock_holds_release_lapsed
-from shop.tasks import order_confirmation_send
+from shop.tasks import order_confirmation_send, order_shipped_email_send, shipped_email_due_q
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class ReconcileReport:
     outcomes: list[OrderOutcome] = field(default_factory=list)
     # Paid orders whose confirmation e-mail had never gone out, queued again.
     confirmations_requeued: list[str] = field(default_factory=list)
+    # Shipped orders whose shipped e-mail had never gone out (its sender died), queued again.
+    shipped_emails_requeued: list[str] = field(default_factory=list)
     # Orders whose stock hold ran out with the order still pending, released on its timeline.
     holds_released: list[str] = field(default_factory=list)
     # Set when the gateway could not be reached: the run stopped there.
@@ -161,14 +163,29 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
         )
         .exclude(customer_email="")
         .order_by("paid_at", "pk")
-        .values_list("pk", "reference")
     )
+    return _requeue(due, order_confirmation_send, dry_run=dry_run)
+
+
+def _requeue(due, send, *, dry_run: bool) -> list[str]:
+    """Queue ``send`` for each order in ``due``; their references, in order."""
     requeued = []
-    for order_id, reference in due:
+    for order_id, reference in due.values_list("pk", "reference"):
         if not dry_run:
-            order_confirmation_send.enqueue(order_id)
+            send.enqueue(order_id)
         requeued.append(reference)
     return requeued
+
+
+def _shipped_emails_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bool) -> list[str]:
+    """Queue again the shipped e-mail of orders shipped before ``cutoff`` that never got it:
+    the same rule as confirmations (a live claim is a send in progress, left alone)."""
+    due = (
+        Order.objects.filter(shipped_email_due_q(now), shipped_at__lte=cutoff)
+        .exclude(customer_email="")
+        .order_by("shipped_at", "pk")
+    )
+    return _requeue(due, order_shipped_email_send, dry_run=dry_run)
 
 
 def payments_reconcile(
@@ -230,6 +247,9 @@ def payments_reconcile(
         report.outcomes.append(outcome)
     if report.gateway_error is None:
         report.confirmations_requeued = _confirmations_requeue(
+            cutoff=now - older_than, now=now, dry_run=dry_run
+        )
+        report.shipped_emails_requeued = _shipped_emails_requeue(
             cutoff=now - older_than, now=now, dry_run=dry_run
         )
     if not dry_run:

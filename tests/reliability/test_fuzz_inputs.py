@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from shop.models import LocalCheckoutSession, Order, OrderLine, PaymentEvent, Product
+from shop.models import LocalCheckoutSession, Order, OrderEvent, OrderLine, PaymentEvent, Product
 from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
-from tests.support.orders import order_create
+from tests.support.orders import order_create, order_make
 
 pytestmark = pytest.mark.django_db
 
@@ -381,3 +381,69 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
             assert PaymentEvent.objects.count() == events + 1
         else:
             assert PaymentEvent.objects.count() == events
+
+
+# -- the admin's shipping forms: Mark as shipped, Ship orders -------------------------------
+
+tracking_urls = st.builds(
+    lambda scheme, rest: f"{scheme}{rest}",
+    st.sampled_from(["https://", "http://", "HTTPS://", "javascript:", "ftp://", "//", ""]),
+    weird_text | st.sampled_from(["track.example.com/RM1", "x", "", "[::1]/", "a" * 600]),
+)
+
+
+def _shipped_entries() -> int:
+    return OrderEvent.objects.filter(kind=OrderEvent.Kind.SHIPPED).count()
+
+
+@FUZZ
+@given(
+    carrier=weird_text | st.text(max_size=120),
+    tracking_number=weird_text,
+    tracking_url=tracking_urls | weird_text,
+)
+def test_mark_as_shipped_form_never_5xx_and_ships_only_with_a_carrier_and_a_web_link(
+    admin_client, carrier, tracking_number, tracking_url
+):
+    order = order_make(status=Order.Status.PAID, email="ada@example.com")
+    entries = _shipped_entries()
+    form = {"carrier": carrier, "tracking_number": tracking_number, "tracking_url": tracking_url}
+
+    response = admin_client.post(reverse("orders:ship", args=[order.pk]), form)
+
+    assert response.status_code in (302, 400)
+    order.refresh_from_db()
+    if response.status_code == 302:
+        assert order.fulfilment_status == Order.FulfilmentStatus.SHIPPED
+        assert order.carrier == carrier.strip() and order.carrier
+        assert order.tracking_url == "" or order.tracking_link == order.tracking_url
+        assert _shipped_entries() == entries + 1
+    else:
+        assert response.context["form"].errors
+        assert order.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
+        assert _shipped_entries() == entries
+
+
+@FUZZ
+@given(data=st.data())
+def test_ship_orders_posts_never_5xx_and_ship_only_paid_ticked_orders(admin_client, data):
+    paid = order_make(status=Order.Status.PAID)
+    pending = order_make(status=Order.Status.PENDING)
+    ids = [str(paid.pk), str(pending.pk)]
+    names = st.sampled_from(["order", "carrier", *(f"tracking_{pk}" for pk in ids)]) | weird_text
+    values = st.sampled_from([*ids, "Royal Mail", "", "-1", "0"]) | weird_text
+    fields = data.draw(st.lists(st.tuples(names, values), max_size=8), label="fields")
+    entries = _shipped_entries()
+
+    response = admin_client.post(reverse("orders:ship_orders"), _multi(fields))
+
+    assert response.status_code in (200, 400)
+    pending.refresh_from_db()
+    assert pending.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
+    paid.refresh_from_db()
+    if response.status_code == 400 or str(paid.pk) not in _multi(fields).get("order", []):
+        assert paid.fulfilment_status == Order.FulfilmentStatus.UNFULFILLED
+        assert _shipped_entries() == entries
+    else:
+        assert paid.fulfilment_status == Order.FulfilmentStatus.SHIPPED
+        assert _shipped_entries() == entries + 1

@@ -1,5 +1,5 @@
-"""Fixtures the shop's tests share: an order placed by a shopper, an editor in the admin, and
-a migration executor for the migration tests."""
+"""Fixtures the shop's tests share: an order placed by a shopper, a paid order to ship, an
+editor in the admin, and a migration executor for the migration tests."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from shop.models import Order, Product, ShopPage
+from tests.support.orders import SHIP_TO, order_make
 from tests.support.shopper import Browser
 
 
@@ -32,6 +33,18 @@ def editor_client(client, editor):
     """The test client logged in as ``editor``."""
     client.force_login(editor)
     return client
+
+
+@pytest.fixture
+def paid_to_ship(db) -> Order:
+    """A paid order with an address and two lines (2 mugs, 1 tote), not shipped yet."""
+    return order_make(
+        status=Order.Status.PAID,
+        lines=(("Stoneware Mug", 1800, 2), ("Canvas Tote", 2450, 1)),
+        email="ada@example.com",
+        shipping=SHIP_TO,
+        amount_shipping=495,
+    )
 
 
 @pytest.fixture

@@ -30,6 +30,20 @@ URLS = CheckoutUrls(
 )
 # Older than the reconciliation threshold (30 minutes by default).
 STALE = dt.timedelta(minutes=45)
+# Where an order ships, as checkout snapshots it on the order: pass as ``shipping=``.
+SHIP_TO: Mapping[str, object] = {
+    "shipping_name": "Ada Lovelace",
+    "shipping_phone": "+44 20 7946 0000",
+    "shipping_line1": "12 Marylebone Road",
+    "shipping_line2": "Flat 3",
+    "shipping_city": "London",
+    "shipping_postal_code": "NW1 5LR",
+    "shipping_region": "Greater London",
+    "shipping_country": "GB",
+    "shipping_rate_name": "Standard",
+    "shipping_min_days": 3,
+    "shipping_max_days": 5,
+}
 
 
 def order_checkout(
@@ -59,25 +73,32 @@ def order_make(
     session_id: str | None = None,
     payment_id: str = "",
     reference: str | None = None,
+    shipping: Mapping[str, object] | None = None,
+    amount_shipping: int = 0,
 ) -> Order:
     """An order written straight to the database in exactly the state a test needs.
 
-    ``lines`` are (snapshot name, unit amount, quantity); the total is their sum.
+    ``lines`` are (snapshot name, unit amount, quantity); the total is their sum plus
+    ``amount_shipping``. ``shipping``: the address snapshot's fields (e.g. ``SHIP_TO``).
     """
     created_at = created_at or timezone.now()
     if status in (Order.Status.PAID, Order.Status.REFUNDED) and paid_at is None:
         paid_at = created_at
     extra = {"reference": reference} if reference else {}
+    subtotal = sum(unit * qty for _, unit, qty in lines)
     order = Order.objects.create(
         status=status,
         currency=currency,
-        amount_total=sum(unit * qty for _, unit, qty in lines),
+        amount_subtotal=subtotal,
+        amount_shipping=amount_shipping,
+        amount_total=subtotal + amount_shipping,
         checkout_token=uuid.uuid4(),
         payment_session_id=session_id,
         payment_id=payment_id,
         customer_email=email,
         created_at=created_at,
         paid_at=paid_at,
+        **(shipping or {}),
         **extra,
     )
     OrderLine.objects.bulk_create(
@@ -95,8 +116,10 @@ def order_create(
     lines: list[tuple[Product, int]] | None = None,
     returned: bool = True,
     email: str = "",
+    shipping: Mapping[str, object] | None = None,
 ) -> Order:
-    """An order as the purchase loop leaves it, with lines snapshotted from the products."""
+    """An order as the purchase loop leaves it, with lines snapshotted from the products
+    (and, with ``shipping``, its address snapshot, e.g. ``SHIP_TO``)."""
     lines = lines or [(Product.objects.for_sale().first(), 1)]
     order = Order.objects.create(
         checkout_token=uuid.uuid4(),
@@ -109,6 +132,7 @@ def order_create(
         awaiting_confirmation_since=timezone.now() if returned else None,
         paid_at=timezone.now() if status == Order.Status.PAID else None,
         customer_email=email,
+        **(shipping or {}),
     )
     OrderLine.objects.bulk_create(
         OrderLine(

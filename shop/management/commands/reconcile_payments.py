@@ -76,6 +76,9 @@ class Command(BaseCommand):
         for reference in report.confirmations_requeued:
             verb = "would queue" if report.dry_run else "queued"
             self.stdout.write(f"{prefix}{reference}  paid        confirmation e-mail {verb} again")
+        for reference in report.shipped_emails_requeued:
+            verb = "would queue" if report.dry_run else "queued"
+            self.stdout.write(f"{prefix}{reference}  shipped     shipped e-mail {verb} again")
 
         counts = report.counts
         found = ", ".join(f"{counts[action]} {action}" for action in ACTIONS if counts[action])
@@ -86,6 +89,11 @@ class Command(BaseCommand):
         if report.confirmations_requeued:
             summary += (
                 f" {len(report.confirmations_requeued)} confirmation e-mail(s) "
+                f"{'would be ' if report.dry_run else ''}queued again."
+            )
+        if report.shipped_emails_requeued:
+            summary += (
+                f" {len(report.shipped_emails_requeued)} shipped e-mail(s) "
                 f"{'would be ' if report.dry_run else ''}queued again."
             )
         if report.dry_run:

@@ -10,13 +10,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 from shop import tasks
-from shop.models import Order, OrderEvent
+from shop.models import Order, OrderEvent, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession
 from shop.payments.local import LocalGateway
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
+from shop.services.shipments import order_ship
 from tests.support.mail_backends import WorkerKilled
 from tests.support.orders import (
+    SHIP_TO,
     expiry_passed,
     local_expiry_passed,
     order_make,
@@ -27,6 +29,7 @@ from tests.support.orders import reconcile_actions as actions
 from tests.support.stripe_fake import FakeStripe
 
 KILLED_MID_SEND = "tests.support.mail_backends.KilledMidSendBackend"
+TRACKING = "https://track.example.com/parcel/RM1"
 # The fake Stripe sells from the seeded shop.
 pytestmark = pytest.mark.usefixtures("shop")
 
@@ -300,6 +303,32 @@ def test_confirmation_being_sent_right_now_is_not_sent_again(fake, reconcile):
 
     assert report.confirmations_requeued == []
     assert mail.outbox == []
+
+
+def test_shipped_email_whose_sender_was_killed_mid_send_is_resent_once_its_lease_runs_out(
+    fake, reconcile, clock
+):
+    order = order_make(status=Order.Status.PAID, email="ada@example.com", shipping=SHIP_TO)
+    order_ship(order=order, carrier="Royal Mail", tracking_url=TRACKING, source=Source.system())
+    # The shipment committed; the worker sending its e-mail dies half-way.
+    with override_settings(EMAIL_BACKEND=KILLED_MID_SEND), pytest.raises(WorkerKilled):
+        tasks.order_shipped_email_send.call(order.pk)
+    Order.objects.filter(pk=order.pk).update(shipped_at=timezone.now() - dt.timedelta(hours=2))
+
+    while_claimed = reconcile()
+    clock(tasks.claim_lease() + dt.timedelta(seconds=1))
+    after_the_lease = reconcile()
+    again = reconcile()
+
+    assert while_claimed.shipped_emails_requeued == []
+    assert after_the_lease.shipped_emails_requeued == [order.reference]
+    assert again.shipped_emails_requeued == []
+    (message,) = mail.outbox
+    assert TRACKING in message.body
+    assert message.message()["Message-ID"] == tasks.shipped_message_id(order)
+    order.refresh_from_db()
+    assert order.shipped_emailed_at is not None
+    assert order.timeline.filter(kind=OrderEvent.Kind.EMAIL_SENT).count() == 1
 
 
 # -- the local gateway -----------------------------------------------------------------
