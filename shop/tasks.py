@@ -54,7 +54,7 @@ def confirmation_message_id(order: Order) -> str:
     return f"<order-{order.reference}.confirmation@{domain}>"
 
 
-def _message_for(order: Order) -> EmailMultiAlternatives:
+def _message_for(order: Order, *, message_id: str | None = None) -> EmailMultiAlternatives:
     store = _store_settings()
     context = {
         "order": order,
@@ -69,7 +69,7 @@ def _message_for(order: Order) -> EmailMultiAlternatives:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
         reply_to=[store.support_email] if store.support_email else None,
-        headers={"Message-ID": confirmation_message_id(order)},
+        headers={"Message-ID": message_id or confirmation_message_id(order)},
     )
     message.attach_alternative(
         render_to_string("shop/email/order_confirmation.html", context), "text/html"
@@ -152,5 +152,76 @@ def order_confirmation_send(order_id: int) -> bool:
     Order.objects.filter(pk=order_id).update(confirmation_claimed_until=None)
     logger.error(
         "order %s confirmation e-mail not sent after %d attempts", order.reference, SEND_ATTEMPTS
+    )
+    return False
+
+
+# -- a confirmation an operator asked for again (shop/services/order_actions.py) ---------
+
+
+def order_confirmation_resend_queue(order_id: int) -> None:
+    """Queue the resend an operator asked for; called once its request has committed."""
+
+    def enqueue() -> None:
+        order_confirmation_resend.enqueue(order_id)
+
+    if isinstance(order_confirmation_resend.get_backend(), ImmediateBackend):
+        run_after_response(enqueue)
+    else:
+        enqueue()
+
+
+@task()
+def order_confirmation_resend(order_id: int) -> bool:
+    """Send the confirmation again, once per operator request, beside the automatic one.
+
+    The request (``confirmation_resend_requested_at``) is claimed by clearing it, so a task
+    run twice sends once. A resend has its own Message-ID: mail clients drop a message whose
+    id they have already seen. A send that fails every attempt puts the request back, so
+    the operator sees it still outstanding and may ask again.
+    """
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(pk=order_id, confirmation_resend_requested_at__isnull=False)
+            .exclude(customer_email="")
+            .first()
+        )
+        if order is None:
+            return False
+        requested_at = order.confirmation_resend_requested_at
+        order.confirmation_resend_requested_at = None
+        order.save(update_fields=["confirmation_resend_requested_at", "updated_at"])
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    stamp = requested_at.strftime("%Y%m%d%H%M%S%f")
+    message_id = f"<order-{order.reference}.confirmation.{stamp}@{domain}>"
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            _message_for(order, message_id=message_id).send()
+        except Exception:
+            logger.warning(
+                "order %s confirmation resend attempt %d/%d failed",
+                order.reference,
+                attempt,
+                SEND_ATTEMPTS,
+                exc_info=True,
+            )
+            if attempt < SEND_ATTEMPTS:
+                time.sleep(RETRY_DELAY_SECONDS * attempt)
+            continue
+        with transaction.atomic():
+            OrderEvent.objects.record(
+                order,
+                OrderEvent.Kind.EMAIL_SENT,
+                Source.system(),
+                message="Order confirmation (sent again)",
+            )
+        logger.info("order %s confirmation e-mailed again", order.reference)
+        return True
+    Order.objects.filter(pk=order_id, confirmation_resend_requested_at__isnull=True).update(
+        confirmation_resend_requested_at=requested_at
+    )
+    logger.error(
+        "order %s confirmation resend failed after %d attempts", order.reference, SEND_ATTEMPTS
     )
     return False

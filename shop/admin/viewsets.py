@@ -31,6 +31,7 @@ from wagtail.coreutils import multigetattr
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
+from shop.admin.order_actions import order_action_urls, order_actions_for
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
@@ -239,6 +240,7 @@ class OrderInspectView(generic.InspectView):
             .order_by("received_at", "pk")
             .only("provider_event_id", "type", "received_at")
         )
+        context["order_actions"] = order_actions_for(self.request.user, self.object)
         return context
 
 
@@ -318,6 +320,9 @@ class OrderViewSet(ModelViewSet):
         "session_expires_at",
         "payment_id",
     ]
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + order_action_urls()
 
     def get_permissions_to_register(self):
         # Viewing and the actions of Order.Meta.permissions; add, change and delete would

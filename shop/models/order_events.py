@@ -123,6 +123,7 @@ class OrderEvent(models.Model):
         STOCK_RELEASED = "stock_released", "Stock released"
         STOCK_SOLD = "stock_sold", "Stock sold"
         OVERSOLD = "oversold", "Oversold"
+        EMAIL_RESEND_REQUESTED = "email_resend_requested", "E-mail resend asked for"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255
