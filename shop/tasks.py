@@ -21,7 +21,7 @@ from django_tasks.backends.immediate import ImmediateBackend
 from wagtail.models import Site
 
 from home.models import StoreSettings
-from shop.models import Order, OrderEvent, Source
+from shop.models import Dispute, Order, OrderEvent, Source
 from shop.order_links import order_signed_url
 from site_config.after_response import run_after_response
 
@@ -223,5 +223,84 @@ def order_confirmation_resend(order_id: int) -> bool:
     )
     logger.error(
         "order %s confirmation resend failed after %d attempts", order.reference, SEND_ATTEMPTS
+    )
+    return False
+
+
+# -- telling the store about a dispute (shop/services/disputes.py) ------------------------
+
+
+def dispute_notice_recipients() -> list[str]:
+    """Who hears about a new dispute: the store's support address (Settings → Store
+    settings); without one, the site's ADMINS; without those, DEFAULT_FROM_EMAIL."""
+    support = _store_settings().support_email
+    if support:
+        return [support]
+    admins = [address for _, address in getattr(settings, "ADMINS", ()) if address]
+    return admins or [parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL]
+
+
+def dispute_notice_queue(dispute_id: int) -> None:
+    """Queue the one notice of a new dispute; called once its record has committed."""
+
+    def enqueue() -> None:
+        dispute_notice_send.enqueue(dispute_id)
+
+    if isinstance(dispute_notice_send.get_backend(), ImmediateBackend):
+        run_after_response(enqueue)
+    else:
+        enqueue()
+
+
+@task()
+def dispute_notice_send(dispute_id: int) -> bool:
+    """E-mail the store that a payment is disputed: once per dispute.
+
+    Claimed with a conditional update, so the task run twice (or an event delivered twice)
+    sends once; a send that fails every attempt gives the claim back and is logged.
+    """
+    from shop.services.disputes import dispute_summary
+
+    now = timezone.now()
+    if not Dispute.objects.filter(pk=dispute_id, notice_sent_at__isnull=True).update(
+        notice_sent_at=now
+    ):
+        return False
+    dispute = Dispute.objects.select_related("order").get(pk=dispute_id)
+    store = _store_settings()
+    order = dispute.order
+    about = f"order {order.reference}" if order else f"payment {dispute.payment_id}"
+    context = {
+        "dispute": dispute,
+        "order": order,
+        "summary": dispute_summary(dispute),
+        "store_name": store.store_name,
+        "payment_id": dispute.payment_id,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Dispute opened on {about}",
+        body=render_to_string("shop/email/dispute_notice.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=dispute_notice_recipients(),
+    )
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            message.send()
+        except Exception:
+            logger.warning(
+                "dispute %s notice attempt %d/%d failed",
+                dispute.provider_dispute_id,
+                attempt,
+                SEND_ATTEMPTS,
+                exc_info=True,
+            )
+            if attempt < SEND_ATTEMPTS:
+                time.sleep(RETRY_DELAY_SECONDS * attempt)
+            continue
+        logger.info("dispute %s notice e-mailed", dispute.provider_dispute_id)
+        return True
+    Dispute.objects.filter(pk=dispute_id).update(notice_sent_at=None)
+    logger.error(
+        "dispute %s notice not sent after %d attempts", dispute.provider_dispute_id, SEND_ATTEMPTS
     )
     return False

@@ -1,5 +1,5 @@
 """The order actions on an order's inspect page: cancel an unpaid order, send the
-confirmation again, add an internal note.
+confirmation again, add an internal note; and the order's disputes.
 
 One permission per action (``Order.Meta.permissions``). A button shows only to a user who
 holds its permission, and its URL answers anyone else with 403 (not Wagtail's redirect to
@@ -19,7 +19,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from shop.models import Order
+from shop.models import Dispute, Order
+from shop.money import format_money
+from shop.payments import dispute_url
 from shop.services import order_actions as actions
 
 CANCEL = "shop.cancel_order"
@@ -68,6 +70,24 @@ def order_actions_for(user, order: Order) -> OrderActions:
         note_url=reverse("orders:add_note", args=[order.pk]),
         note_form=NoteForm(),
     )
+
+
+@dataclass(frozen=True)
+class DisputeRow:
+    dispute: Dispute
+    url: str | None
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.dispute.amount, self.dispute.currency)
+
+
+def order_disputes(order: Order) -> list[DisputeRow]:
+    """The order's disputes, oldest first, each with its page at the provider."""
+    return [
+        DisputeRow(dispute, dispute_url(dispute.provider_dispute_id, order.payment_session_id))
+        for dispute in order.disputes.all()
+    ]
 
 
 def _forbidden(request: HttpRequest, order_id: int) -> HttpResponse:

@@ -14,7 +14,7 @@ from wagtail.permissions import policy_registry
 
 from home.models import StoreSettings
 from shop import selectors
-from shop.models import Order, Product
+from shop.models import Dispute, Order, Product
 from shop.money import format_money
 from shop.stock import StockLevel, stock_levels
 
@@ -126,3 +126,34 @@ class StockAlertsPanel(Component):
             ]
             context["orders_url"] = reverse("orders:index")
         return context
+
+
+class DisputesPanel(Component):
+    """Open disputes: how many, linking to the orders list filtered to them. Shown to
+    whoever may view orders, and only when there is something to answer."""
+
+    name = "shop_disputes"
+    template_name = "shop/admin/disputes_panel.html"
+    order = 85
+
+    def __init__(self, request) -> None:
+        self.request = request
+
+    def render_html(self, parent_context: Mapping[str, Any] | None = None) -> str:
+        policy = policy_registry.get_by_type(Order)
+        if not policy.user_has_permission(self.request.user, "view"):
+            return ""
+        self.open_count = Dispute.objects.open().count()
+        if not self.open_count:
+            return ""
+        return super().render_html(parent_context)
+
+    def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict:
+        open_disputes = Dispute.objects.open()
+        due = open_disputes.filter(evidence_due_by__isnull=False).order_by("evidence_due_by")
+        return {
+            "open_count": self.open_count,
+            "next_due": due.first(),
+            "unmatched_count": open_disputes.filter(order__isnull=True).count(),
+            "disputed_url": reverse("orders:index") + "?disputed=open",
+        }

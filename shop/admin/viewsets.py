@@ -31,8 +31,8 @@ from wagtail.coreutils import multigetattr
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
-from shop.admin.order_actions import order_action_urls, order_actions_for
-from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
+from shop.admin.order_actions import order_action_urls, order_actions_for, order_disputes
+from shop.models import Dispute, Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
 # Characters that make a spreadsheet read a cell as a formula.
@@ -75,9 +75,24 @@ class OrderFilterSet(WagtailFilterSet):
         widget=BooleanRadioSelect,
     )
 
+    disputed = django_filters.ChoiceFilter(
+        label="Disputed",
+        choices=[("open", "Open dispute"), ("any", "Any dispute")],
+        method="filter_disputed",
+        empty_label="All orders",
+    )
+
     class Meta:
         model = Order
-        fields = ["status", "created_at", "stale_pending"]
+        fields = ["status", "created_at", "stale_pending", "disputed"]
+
+    def filter_disputed(self, queryset: QuerySet[Order], name: str, value):
+        disputes = Dispute.objects.filter(order__isnull=False)
+        if value == "open":
+            disputes = disputes.open()
+        elif value != "any":
+            return queryset
+        return queryset.filter(pk__in=disputes.values("order_id"))
 
     def filter_stale_pending(self, queryset: QuerySet[Order], name: str, value):
         if value is None:
@@ -241,6 +256,7 @@ class OrderInspectView(generic.InspectView):
             .only("provider_event_id", "type", "received_at")
         )
         context["order_actions"] = order_actions_for(self.request.user, self.object)
+        context["disputes"] = order_disputes(self.object)
         return context
 
 

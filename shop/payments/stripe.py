@@ -179,6 +179,18 @@ def dashboard_payment_url(payment_id: str | None, session_id: str | None) -> str
     return None
 
 
+def dashboard_dispute_url(dispute_id: str | None, session_id: str | None) -> str | None:
+    """The Dashboard page of a dispute, in its session's account mode (as for payments)."""
+    session_id = session_id or ""
+    if not dispute_id:
+        return None
+    if session_id.startswith("cs_test_"):
+        return f"{DASHBOARD}/test/disputes/{dispute_id}"
+    if session_id.startswith("cs_live_"):
+        return f"{DASHBOARD}/disputes/{dispute_id}"
+    return None
+
+
 def verify_webhook_event(
     payload: bytes,
     signature_header: str | None,
