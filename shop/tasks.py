@@ -50,8 +50,11 @@ def confirmation_message_id(order: Order) -> str:
 
     A resend after a crashed send then reads as the same message to mail clients.
     """
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"<order-{order.reference}.confirmation@{domain}>"
+    return f"<order-{order.reference}.confirmation@{_sender_domain()}>"
+
+
+def _sender_domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
 
 
 def _message_for(order: Order, *, message_id: str | None = None) -> EmailMultiAlternatives:
@@ -85,13 +88,33 @@ def order_confirmation_queue(order_id: int) -> None:
     gone out: a mail server that hangs never holds up a webhook's answer or a page.
     """
 
-    def enqueue() -> None:
-        order_confirmation_send.enqueue(order_id)
+    _queue(order_confirmation_send, order_id)
 
-    if isinstance(order_confirmation_send.get_backend(), ImmediateBackend):
+
+def _queue(send_task, object_id: int) -> None:
+    """Queue ``send_task(object_id)``; with the immediate backend, after the response."""
+
+    def enqueue() -> None:
+        send_task.enqueue(object_id)
+
+    if isinstance(send_task.get_backend(), ImmediateBackend):
         run_after_response(enqueue)
     else:
         enqueue()
+
+
+def _send_with_retries(message: EmailMultiAlternatives, *, what: str) -> bool:
+    """Send ``message``, up to SEND_ATTEMPTS times with a growing pause; whether it went."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            message.send()
+        except Exception:
+            logger.warning("%s attempt %d/%d failed", what, attempt, SEND_ATTEMPTS, exc_info=True)
+            if attempt < SEND_ATTEMPTS:
+                time.sleep(RETRY_DELAY_SECONDS * attempt)
+            continue
+        return True
+    return False
 
 
 def _claim_q(now: dt.datetime) -> Q:
@@ -125,20 +148,7 @@ def order_confirmation_send(order_id: int) -> bool:
     if not claimed:
         return False
     order = Order.objects.prefetch_related("lines").get(pk=order_id)
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            _message_for(order).send()
-        except Exception:
-            logger.warning(
-                "order %s confirmation e-mail attempt %d/%d failed",
-                order.reference,
-                attempt,
-                SEND_ATTEMPTS,
-                exc_info=True,
-            )
-            if attempt < SEND_ATTEMPTS:
-                time.sleep(RETRY_DELAY_SECONDS * attempt)
-            continue
+    if _send_with_retries(_message_for(order), what=f"order {order.reference} confirmation e-mail"):
         with transaction.atomic():
             Order.objects.filter(pk=order_id).update(
                 confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
@@ -161,14 +171,7 @@ def order_confirmation_send(order_id: int) -> bool:
 
 def order_confirmation_resend_queue(order_id: int) -> None:
     """Queue the resend an operator asked for; called once its request has committed."""
-
-    def enqueue() -> None:
-        order_confirmation_resend.enqueue(order_id)
-
-    if isinstance(order_confirmation_resend.get_backend(), ImmediateBackend):
-        run_after_response(enqueue)
-    else:
-        enqueue()
+    _queue(order_confirmation_resend, order_id)
 
 
 @task()
@@ -192,23 +195,10 @@ def order_confirmation_resend(order_id: int) -> bool:
         requested_at = order.confirmation_resend_requested_at
         order.confirmation_resend_requested_at = None
         order.save(update_fields=["confirmation_resend_requested_at", "updated_at"])
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     stamp = requested_at.strftime("%Y%m%d%H%M%S%f")
-    message_id = f"<order-{order.reference}.confirmation.{stamp}@{domain}>"
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            _message_for(order, message_id=message_id).send()
-        except Exception:
-            logger.warning(
-                "order %s confirmation resend attempt %d/%d failed",
-                order.reference,
-                attempt,
-                SEND_ATTEMPTS,
-                exc_info=True,
-            )
-            if attempt < SEND_ATTEMPTS:
-                time.sleep(RETRY_DELAY_SECONDS * attempt)
-            continue
+    message_id = f"<order-{order.reference}.confirmation.{stamp}@{_sender_domain()}>"
+    message = _message_for(order, message_id=message_id)
+    if _send_with_retries(message, what=f"order {order.reference} confirmation resend"):
         with transaction.atomic():
             OrderEvent.objects.record(
                 order,
@@ -243,13 +233,7 @@ def dispute_notice_recipients() -> list[str]:
 def dispute_notice_queue(dispute_id: int) -> None:
     """Queue the one notice of a new dispute; called once its record has committed."""
 
-    def enqueue() -> None:
-        dispute_notice_send.enqueue(dispute_id)
-
-    if isinstance(dispute_notice_send.get_backend(), ImmediateBackend):
-        run_after_response(enqueue)
-    else:
-        enqueue()
+    _queue(dispute_notice_send, dispute_id)
 
 
 @task()
@@ -283,20 +267,7 @@ def dispute_notice_send(dispute_id: int) -> bool:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=dispute_notice_recipients(),
     )
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            message.send()
-        except Exception:
-            logger.warning(
-                "dispute %s notice attempt %d/%d failed",
-                dispute.provider_dispute_id,
-                attempt,
-                SEND_ATTEMPTS,
-                exc_info=True,
-            )
-            if attempt < SEND_ATTEMPTS:
-                time.sleep(RETRY_DELAY_SECONDS * attempt)
-            continue
+    if _send_with_retries(message, what=f"dispute {dispute.provider_dispute_id} notice"):
         logger.info("dispute %s notice e-mailed", dispute.provider_dispute_id)
         return True
     Dispute.objects.filter(pk=dispute_id).update(notice_sent_at=None)

@@ -29,10 +29,8 @@ def _revenue(sales: selectors.Sales) -> str:
     return " + ".join(format_money(amount, currency) for currency, amount in sales.totals.items())
 
 
-class OrdersSummaryPanel(Component):
-    name = "shop_orders_summary"
-    template_name = "shop/admin/orders_panel.html"
-    order = 90
+class OrderViewersPanel(Component):
+    """A dashboard panel about orders: shown only to users who may view them."""
 
     def __init__(self, request) -> None:
         self.request = request
@@ -42,6 +40,12 @@ class OrdersSummaryPanel(Component):
         if not policy.user_has_permission(self.request.user, "view"):
             return ""
         return super().render_html(parent_context)
+
+
+class OrdersSummaryPanel(OrderViewersPanel):
+    name = "shop_orders_summary"
+    template_name = "shop/admin/orders_panel.html"
+    order = 90
 
     def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict:
         now = timezone.now()
@@ -128,7 +132,7 @@ class StockAlertsPanel(Component):
         return context
 
 
-class DisputesPanel(Component):
+class DisputesPanel(OrderViewersPanel):
     """Open disputes: how many, linking to the orders list filtered to them. Shown to
     whoever may view orders, and only when there is something to answer."""
 
@@ -136,23 +140,14 @@ class DisputesPanel(Component):
     template_name = "shop/admin/disputes_panel.html"
     order = 85
 
-    def __init__(self, request) -> None:
-        self.request = request
-
     def render_html(self, parent_context: Mapping[str, Any] | None = None) -> str:
-        policy = policy_registry.get_by_type(Order)
-        if not policy.user_has_permission(self.request.user, "view"):
-            return ""
-        self.open_count = Dispute.objects.open().count()
-        if not self.open_count:
-            return ""
-        return super().render_html(parent_context)
+        return super().render_html(parent_context) if Dispute.objects.open().exists() else ""
 
     def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict:
         open_disputes = Dispute.objects.open()
         due = open_disputes.filter(evidence_due_by__isnull=False).order_by("evidence_due_by")
         return {
-            "open_count": self.open_count,
+            "open_count": open_disputes.count(),
             "next_due": due.first(),
             "unmatched_count": open_disputes.filter(order__isnull=True).count(),
             "disputed_url": reverse("orders:index") + "?disputed=open",
