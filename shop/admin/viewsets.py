@@ -15,7 +15,7 @@ from django import forms
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -62,6 +62,13 @@ def with_item_count(orders: QuerySet[Order]) -> QuerySet[Order]:
         .values("units")
     )
     return orders.annotate(item_count=Coalesce(Subquery(units, output_field=IntegerField()), 0))
+
+
+def with_disputed_flag(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``has_open_dispute`` on each order, in the same query (the status cell's badge)."""
+    return orders.annotate(
+        has_open_dispute=Exists(Dispute.objects.open().filter(order=OuterRef("pk")))
+    )
 
 
 class OrderFilterSet(WagtailFilterSet):
@@ -156,7 +163,7 @@ class OrderIndexView(generic.IndexView):
     }
 
     def get_base_queryset(self) -> QuerySet[Order]:
-        orders = with_item_count(super().get_base_queryset())
+        orders = with_disputed_flag(with_item_count(super().get_base_queryset()))
         if self.is_export:
             # One query for every exported order's lines, not one per row.
             orders = orders.prefetch_related(Prefetch("lines", OrderLine.objects.order_by("pk")))
@@ -229,6 +236,7 @@ class OrderInspectView(generic.InspectView):
         return "—" if value in (None, "") else value
 
     def get_status_display_value(self):
+        self.object.has_open_dispute = Dispute.objects.open().filter(order=self.object).exists()
         return render_to_string("shop/admin/order_status.html", {"order": self.object})
 
     def get_user_display_value(self):

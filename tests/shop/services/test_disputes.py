@@ -277,6 +277,47 @@ def test_the_orders_list_filters_disputed_orders(support_address, editor_client)
     assert listed("?disputed=nonsense") >= {calm.reference, open_.reference}
 
 
+def test_an_open_dispute_shows_as_a_badge_beside_the_status_in_the_list_and_inspect_page(
+    support_address, editor_client
+):
+    disputed = order_make(status=Order.Status.PAID, payment_id="pi_test_badge")
+    settled = order_make(status=Order.Status.PAID, payment_id="pi_test_settled")
+    order_make(status=Order.Status.PAID)
+    browser = Browser()
+    deliver(
+        browser, dispute_event("created", dispute_object(payment_intent="pi_test_badge", amount=1))
+    )
+    closed = dispute_object(payment_intent="pi_test_settled", amount=1, status="lost")
+    deliver(browser, dispute_event("closed", closed))
+
+    page = BeautifulSoup(editor_client.get(reverse("orders:index")).content, "html.parser")
+
+    (badge,) = page.select("main [data-order-disputed]")
+    assert disputed.reference in badge.find_parent("tr").get_text()
+    inspect = BeautifulSoup(
+        editor_client.get(reverse("orders:inspect", args=[disputed.pk])).content, "html.parser"
+    )
+    assert inspect.select_one("main [data-order-disputed]").get_text(strip=True) == "Disputed"
+    settled_page = editor_client.get(reverse("orders:inspect", args=[settled.pk])).content
+    assert b"data-order-disputed" not in settled_page
+
+
+def test_the_shopper_never_reads_about_a_dispute(support_address):
+    browser = Browser()
+    response = browser.buy(browser.page_token(), {Product.objects.get(slug="stoneware-mug"): 1})
+    assert response.status_code == 303
+    order = Order.objects.get()
+    paid(browser, order)
+    dispute = dispute_object(payment_intent=INTENT, amount=1800, dispute_id="dp_hidden")
+    deliver(browser, dispute_event("created", dispute))
+
+    pages = [browser.get(path).content for path in ("/", "/orders/", f"/orders/{order.reference}/")]
+
+    assert Dispute.objects.get().order == order
+    assert all(order.reference.encode() in page for page in pages[1:])
+    assert all(b"dp_hidden" not in page and b"ispute" not in page for page in pages)
+
+
 def test_the_dashboard_counts_open_disputes_and_links_to_them(support_address, editor_client):
     assert b"data-open-disputes" not in editor_client.get(reverse("wagtailadmin_home")).content
     for intent in ("pi_test_a", "pi_test_b"):
