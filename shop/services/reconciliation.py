@@ -25,7 +25,7 @@ from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil, stock_holds_release_lapsed
-from shop.tasks import order_confirmation_send
+from shop.tasks import order_confirmation_resend, order_confirmation_send
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class ReconcileReport:
     older_than: dt.timedelta
     dry_run: bool
     outcomes: list[OrderOutcome] = field(default_factory=list)
-    # Paid orders whose confirmation e-mail had never gone out, queued again.
+    # Paid orders whose confirmation e-mail (or a resend asked for) had not gone out, queued again.
     confirmations_requeued: list[str] = field(default_factory=list)
     # Orders whose stock hold ran out with the order still pending, released on its timeline.
     holds_released: list[str] = field(default_factory=list)
@@ -167,6 +167,17 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
     for order_id, reference in due:
         if not dry_run:
             order_confirmation_send.enqueue(order_id)
+        requeued.append(reference)
+    # A resend an operator asked for whose every attempt failed is still asked for: again.
+    resends = (
+        Order.objects.filter(confirmation_resend_requested_at__lte=cutoff)
+        .exclude(customer_email="")
+        .order_by("confirmation_resend_requested_at", "pk")
+        .values_list("pk", "reference")
+    )
+    for order_id, reference in resends:
+        if not dry_run:
+            order_confirmation_resend.enqueue(order_id)
         requeued.append(reference)
     return requeued
 

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from django.utils import timezone
 
+from shop import tasks
 from shop.models import Order, OrderEvent, Product
 from shop.services import fulfilment
 from shop.services.order_actions import (
@@ -21,8 +22,10 @@ from shop.services.order_actions import (
     order_confirmation_resend_request,
     order_note_add,
 )
+from shop.services.reconciliation import payments_reconcile
 from shop.stock import stock_level
 from shop.tasks import order_confirmation_resend
+from tests.support.mail_backends import FlakyBackend
 from tests.support.orders import order_checkout, order_make, session_reported
 from tests.support.shopper import Browser
 from tests.support.stripe_fake import FakeStripe
@@ -301,3 +304,26 @@ def test_a_note_never_reaches_the_shopper_page_or_their_emails(shop, mug, manage
     for message in mail.outbox:
         assert "SECRET-NOTE" not in message.body
         assert all("SECRET-NOTE" not in str(content) for content, _ in message.alternatives)
+
+
+@override_settings(EMAIL_BACKEND="tests.support.mail_backends.FlakyBackend")
+def test_a_resend_the_mail_server_refused_is_sent_by_the_next_reconciliation(
+    shop, manager, monkeypatch
+):
+    monkeypatch.setattr(tasks, "RETRY_DELAY_SECONDS", 0)
+    FlakyBackend.reset(failures=0)
+    order = paid_order()
+    FlakyBackend.reset(failures=tasks.SEND_ATTEMPTS)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        order_confirmation_resend_request(order=order, user=manager)
+    assert len(mail.outbox) == 1  # the automatic one only
+    order.refresh_from_db()
+    assert order.confirmation_resend_requested_at is not None
+
+    report = payments_reconcile(now=timezone.now() + dt.timedelta(hours=1))
+
+    assert order.reference in report.confirmations_requeued
+    assert len(mail.outbox) == 2
+    order.refresh_from_db()
+    assert order.confirmation_resend_requested_at is None
+    assert order.timeline.filter(kind=K.EMAIL_SENT).count() == 2
