@@ -138,3 +138,54 @@ def test_an_editor_sees_no_action_and_the_action_url_is_forbidden(new_context, s
         )
         == 0
     )
+
+
+def _dispute_arrives(shop_server, reference: str, *, status: str, phase: str) -> None:
+    """Stripe's charge.dispute.<phase> for the order's payment, applied by the server's own
+    webhook service (the e2e server signs with its own secret)."""
+    shop_server.manage(
+        "shell",
+        "-c",
+        "import json, time\n"
+        "from shop.models import Order\n"
+        "from shop.payments.stripe_json import event_from_payload\n"
+        "from shop.services.webhooks import payment_event_apply\n"
+        "from tests.support.events import dispute_event, dispute_object\n"
+        f"order = Order.objects.get(reference={reference!r})\n"
+        "due = int(time.time()) + 5 * 86400\n"
+        "obj = dispute_object(payment_intent=order.payment_id, amount=order.amount_total,"
+        f" status={status!r}, reason='product_not_received', due_by=due,"
+        f" dispute_id='dp_e2e_' + order.reference.replace('-', ''))\n"
+        f"payment_event_apply(event_from_payload(dispute_event({phase!r}, obj)))\n",
+    )
+
+
+def test_a_manager_finds_a_disputed_order_from_the_dashboard_and_reads_its_deadline(
+    new_context, shop_server, save_screenshot
+):
+    reference = _paid_order(new_context)
+    _dispute_arrives(shop_server, reference, status="needs_response", phase="created")
+    try:
+        manager = new_context().new_page()
+        log_in_to_admin(manager, MANAGER)
+        panel = manager.locator("[data-open-disputes]")
+        expect(panel).to_contain_text("1 open dispute")
+        panel.get_by_role("link", name=re.compile("open dispute")).click()
+        rows = manager.locator("main table tbody tr")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Disputed")
+        rows.first.get_by_role("link", name=reference).first.click()
+
+        dispute = manager.locator("[data-order-disputes] tbody tr")
+        expect(dispute).to_contain_text("Product not received")
+        expect(dispute).to_contain_text("Needs response")
+        expect(dispute.locator("[data-dispute-due]")).to_contain_text(
+            re.compile(r"\d{4}, \d\d:\d\d")
+        )
+        opened = _timeline(manager).locator("tbody tr").filter(has_text="Dispute opened")
+        expect(opened).to_contain_text("evidence due by")
+        manager.get_by_role("heading", name="Disputes").scroll_into_view_if_needed()
+        save_screenshot(manager, "admin-order-dispute", full_page=False)
+    finally:
+        # The server is shared by the other journeys: leave no open dispute on its dashboard.
+        _dispute_arrives(shop_server, reference, status="won", phase="closed")
