@@ -17,7 +17,6 @@ from shop.services.staff import MANAGERS_GROUP
 from shop.stock import stock_level
 from tests.support.events import dispute_event, dispute_object, signature_for
 from tests.support.orders import order_checkout, session_reported
-from tests.support.shop import product, shop_build
 from tests.support.stripe_fake import FakeStripe
 from tests.support.threads import together
 
@@ -31,10 +30,8 @@ K = OrderEvent.Kind
 
 
 @pytest.fixture
-def committed_shop(transactional_db) -> Product:
-    """The picture-less shop committed for real threads to see; its mug."""
-    shop_build()
-    return product("stoneware-mug")
+def mug_committed(committed_shop) -> Product:
+    return committed_shop[0]
 
 
 def managers(count: int) -> list[Client]:
@@ -49,8 +46,8 @@ def managers(count: int) -> list[Client]:
     return clients
 
 
-def test_ten_managers_pressing_resend_at_once_send_one_more_confirmation(committed_shop):
-    order, _ = order_checkout({committed_shop: 1}, email="ada@example.com")
+def test_ten_managers_pressing_resend_at_once_send_one_more_confirmation(mug_committed):
+    order, _ = order_checkout({mug_committed: 1}, email="ada@example.com")
     fulfilment.order_fulfil(
         session=session_reported(order, paid=True), source=fulfilment.Source.system()
     )
@@ -69,10 +66,10 @@ def test_ten_managers_pressing_resend_at_once_send_one_more_confirmation(committ
 
 
 def test_two_managers_canceling_at_once_cancel_once_and_release_stock_once(
-    fake: FakeStripe, committed_shop
+    fake: FakeStripe, mug_committed
 ):
-    Product.objects.filter(pk=committed_shop.pk).update(stock=5)
-    order, session = order_checkout({committed_shop: 2})
+    Product.objects.filter(pk=mug_committed.pk).update(stock=5)
+    order, session = order_checkout({mug_committed: 2})
     clients = managers(2)
     url = reverse("orders:cancel", args=[order.pk])
 
@@ -83,12 +80,12 @@ def test_two_managers_canceling_at_once_cancel_once_and_release_stock_once(
     assert order.status == Order.Status.CANCELED
     assert order.timeline.filter(new_status=Order.Status.CANCELED).count() == 1
     assert order.timeline.filter(kind=K.STOCK_RELEASED).count() == 1
-    assert stock_level(committed_shop.pk).available == 5
+    assert stock_level(mug_committed.pk).available == 5
     assert fake.sessions[session.id]["status"] == "expired"
 
 
-def test_one_disputes_events_delivered_at_once_make_one_dispute_and_one_notice(committed_shop):
-    order, _ = order_checkout({committed_shop: 1})
+def test_one_disputes_events_delivered_at_once_make_one_dispute_and_one_notice(mug_committed):
+    order, _ = order_checkout({mug_committed: 1})
     fulfilment.order_fulfil(
         session=session_reported(order, paid=True, payment_id="pi_test_race"),
         source=fulfilment.Source.system(),
