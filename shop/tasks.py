@@ -21,7 +21,7 @@ from django_tasks.backends.immediate import ImmediateBackend
 from wagtail.models import Site
 
 from home.models import StoreSettings
-from shop.models import Order, OrderEvent, Source
+from shop.models import Dispute, Order, OrderEvent, Source
 from shop.order_links import order_signed_url
 from site_config.after_response import run_after_response
 
@@ -50,8 +50,11 @@ def confirmation_message_id(order: Order) -> str:
 
     A resend after a crashed send then reads as the same message to mail clients.
     """
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"<order-{order.reference}.confirmation@{domain}>"
+    return f"<order-{order.reference}.confirmation@{_sender_domain()}>"
+
+
+def _sender_domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
 
 
 def _order_message(
@@ -78,29 +81,23 @@ def _order_message(
     return message
 
 
-def _message_for(order: Order) -> EmailMultiAlternatives:
+def _message_for(order: Order, *, message_id: str | None = None) -> EmailMultiAlternatives:
+    """The confirmation; a resend passes its own Message-ID."""
     return _order_message(
         order,
         subject=f"Your order {order.reference} is confirmed",
         template="shop/email/order_confirmation",
-        message_id=confirmation_message_id(order),
+        message_id=message_id or confirmation_message_id(order),
     )
 
 
-def _send_with_retries(message: EmailMultiAlternatives, *, order: Order, what: str) -> bool:
-    """Hand ``message`` to the mail server, up to SEND_ATTEMPTS times; True once it took it."""
+def _send_with_retries(message: EmailMultiAlternatives, *, what: str) -> bool:
+    """Send ``message``, up to SEND_ATTEMPTS times with a growing pause; whether it went."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             message.send()
         except Exception:
-            logger.warning(
-                "order %s %s e-mail attempt %d/%d failed",
-                order.reference,
-                what,
-                attempt,
-                SEND_ATTEMPTS,
-                exc_info=True,
-            )
+            logger.warning("%s attempt %d/%d failed", what, attempt, SEND_ATTEMPTS, exc_info=True)
             if attempt < SEND_ATTEMPTS:
                 time.sleep(RETRY_DELAY_SECONDS * attempt)
             continue
@@ -162,7 +159,7 @@ def order_confirmation_send(order_id: int) -> bool:
     if not claimed:
         return False
     order = Order.objects.prefetch_related("lines").get(pk=order_id)
-    if _send_with_retries(_message_for(order), order=order, what="confirmation"):
+    if _send_with_retries(_message_for(order), what=f"order {order.reference} confirmation e-mail"):
         with transaction.atomic():
             Order.objects.filter(pk=order_id).update(
                 confirmation_emailed_at=timezone.now(), confirmation_claimed_until=None
@@ -230,7 +227,9 @@ def order_shipped_email_send(order_id: int) -> bool:
     if not claimed:
         return False
     order = Order.objects.prefetch_related("lines").get(pk=order_id)
-    if not _send_with_retries(_shipped_message_for(order), order=order, what="shipped"):
+    if not _send_with_retries(
+        _shipped_message_for(order), what=f"order {order.reference} shipped e-mail"
+    ):
         Order.objects.filter(pk=order_id).update(shipped_email_claimed_until=None)
         logger.error("order %s shipped e-mail not sent", order.reference)
         return False
@@ -243,3 +242,114 @@ def order_shipped_email_send(order_id: int) -> bool:
         )
     logger.info("order %s shipped e-mail sent", order.reference)
     return True
+
+
+# -- a confirmation an operator asked for again (shop/services/order_actions.py) ---------
+
+
+def order_confirmation_resend_queue(order_id: int) -> None:
+    """Queue the resend an operator asked for; called once its request has committed."""
+    _enqueue(order_confirmation_resend, order_id)
+
+
+@task()
+def order_confirmation_resend(order_id: int) -> bool:
+    """Send the confirmation again, once per operator request, beside the automatic one.
+
+    The request (``confirmation_resend_requested_at``) is claimed by clearing it, so a task
+    run twice sends once. A resend has its own Message-ID: mail clients drop a message whose
+    id they have already seen. A send that fails every attempt puts the request back, so
+    the operator sees it still outstanding and may ask again.
+    """
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(pk=order_id, confirmation_resend_requested_at__isnull=False)
+            .exclude(customer_email="")
+            .first()
+        )
+        if order is None:
+            return False
+        requested_at = order.confirmation_resend_requested_at
+        order.confirmation_resend_requested_at = None
+        order.save(update_fields=["confirmation_resend_requested_at", "updated_at"])
+    stamp = requested_at.strftime("%Y%m%d%H%M%S%f")
+    message_id = f"<order-{order.reference}.confirmation.{stamp}@{_sender_domain()}>"
+    message = _message_for(order, message_id=message_id)
+    if _send_with_retries(message, what=f"order {order.reference} confirmation resend"):
+        with transaction.atomic():
+            OrderEvent.objects.record(
+                order,
+                OrderEvent.Kind.EMAIL_SENT,
+                Source.system(),
+                message="Order confirmation (sent again)",
+            )
+        logger.info("order %s confirmation e-mailed again", order.reference)
+        return True
+    Order.objects.filter(pk=order_id, confirmation_resend_requested_at__isnull=True).update(
+        confirmation_resend_requested_at=requested_at
+    )
+    logger.error(
+        "order %s confirmation resend failed after %d attempts", order.reference, SEND_ATTEMPTS
+    )
+    return False
+
+
+# -- telling the store about a dispute (shop/services/disputes.py) ------------------------
+
+
+def dispute_notice_recipients() -> list[str]:
+    """Who hears about a new dispute: the store's support address (Settings → Store
+    settings); without one, the site's ADMINS; without those, DEFAULT_FROM_EMAIL."""
+    support = _store_settings().support_email
+    if support:
+        return [support]
+    admins = [address for _, address in getattr(settings, "ADMINS", ()) if address]
+    return admins or [parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL]
+
+
+def dispute_notice_queue(dispute_id: int) -> None:
+    """Queue the one notice of a new dispute; called once its record has committed."""
+
+    _enqueue(dispute_notice_send, dispute_id)
+
+
+@task()
+def dispute_notice_send(dispute_id: int) -> bool:
+    """E-mail the store that a payment is disputed: once per dispute.
+
+    Claimed with a conditional update, so the task run twice (or an event delivered twice)
+    sends once; a send that fails every attempt gives the claim back and is logged.
+    """
+    from shop.services.disputes import dispute_summary
+
+    now = timezone.now()
+    if not Dispute.objects.filter(pk=dispute_id, notice_sent_at__isnull=True).update(
+        notice_sent_at=now
+    ):
+        return False
+    dispute = Dispute.objects.select_related("order").get(pk=dispute_id)
+    store = _store_settings()
+    order = dispute.order
+    about = f"order {order.reference}" if order else f"payment {dispute.payment_id}"
+    context = {
+        "dispute": dispute,
+        "order": order,
+        "summary": dispute_summary(dispute),
+        "store_name": store.store_name,
+        "payment_id": dispute.payment_id,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Dispute opened on {about}",
+        body=render_to_string("shop/email/dispute_notice.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=dispute_notice_recipients(),
+    )
+    if _send_with_retries(message, what=f"dispute {dispute.provider_dispute_id} notice"):
+        logger.info("dispute %s notice e-mailed", dispute.provider_dispute_id)
+        return True
+    Dispute.objects.filter(pk=dispute_id).update(notice_sent_at=None)
+    logger.error(
+        "dispute %s notice not sent after %d attempts", dispute.provider_dispute_id, SEND_ATTEMPTS
+    )
+    return False

@@ -10,7 +10,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from shop.admin.panels import OrdersSummaryPanel, StockAlertsPanel
+from shop.admin.panels import DisputesPanel, OrdersSummaryPanel, StockAlertsPanel
 from shop.admin.products import ProductEditView, ProductIndexView, StockColumn
 from shop.admin.shipping import ShippingQueuePanel
 from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
@@ -66,6 +66,7 @@ def add_orders_summary_panel(request, panels) -> None:
     panels.append(OrdersSummaryPanel(request))
     panels.append(ShippingQueuePanel(request))
     panels.append(StockAlertsPanel(request))
+    panels.append(DisputesPanel(request))
 
 
 @hooks.register("insert_global_admin_css")

@@ -16,7 +16,7 @@ ALLOWED = ("shop/payments/", "site_config/settings/", "tests/", "bench/")
 SKIPPED_DIRS = {"node_modules", "static_collected", "media", "__pycache__", "test-artifacts"}
 # Id prefixes are matched at the start of a word: "docs_" and "api_" are not Stripe's.
 PROVIDER_NAMES = re.compile(
-    r"stripe|payment_intent|checkout\.session|charge\.refunded"
+    r"stripe|payment_intent|checkout\.session|charge\.refunded|charge\.dispute"
     r"|(?<![a-z0-9])cs_|(?<![a-z0-9])pi_|whsec_|dashboard\.stripe",
     re.IGNORECASE,
 )

@@ -14,7 +14,7 @@ from wagtail.permissions import policy_registry
 
 from home.models import StoreSettings
 from shop import selectors
-from shop.models import Order, Product
+from shop.models import Dispute, Order, Product
 from shop.money import format_money
 from shop.stock import StockLevel, stock_levels
 
@@ -29,10 +29,8 @@ def _revenue(sales: selectors.Sales) -> str:
     return " + ".join(format_money(amount, currency) for currency, amount in sales.totals.items())
 
 
-class OrdersSummaryPanel(Component):
-    name = "shop_orders_summary"
-    template_name = "shop/admin/orders_panel.html"
-    order = 90
+class OrderViewersPanel(Component):
+    """A dashboard panel about orders: shown only to users who may view them."""
 
     def __init__(self, request) -> None:
         self.request = request
@@ -42,6 +40,12 @@ class OrdersSummaryPanel(Component):
         if not policy.user_has_permission(self.request.user, "view"):
             return ""
         return super().render_html(parent_context)
+
+
+class OrdersSummaryPanel(OrderViewersPanel):
+    name = "shop_orders_summary"
+    template_name = "shop/admin/orders_panel.html"
+    order = 90
 
     def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict:
         now = timezone.now()
@@ -126,3 +130,25 @@ class StockAlertsPanel(Component):
             ]
             context["orders_url"] = reverse("orders:index")
         return context
+
+
+class DisputesPanel(OrderViewersPanel):
+    """Open disputes: how many, linking to the orders list filtered to them. Shown to
+    whoever may view orders, and only when there is something to answer."""
+
+    name = "shop_disputes"
+    template_name = "shop/admin/disputes_panel.html"
+    order = 85
+
+    def render_html(self, parent_context: Mapping[str, Any] | None = None) -> str:
+        return super().render_html(parent_context) if Dispute.objects.open().exists() else ""
+
+    def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict:
+        open_disputes = Dispute.objects.open()
+        due = open_disputes.filter(evidence_due_by__isnull=False).order_by("evidence_due_by")
+        return {
+            "open_count": open_disputes.count(),
+            "next_due": due.first(),
+            "unmatched_count": open_disputes.filter(order__isnull=True).count(),
+            "disputed_url": reverse("orders:index") + "?disputed=open",
+        }

@@ -123,7 +123,8 @@ class ActionPermissionMixin:
                 {
                     "title": self.refused_title,
                     "text": self.refused_text,
-                    "index_url": reverse("orders:index"),
+                    "back_url": reverse("orders:index"),
+                    "back_label": "Back to orders",
                 },
                 status=403,
             )

@@ -15,7 +15,7 @@ from django import forms
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -33,7 +33,8 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
 from shop.admin import shipping
-from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
+from shop.admin.order_actions import order_action_urls, order_actions_for, order_disputes
+from shop.models import Dispute, Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
 # Characters that make a spreadsheet read a cell as a formula.
@@ -76,6 +77,13 @@ def with_item_count(orders: QuerySet[Order]) -> QuerySet[Order]:
     return orders.annotate(item_count=Coalesce(Subquery(units, output_field=IntegerField()), 0))
 
 
+def with_disputed_flag(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """``has_open_dispute`` on each order, in the same query (the status cell's badge)."""
+    return orders.annotate(
+        has_open_dispute=Exists(Dispute.objects.open().filter(order=OuterRef("pk")))
+    )
+
+
 class OrderFilterSet(WagtailFilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=Order.Status.choices, widget=forms.CheckboxSelectMultiple
@@ -88,9 +96,24 @@ class OrderFilterSet(WagtailFilterSet):
     )
     fulfilment_status = shipping.fulfilment_status_filter()
 
+    disputed = django_filters.ChoiceFilter(
+        label="Disputed",
+        choices=[("open", "Open dispute"), ("any", "Any dispute")],
+        method="filter_disputed",
+        empty_label="All orders",
+    )
+
     class Meta:
         model = Order
-        fields = ["status", "fulfilment_status", "created_at", "stale_pending"]
+        fields = ["status", "fulfilment_status", "created_at", "stale_pending", "disputed"]
+
+    def filter_disputed(self, queryset: QuerySet[Order], name: str, value):
+        disputes = Dispute.objects.filter(order__isnull=False)
+        if value == "open":
+            disputes = disputes.open()
+        elif value != "any":
+            return queryset
+        return queryset.filter(pk__in=disputes.values("order_id"))
 
     def filter_stale_pending(self, queryset: QuerySet[Order], name: str, value):
         if value is None:
@@ -158,7 +181,7 @@ class OrderIndexView(generic.IndexView):
         return [*super().header_buttons, *shipping.index_header_buttons(self.request)]
 
     def get_base_queryset(self) -> QuerySet[Order]:
-        orders = with_item_count(super().get_base_queryset())
+        orders = with_disputed_flag(with_item_count(super().get_base_queryset()))
         if self.is_export:
             # One query for every exported order's lines, not one per row.
             orders = orders.prefetch_related(Prefetch("lines", OrderLine.objects.order_by("pk")))
@@ -231,6 +254,7 @@ class OrderInspectView(generic.InspectView):
         return "—" if value in (None, "") else value
 
     def get_status_display_value(self):
+        self.object.has_open_dispute = Dispute.objects.open().filter(order=self.object).exists()
         return render_to_string("shop/admin/order_status.html", {"order": self.object})
 
     def get_user_display_value(self):
@@ -258,6 +282,8 @@ class OrderInspectView(generic.InspectView):
             .order_by("received_at", "pk")
             .only("provider_event_id", "type", "received_at")
         )
+        context["order_actions"] = order_actions_for(self.request.user, self.object)
+        context["disputes"] = order_disputes(self.object)
         return context
 
 
@@ -346,7 +372,11 @@ class OrderViewSet(ModelViewSet):
     ]
 
     def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), *shipping.order_shipping_urls(self)]
+        return [
+            *super().get_urlpatterns(),
+            *shipping.order_shipping_urls(self),
+            *order_action_urls(),
+        ]
 
     def get_permissions_to_register(self):
         # Viewing and the actions of Order.Meta.permissions; add, change and delete would

@@ -1,3 +1,4 @@
+from shop.models.disputes import Dispute
 from shop.models.order_events import OrderEvent, Source
 from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
@@ -5,6 +6,7 @@ from shop.models.payments import LocalCheckoutSession, PaymentEvent
 from shop.models.products import Product
 
 __all__ = [
+    "Dispute",
     "LocalCheckoutSession",
     "Order",
     "OrderEvent",

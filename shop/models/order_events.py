@@ -126,6 +126,10 @@ class OrderEvent(models.Model):
         OVERSOLD = "oversold", "Oversold"
         SHIPPED = "shipped", "Shipped"
         DELIVERED = "delivered", "Delivered"
+        EMAIL_RESEND_REQUESTED = "email_resend_requested", "E-mail resend asked for"
+        DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+        DISPUTE_UPDATED = "dispute_updated", "Dispute updated"
+        DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255

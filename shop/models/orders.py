@@ -154,6 +154,9 @@ class Order(models.Model):
     # and reconciliation sends it again. Set only when the e-mail has actually gone out:
     confirmation_claimed_until = models.DateTimeField(null=True, blank=True)
     confirmation_emailed_at = models.DateTimeField(null=True, blank=True)
+    # An operator asked for the confirmation again: the one send this request makes claims
+    # it by clearing it (shop/tasks.py), so a request is sent once however often it runs.
+    confirmation_resend_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The provider declined a payment attempt (card declined, async payment failed). The
     # order may still be paid by a later attempt; until then it reads "Payment declined",
     # never like a checkout the shopper walked away from.

@@ -115,6 +115,13 @@ def payment_url(payment_id: str | None, session_id: str | None) -> str | None:
     return dashboard_payment_url(payment_id, session_id)
 
 
+def dispute_url(dispute_id: str | None, session_id: str | None) -> str | None:
+    """Where an operator answers this dispute at its provider; None when nowhere."""
+    from shop.payments.stripe import dashboard_dispute_url
+
+    return dashboard_dispute_url(dispute_id, session_id)
+
+
 def webhook_secret() -> str:
     """The secret webhooks are signed with.
 

@@ -4,12 +4,12 @@ A gateway's ``parse_event`` verifies a delivery and returns one of these; the we
 service dispatches on the class and never reads the provider's JSON. Every event keeps
 the provider's id, its type string and the raw payload for the ``PaymentEvent`` record.
 
-Disputes come next: a ``DisputeUpdated`` (payment id, amount, status) fits beside
-:class:`RefundUpdated`.
+Disputes are :class:`DisputeUpdated`, beside :class:`RefundUpdated`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -28,6 +28,7 @@ class EventKind(models.TextChoices):
     SESSION_EXPIRED = "session_expired", "Checkout expired"
     PAYMENT_ATTEMPT_FAILED = "payment_attempt_failed", "Payment attempt declined"
     REFUND_UPDATED = "refund_updated", "Refund updated"
+    DISPUTE_UPDATED = "dispute_updated", "Dispute opened, updated or closed"
     UNUSABLE = "unusable", "Not usable"
     UNHANDLED = "unhandled", "Not handled"
 
@@ -116,3 +117,34 @@ class RefundUpdated(ProviderEvent):
     @property
     def payment_id(self) -> str | None:
         return self.refunded_payment_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisputeUpdated(ProviderEvent):
+    """A shopper's bank disputes a payment: opened, updated (evidence, status) or closed.
+
+    ``status`` and ``reason`` are the provider's words (``needs_response``, ``won``,
+    ``fraudulent``); ``occurred_at`` is when the provider says it happened, so an older
+    event delivered late never overwrites a newer one.
+    """
+
+    kind: ClassVar[EventKind] = EventKind.DISPUTE_UPDATED
+
+    class Phase:
+        OPENED = "opened"
+        UPDATED = "updated"
+        CLOSED = "closed"
+
+    phase: str
+    dispute_id: str
+    disputed_payment_id: str
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    evidence_due_by: dt.datetime | None
+    occurred_at: dt.datetime | None
+
+    @property
+    def payment_id(self) -> str | None:
+        return self.disputed_payment_id

@@ -169,13 +169,22 @@ def dashboard_payment_url(payment_id: str | None, session_id: str | None) -> str
 
     None for ids Stripe did not issue (the local gateway's) and without a payment.
     """
+    return _dashboard_url("payments", payment_id, session_id)
+
+
+def dashboard_dispute_url(dispute_id: str | None, session_id: str | None) -> str | None:
+    """The Dashboard page of a dispute, in its payment's account mode (as for payments)."""
+    return _dashboard_url("disputes", dispute_id, session_id)
+
+
+def _dashboard_url(section: str, object_id: str | None, session_id: str | None) -> str | None:
     session_id = session_id or ""
-    if not payment_id:
+    if not object_id:
         return None
     if session_id.startswith("cs_test_"):
-        return f"{DASHBOARD}/test/payments/{payment_id}"
+        return f"{DASHBOARD}/test/{section}/{object_id}"
     if session_id.startswith("cs_live_"):
-        return f"{DASHBOARD}/payments/{payment_id}"
+        return f"{DASHBOARD}/{section}/{object_id}"
     return None
 
 

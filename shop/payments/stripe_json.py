@@ -117,6 +117,41 @@ def _refund_updated(obj: Mapping, envelope: dict) -> events.RefundUpdated:
     )
 
 
+def _dispute_event(phase: str) -> Callable:
+    def read(obj: Mapping, envelope: dict) -> events.DisputeUpdated:
+        dispute_id = _str_or_none(obj.get("id"))
+        payment_id = _id_of(obj.get("payment_intent"))
+        amount = _int_or_none(obj.get("amount"))
+        currency = _str_or_none(obj.get("currency"))
+        status = _str_or_none(obj.get("status"))
+        if dispute_id is None or len(dispute_id) > 255:
+            raise MalformedEvent("dispute has no usable id")
+        if payment_id is None or len(payment_id) > 255:
+            raise MalformedEvent("dispute names no payment_intent")
+        if amount is None or not 0 <= amount < 2**63 or currency is None or len(currency) != 3:
+            raise MalformedEvent("dispute has no usable amount and currency")
+        if status is None or len(status) > 64:
+            raise MalformedEvent("dispute has no usable status")
+        details = obj.get("evidence_details")
+        due_by = _timestamp(details.get("due_by")) if isinstance(details, Mapping) else None
+        reason = _str_or_none(obj.get("reason")) or ""
+        return events.DisputeUpdated(
+            **envelope,
+            phase=phase,
+            dispute_id=dispute_id,
+            disputed_payment_id=payment_id,
+            amount=amount,
+            currency=currency.lower(),
+            reason=reason[:64],
+            status=status,
+            # Stripe sends 0 when the bank allows no response.
+            evidence_due_by=due_by if due_by and due_by.timestamp() > 0 else None,
+            occurred_at=_timestamp(envelope["payload"].get("created")),
+        )
+
+    return read
+
+
 _READERS: dict[str, Callable[[Mapping, dict], events.ProviderEvent]] = {
     "checkout.session.completed": _session_event(events.SessionCompleted),
     "checkout.session.async_payment_succeeded": _session_event(events.AsyncPaymentSucceeded),
@@ -124,6 +159,9 @@ _READERS: dict[str, Callable[[Mapping, dict], events.ProviderEvent]] = {
     "checkout.session.expired": _session_event(events.SessionExpired),
     "payment_intent.payment_failed": _attempt_failed,
     "charge.refunded": _refund_updated,
+    "charge.dispute.created": _dispute_event(events.DisputeUpdated.Phase.OPENED),
+    "charge.dispute.updated": _dispute_event(events.DisputeUpdated.Phase.UPDATED),
+    "charge.dispute.closed": _dispute_event(events.DisputeUpdated.Phase.CLOSED),
 }
 
 

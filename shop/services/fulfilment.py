@@ -17,6 +17,7 @@ from shop import stock
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.payments.events import EventKind
+from shop.services.disputes import disputes_attach
 from shop.tasks import order_confirmation_queue
 
 logger = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
             _apply_early_refund(order, source=source)
+            disputes_attach(order)
         return order
 
 

@@ -25,7 +25,12 @@ from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil, stock_holds_release_lapsed
-from shop.tasks import order_confirmation_send, order_shipped_email_send, shipped_email_due_q
+from shop.tasks import (
+    order_confirmation_resend,
+    order_confirmation_send,
+    order_shipped_email_send,
+    shipped_email_due_q,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ class ReconcileReport:
     older_than: dt.timedelta
     dry_run: bool
     outcomes: list[OrderOutcome] = field(default_factory=list)
-    # Paid orders whose confirmation e-mail had never gone out, queued again.
+    # Paid orders whose confirmation e-mail (or a resend asked for) had not gone out, queued again.
     confirmations_requeued: list[str] = field(default_factory=list)
     # Shipped orders whose shipped e-mail had never gone out (its sender died), queued again.
     shipped_emails_requeued: list[str] = field(default_factory=list)
@@ -164,7 +169,15 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
         .exclude(customer_email="")
         .order_by("paid_at", "pk")
     )
-    return _requeue(due, order_confirmation_send, dry_run=dry_run)
+    # A resend an operator asked for whose every attempt failed is still asked for: again.
+    resends = (
+        Order.objects.filter(confirmation_resend_requested_at__lte=cutoff)
+        .exclude(customer_email="")
+        .order_by("confirmation_resend_requested_at", "pk")
+    )
+    return _requeue(due, order_confirmation_send, dry_run=dry_run) + _requeue(
+        resends, order_confirmation_resend, dry_run=dry_run
+    )
 
 
 def _requeue(due, send, *, dry_run: bool) -> list[str]:

@@ -14,7 +14,7 @@ from django.db import transaction
 from shop.models import Order, PaymentEvent
 from shop.payments import events as ev
 from shop.payments import get_gateway
-from shop.services import fulfilment
+from shop.services import disputes, fulfilment
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ def _refunded(event: ev.RefundUpdated, source: str) -> Order | None:
     return fulfilment.order_refund(payment_id=event.refunded_payment_id, source=source)
 
 
+def _disputed(event: ev.DisputeUpdated, source: str) -> Order | None:
+    # Recorded even when no paid order has the payment yet: applied once it is paid.
+    return disputes.dispute_record(event=event, source=source)
+
+
 HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.SessionCompleted: _completed,
     ev.AsyncPaymentSucceeded: _completed,
@@ -64,6 +69,7 @@ HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.SessionExpired: _expired,
     ev.PaymentAttemptFailed: _attempt_failed,
     ev.RefundUpdated: _refunded,
+    ev.DisputeUpdated: _disputed,
 }
 
 

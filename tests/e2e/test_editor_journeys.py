@@ -10,7 +10,6 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from shop.money import format_money
-from tests.e2e.conftest import EDITOR
 from tests.e2e.shopper import (
     NOTEBOOK,
     choose,
@@ -20,25 +19,11 @@ from tests.e2e.shopper import (
     pay,
     press_buy,
 )
+from tests.e2e.staff import SUPERUSER
+from tests.e2e.staff import log_in_to_admin as _log_in_to_admin
+from tests.e2e.staff import open_shop_menu_item as _open_shop_menu_item
 
 pytestmark = pytest.mark.e2e
-
-SUPERUSER = ("admin", "admin")  # created by seed_shop --demo-users (DEBUG only)
-
-
-def _log_in_to_admin(page, account: tuple[str, str] = EDITOR) -> None:
-    username, password = account
-    page.goto("/admin/")
-    expect(page).to_have_url(re.compile(r"/admin/login/"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-
-
-def _open_shop_menu_item(page, item: str) -> None:
-    page.get_by_role("button", name="Shop").click()
-    page.get_by_role("list", name="Shop").get_by_role("link", name=item).click()
 
 
 def _admin_message(page):

@@ -28,7 +28,15 @@ from django.db.models import F
 from django.test import Client, TestCase
 
 from shop.cart import cart_build
-from shop.models import LocalCheckoutSession, Order, OrderEvent, PaymentEvent, Product, Source
+from shop.models import (
+    Dispute,
+    LocalCheckoutSession,
+    Order,
+    OrderEvent,
+    PaymentEvent,
+    Product,
+    Source,
+)
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
@@ -369,3 +377,146 @@ def test_the_table_covers_every_pair_and_every_ordered_triple():
     assert len(rows) == len(SEQUENCES) == 6 * 6 + 6 * 5 * 4
     assert all(set(row.split()) <= actions for row in rows)
     assert Order.Status.PAID in {row[1] for row in SEQUENCES}
+
+
+# -- disputes (charge.dispute.created / updated / closed) against the payment -------------
+#
+# completed = checkout.session.completed (paid); created, updated and closed = the one
+# dispute's events, which Stripe stamps in that order (needs_response, under_review, won),
+# whatever order they are delivered in. A dispute before the payment is kept and joins the
+# order when it is paid (one timeline entry then), one after it adds one entry per event;
+# the support address hears once per dispute; replaying everything changes nothing.
+
+# (sequence, final status, dispute status, dispute entries on the order's timeline)
+DISPUTE_SEQUENCES = [
+    ("completed completed", "paid", "none", 0),
+    ("completed created", "paid", "needs_response", 1),
+    ("completed updated", "paid", "under_review", 1),
+    ("completed closed", "paid", "won", 1),
+    ("created completed", "paid", "needs_response", 1),
+    ("created created", "pending", "needs_response", 0),
+    ("created updated", "pending", "under_review", 0),
+    ("created closed", "pending", "won", 0),
+    ("updated completed", "paid", "under_review", 1),
+    ("updated created", "pending", "under_review", 0),
+    ("updated updated", "pending", "under_review", 0),
+    ("updated closed", "pending", "won", 0),
+    ("closed completed", "paid", "won", 1),
+    ("closed created", "pending", "won", 0),
+    ("closed updated", "pending", "won", 0),
+    ("closed closed", "pending", "won", 0),
+    ("completed created updated", "paid", "under_review", 2),
+    ("completed created closed", "paid", "won", 2),
+    ("completed updated created", "paid", "under_review", 2),
+    ("completed updated closed", "paid", "won", 2),
+    ("completed closed created", "paid", "won", 2),
+    ("completed closed updated", "paid", "won", 2),
+    ("created completed updated", "paid", "under_review", 2),
+    ("created completed closed", "paid", "won", 2),
+    ("created updated completed", "paid", "under_review", 1),
+    ("created updated closed", "pending", "won", 0),
+    ("created closed completed", "paid", "won", 1),
+    ("created closed updated", "pending", "won", 0),
+    ("updated completed created", "paid", "under_review", 2),
+    ("updated completed closed", "paid", "won", 2),
+    ("updated created completed", "paid", "under_review", 1),
+    ("updated created closed", "pending", "won", 0),
+    ("updated closed completed", "paid", "won", 1),
+    ("updated closed created", "pending", "won", 0),
+    ("closed completed created", "paid", "won", 2),
+    ("closed completed updated", "paid", "won", 2),
+    ("closed created completed", "paid", "won", 1),
+    ("closed created updated", "pending", "won", 0),
+    ("closed updated completed", "paid", "won", 1),
+    ("closed updated created", "pending", "won", 0),
+]
+
+DISPUTE_STEPS = {
+    # action: (Stripe's event type, dispute status, seconds after the dispute was opened)
+    "created": ("charge.dispute.created", "needs_response", 0),
+    "updated": ("charge.dispute.updated", "under_review", 60),
+    "closed": ("charge.dispute.closed", "won", 120),
+}
+DISPUTE_KINDS = (
+    OrderEvent.Kind.DISPUTE_OPENED,
+    OrderEvent.Kind.DISPUTE_UPDATED,
+    OrderEvent.Kind.DISPUTE_CLOSED,
+)
+
+
+class DisputeScenario(Scenario):
+    """The scenario's order, paid or not, and one dispute on its payment."""
+
+    opened = 1_900_000_000
+
+    def apply(self, action: str) -> None:
+        if action not in DISPUTE_STEPS:
+            return super().apply(action)
+        event_type, status, after = DISPUTE_STEPS[action]
+        dispute = {
+            "id": "dp_test_sequence",
+            "object": "dispute",
+            "amount": self.order.amount_total,
+            "currency": self.order.currency,
+            "payment_intent": PAYMENT_INTENT,
+            "reason": "product_not_received",
+            "status": status,
+            "evidence_details": {"due_by": self.opened + 7 * 86400},
+        }
+        event = {
+            "id": f"evt_{secrets.token_hex(8)}",
+            "object": "event",
+            "api_version": STRIPE_API_VERSION,
+            "created": self.opened + after,
+            "type": event_type,
+            "data": {"object": dispute},
+        }
+        body = json.dumps(event).encode()
+        self.sent.append((body, event_type))
+        self._post(body)
+
+    def dispute_status(self) -> str:
+        dispute = Dispute.objects.filter(provider_dispute_id="dp_test_sequence").first()
+        return dispute.status if dispute else "none"
+
+    def dispute_entries(self) -> int:
+        return self.order.timeline.filter(kind__in=DISPUTE_KINDS).count()
+
+
+def _notices() -> int:
+    return sum(m.subject.startswith("Dispute opened") for m in mail.outbox)
+
+
+@pytest.mark.parametrize(
+    ("sequence", "final", "dispute_status", "entries"),
+    DISPUTE_SEQUENCES,
+    ids=[s[0] for s in DISPUTE_SEQUENCES],
+)
+def test_disputes_in_any_order_with_the_payment_end_recorded_once(
+    shop, sequence, final, dispute_status, entries
+):
+    scenario = DisputeScenario(list(Product.objects.for_sale()))
+    disputed = dispute_status != "none"
+
+    for action in sequence.split():
+        scenario.apply(action)
+    scenario.replay_all()
+
+    assert scenario.status() == final
+    assert scenario.dispute_status() == dispute_status
+    assert scenario.dispute_entries() == entries
+    assert _notices() == (1 if disputed else 0)
+    assert len(mail.outbox) - _notices() == (1 if final == "paid" else 0)
+    assert PaymentEvent.objects.count() == len(scenario.sent)
+    if disputed:
+        dispute = Dispute.objects.get()
+        assert dispute.order_id == (scenario.order.pk if final == "paid" else None)
+        assert dispute.is_open == (dispute_status != "won")
+        assert (dispute.closed_at is None) == dispute.is_open
+
+
+def test_the_dispute_table_covers_every_pair_and_every_ordered_triple():
+    actions = {"completed", *DISPUTE_STEPS}
+    rows = {row[0] for row in DISPUTE_SEQUENCES}
+    assert len(rows) == len(DISPUTE_SEQUENCES) == 4 * 4 + 4 * 3 * 2
+    assert all(set(row.split()) <= actions for row in rows)

@@ -1,5 +1,6 @@
 """Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs, and
-what a broken client or a hostile editor can post to the admin's product form.
+what a broken client or a hostile editor can post to the admin's product form and a
+manager to an order's actions (cancel, resend, note).
 
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
@@ -11,6 +12,8 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
@@ -22,6 +25,7 @@ from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
+from shop.services.staff import MANAGERS_GROUP
 from tests.support.orders import order_create, order_make
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +160,9 @@ event_types = (
             "checkout.session.async_payment_failed",
             "checkout.session.expired",
             "charge.refunded",
+            "charge.dispute.created",
+            "charge.dispute.updated",
+            "charge.dispute.closed",
             "payment_intent.created",
         ]
     )
@@ -180,6 +187,9 @@ def test_validly_signed_events_of_any_shape_never_5xx(products, data):
                 "payment_intent": json_values,
                 "customer_details": json_values,
                 "refunded": json_values,
+                "amount": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
+                "reason": json_values,
+                "evidence_details": st.fixed_dictionaries({"due_by": json_values}) | json_values,
             },
         ),
         label="object",
@@ -447,3 +457,52 @@ def test_ship_orders_posts_never_5xx_and_ship_only_paid_ticked_orders(admin_clie
     else:
         assert paid.fulfilment_status == Order.FulfilmentStatus.SHIPPED
         assert _shipped_entries() == entries + 1
+
+
+# -- the order actions in the admin (shop/admin/order_actions.py) -----------------------------
+
+order_action_urls = st.sampled_from(["cancel", "resend-confirmation", "notes"])
+
+
+@FUZZ
+@given(
+    action=order_action_urls,
+    fields=st.lists(
+        st.tuples(
+            st.sampled_from(["text", "csrfmiddlewaretoken", "x"]),
+            weird_text | st.text(max_size=400),
+        ),
+        max_size=4,
+    ),
+    which=st.sampled_from(["pending", "paid", "missing"]),
+)
+def test_order_action_posts_never_5xx_and_change_only_what_they_say(
+    client, products, action, fields, which
+):
+    manager, _ = get_user_model().objects.get_or_create(username="fuzz-manager")
+    manager.groups.add(Group.objects.get(name=MANAGERS_GROUP))
+    client.force_login(manager)
+    order = order_create(status=Order.Status.PAID if which == "paid" else Order.Status.PENDING)
+    order_id = order.pk if which != "missing" else 999_999
+    entries = OrderEvent.objects.count()
+    data = _multi(fields)
+
+    response = client.post(f"/admin/orders/{order_id}/{action}/", data)
+
+    assert response.status_code in (302, 404), response.status_code
+    order.refresh_from_db()
+    added = OrderEvent.objects.count() - entries
+    if which == "missing":
+        assert response.status_code == 404 and added == 0
+    elif action == "notes":
+        text = (data.get("text") or [""])[-1].strip()
+        storable = 0 < len(text) <= 255 and "\x00" not in text
+        assert added == (1 if storable else 0)
+        if storable:
+            assert order.timeline.latest("pk").message == text
+    elif action == "cancel":
+        # The local gateway closes the checkout; only the pending order is canceled.
+        expected = Order.Status.CANCELED if which == "pending" else Order.Status.PAID
+        assert order.status == expected
+    else:
+        assert order.status == (Order.Status.PAID if which == "paid" else Order.Status.PENDING)

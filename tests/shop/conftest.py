@@ -1,5 +1,6 @@
 """Fixtures the shop's tests share: an order placed by a shopper, a paid order to ship, an
-editor in the admin, and a migration executor for the migration tests."""
+editor in the admin, the shop committed for concurrency tests' threads, and a migration
+executor for the migration tests."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,6 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from shop.models import Order, Product, ShopPage
 from tests.support.orders import SHIP_TO, order_make
+from tests.support.shop import product, shop_build
 from tests.support.shopper import Browser
 
 
@@ -18,6 +20,13 @@ def order(browser: Browser, mug: Product, tote: Product) -> Order:
     response = browser.buy(browser.page_token(), {mug: 1, tote: 2})
     assert response.status_code == 303
     return Order.objects.get()
+
+
+@pytest.fixture
+def committed_shop(transactional_db) -> list[Product]:
+    """The picture-less shop committed for real threads to see; its mug and tote."""
+    shop_build()
+    return [product("stoneware-mug"), product("canvas-tote")]
 
 
 @pytest.fixture

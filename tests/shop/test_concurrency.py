@@ -17,7 +17,6 @@ from django.test import Client
 
 from shop.models import Order, PaymentEvent, Product
 from tests.support.events import event, session_object, signature_for
-from tests.support.shop import product, shop_build
 from tests.support.shopper import Browser
 from tests.support.stripe_fake import FakeStripe
 from tests.support.stripe_settings import WEBHOOK_SECRET
@@ -38,13 +37,6 @@ def same_browser(browser: Browser) -> Client:
     client = Client()
     client.cookies.load({name: morsel.value for name, morsel in browser.client.cookies.items()})
     return client
-
-
-@pytest.fixture
-def committed_shop(transactional_db) -> list[Product]:
-    """The picture-less shop committed for real threads to see; its mug and tote."""
-    shop_build()
-    return [product("stoneware-mug"), product("canvas-tote")]
 
 
 @pytest.fixture

@@ -86,6 +86,58 @@ def charge_object(
     }
 
 
+def dispute_object(
+    *,
+    payment_intent: str,
+    amount: int,
+    currency: str = "usd",
+    status: str = "needs_response",
+    reason: str = "fraudulent",
+    due_by: int | None = None,
+    dispute_id: str | None = None,
+) -> dict[str, Any]:
+    """A Dispute object as ``charge.dispute.created``, ``.updated`` and ``.closed`` carry it
+    (stripe/_dispute.py for our API version); ``due_by`` defaults to a week from now."""
+    return {
+        "id": dispute_id or new_id("dp"),
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": new_id("ch"),
+        "created": int(time.time()),
+        "currency": currency,
+        "evidence": {},
+        "evidence_details": {
+            "due_by": int(time.time()) + 7 * 24 * 3600 if due_by is None else due_by,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "submission_method": "not_submitted",
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": payment_intent,
+        "reason": reason,
+        "status": status,
+    }
+
+
+DISPUTE_PHASES = {
+    "created": "charge.dispute.created",
+    "updated": "charge.dispute.updated",
+    "closed": "charge.dispute.closed",
+}
+
+
+def dispute_event(phase: str, dispute: Mapping[str, Any], *, created: int | None = None) -> dict:
+    """``charge.dispute.<phase>`` for ``dispute``; ``created`` is when Stripe says it happened."""
+    envelope = event(DISPUTE_PHASES[phase], dispute)
+    if created is not None:
+        envelope["created"] = created
+    return envelope
+
+
 def event(event_type: str, obj: Mapping[str, Any], *, event_id: str | None = None) -> dict:
     """An Event envelope as Stripe sends it to a webhook endpoint."""
     return {
