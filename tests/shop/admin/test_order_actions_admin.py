@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from shop.models import Order, OrderEvent, Product
 from shop.services import fulfilment
-from shop.services.staff import FULFILMENT_GROUP, MANAGERS_GROUP
+from shop.services.staff import MANAGERS_GROUP
 from tests.support.orders import order_checkout, order_make, session_reported
 
 pytestmark = pytest.mark.django_db
@@ -24,24 +24,6 @@ ACTIONS = {
     "resend": "orders:resend_confirmation",
     "note": "orders:add_note",
 }
-
-
-def staff_client(username: str, group: str) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw")
-    user.groups.add(Group.objects.get(name=group))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_client(shop) -> Client:
-    return staff_client("meg", MANAGERS_GROUP)
-
-
-@pytest.fixture
-def fulfilment_client(shop) -> Client:
-    return staff_client("fred", FULFILMENT_GROUP)
 
 
 def pending_order() -> Order:
