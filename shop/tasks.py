@@ -117,7 +117,7 @@ def order_confirmation_send(order_id: int) -> bool:
             Order.objects.filter(
                 _claim_q(now),
                 pk=order_id,
-                status__in=[Order.Status.PAID, Order.Status.REFUNDED],
+                status__in=Order.PAID_STATUSES,
             )
             .exclude(customer_email="")
             .update(confirmation_claimed_until=now + claim_lease())
