@@ -154,3 +154,77 @@ def order_confirmation_send(order_id: int) -> bool:
         "order %s confirmation e-mail not sent after %d attempts", order.reference, SEND_ATTEMPTS
     )
     return False
+
+
+# -- refund e-mails: one per refund that succeeded ---------------------------------------
+
+# What the shopper is told about why; a suspected fraud is not said to them.
+SHOPPER_REFUND_REASONS = {
+    "requested_by_customer": "as you asked",
+    "duplicate": "a duplicate payment",
+}
+
+
+def refund_email_queue(refund_id: int) -> None:
+    """Queue the shopper's e-mail for a refund that succeeded (called once it committed)."""
+
+    def enqueue() -> None:
+        refund_email_send.enqueue(refund_id)
+
+    if isinstance(refund_email_send.get_backend(), ImmediateBackend):
+        run_after_response(enqueue)
+    else:
+        enqueue()
+
+
+@task()
+def refund_email_send(refund_id: int) -> bool:
+    """Tell the shopper about one succeeded refund, once: claimed by a conditional update,
+    given back when every attempt failed (reconciliation does not resend it)."""
+    from shop.models import Refund
+
+    with transaction.atomic():
+        claimed = (
+            Refund.objects.filter(
+                pk=refund_id, status=Refund.Status.SUCCEEDED, emailed_at__isnull=True
+            )
+            .exclude(order__customer_email="")
+            .exclude(order__isnull=True)
+            .update(emailed_at=timezone.now())
+        )
+    if not claimed:
+        return False
+    refund = Refund.objects.select_related("order").get(pk=refund_id)
+    order = refund.order
+    store = _store_settings()
+    context = {
+        "refund": refund,
+        "order": order,
+        "refund_lines": list(refund.lines.select_related("order_line")),
+        "shopper_reason": SHOPPER_REFUND_REASONS.get(refund.reason, ""),
+        "order_url": order_signed_url(order),
+        "store_name": store.store_name,
+        "support_email": store.support_email,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"{refund.amount_display} refunded on your order {order.reference}",
+        body=render_to_string("shop/email/refund.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.customer_email],
+        reply_to=[store.support_email] if store.support_email else None,
+    )
+    message.attach_alternative(render_to_string("shop/email/refund.html", context), "text/html")
+    try:
+        message.send()
+    except Exception:
+        Refund.objects.filter(pk=refund_id).update(emailed_at=None)
+        logger.exception("order %s refund %s e-mail not sent", order.reference, refund_id)
+        return False
+    OrderEvent.objects.record(
+        order,
+        OrderEvent.Kind.EMAIL_SENT,
+        Source.system(),
+        message=f"Refund {refund.amount_display}",
+    )
+    logger.info("order %s refund %s e-mailed", order.reference, refund_id)
+    return True
