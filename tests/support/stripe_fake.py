@@ -1,7 +1,8 @@
 """A fake Stripe API server for tests: real HTTP on 127.0.0.1, Stripe-shaped answers.
 
-It covers what the shop uses of Checkout Sessions (create, retrieve, expire)
-and Refunds (create, retrieve; the events Stripe sends about them) and answers the way Stripe does: form-encoded requests with bracketed keys,
+It covers what the shop uses of Checkout Sessions (create, retrieve, expire) and
+Refunds (create, retrieve, and the events Stripe sends about them), and answers
+the way Stripe does: form-encoded requests with bracketed keys,
 JSON objects back, ``{"error": {...}}`` bodies with Stripe's status codes,
 bearer-key authentication and idempotency keys. Tests drive it through the
 real stripe SDK by pointing ``api_base`` at :attr:`FakeStripe.url`, and steer
