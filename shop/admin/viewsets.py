@@ -19,8 +19,9 @@ from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import formats, timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, NumberColumn
@@ -31,6 +32,7 @@ from wagtail.coreutils import multigetattr
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
+from shop.admin.refunds import OrderRefundView, refund_button
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
@@ -199,11 +201,20 @@ class OrderInspectView(generic.InspectView):
         "session_expires_at": "Checkout session expires",
         "payment_id": "Payment",
         "payment_declined_at": "Payment declined",
+        "amount_refunded": "Refunded",
         "decline_reason": "Decline reason",
     }
 
     def get_field_label(self, field_name, field):
         return self.labels.get(field_name) or super().get_field_label(field_name, field)
+
+    @cached_property
+    def header_buttons(self):
+        button = refund_button(self.request.user, self.object)
+        return [*super().header_buttons, *([button] if button else [])]
+
+    def get_amount_refunded_display_value(self):
+        return self.object.refunded_display
 
     def get_field_display_value(self, field_name, field):
         value = getattr(self.object, field_name, None)
@@ -233,6 +244,9 @@ class OrderInspectView(generic.InspectView):
         context["lines"] = list(self.object.lines.all())
         context["timeline"] = list(
             OrderEvent.objects.filter(order=self.object).select_related("user")
+        )
+        context["refunds"] = list(
+            self.object.refunds.select_related("requested_by").prefetch_related("lines__order_line")
         )
         context["events"] = list(
             PaymentEvent.objects.filter(order=self.object)
@@ -310,6 +324,7 @@ class OrderViewSet(ModelViewSet):
         "created_at",
         "awaiting_confirmation_since",
         "paid_at",
+        "amount_refunded",
         "payment_declined_at",
         "decline_reason",
         "confirmation_emailed_at",
@@ -318,6 +333,12 @@ class OrderViewSet(ModelViewSet):
         "session_expires_at",
         "payment_id",
     ]
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("refund/<int:pk>/", OrderRefundView.as_view(), name="refund"),
+        ]
 
     def get_permissions_to_register(self):
         # Viewing and the actions of Order.Meta.permissions; add, change and delete would

@@ -74,6 +74,12 @@ class Refund(models.Model):
         return format_money(self.amount, self.currency)
 
     @property
+    def status_for_shopper(self) -> str:
+        return {self.Status.PENDING: "Processing", self.Status.SUCCEEDED: "Refunded"}.get(
+            self.status, self.get_status_display()
+        )
+
+    @property
     def idempotency_key(self) -> str:
         return f"refund-{self.pk}"
 
