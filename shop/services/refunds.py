@@ -475,10 +475,14 @@ def refunds_reconcile(*, gateway: PaymentGateway | None = None) -> list[str]:
     pending = Refund.objects.filter(status=Refund.Status.PENDING, order__isnull=False)
     for record in pending.select_related("order").order_by("pk"):
         if record.provider_refund_id:
-            refund_apply(
-                refund=gateway.retrieve_refund(record.provider_refund_id),
-                source=Source.reconciliation(),
-            )
+            try:
+                answer = gateway.retrieve_refund(record.provider_refund_id)
+            except GatewayUnavailable:
+                raise
+            except PaymentError as exc:
+                logger.warning("refund %s could not be asked about: %s", record.pk, exc)
+                continue
+            refund_apply(refund=answer, source=Source.reconciliation())
         else:
             outcome = refund_ask(record, gateway=gateway)
             if outcome.problem and outcome.refund.status == Refund.Status.PENDING:

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from shop.models import Order, OrderEvent, Refund
+from shop.services.reconciliation import payments_reconcile
 from shop.services.refunds import RefundNotAllowed, refund_create, refunds_reconcile
 from tests.support.refunds import delivered, order_paid_at_fake
 from tests.support.stripe_fake import FakeStripe
@@ -199,9 +200,10 @@ def test_stripe_down_leaves_it_pending_and_reconciliation_asks_again_with_the_sa
     assert (order.status, order.amount_refunded) == ("paid", 0)
 
     fake.accept_connections()
-    refunds_reconcile()
+    report = payments_reconcile()
     refunds_reconcile()  # now by its id: no second refund
 
+    assert report.refunds_retried == [str(outcome.refund.pk)]
     (sent,) = refund_posts(fake)
     assert sent.idempotency_key == f"refund-{outcome.refund.pk}"
     outcome.refund.refresh_from_db()
