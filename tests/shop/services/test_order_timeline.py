@@ -15,7 +15,9 @@ from tests.support.orders import session_reported
 S = Order.Status
 K = OrderEvent.Kind
 WEBHOOK = Source.provider_event("evt_timeline")
-ALLOWED = [(old, new) for old, targets in Order.ALLOWED_TRANSITIONS.items() for new in targets]
+ALLOWED = [
+    (old, new) for old, targets in Order.ALLOWED_TRANSITIONS.items() for new in sorted(targets)
+]
 # Nothing moves an order back to pending, so no service can be asked to.
 REFUSED = [
     (old, new)
