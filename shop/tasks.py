@@ -85,10 +85,16 @@ def order_confirmation_queue(order_id: int) -> None:
     gone out: a mail server that hangs never holds up a webhook's answer or a page.
     """
 
-    def enqueue() -> None:
-        order_confirmation_send.enqueue(order_id)
+    _enqueue_after_response(order_confirmation_send, order_id)
 
-    if isinstance(order_confirmation_send.get_backend(), ImmediateBackend):
+
+def _enqueue_after_response(send, *args) -> None:
+    """Queue ``send``; with the immediate backend, only once the response has gone out."""
+
+    def enqueue() -> None:
+        send.enqueue(*args)
+
+    if isinstance(send.get_backend(), ImmediateBackend):
         run_after_response(enqueue)
     else:
         enqueue()
@@ -167,14 +173,7 @@ SHOPPER_REFUND_REASONS = {
 
 def refund_email_queue(refund_id: int) -> None:
     """Queue the shopper's e-mail for a refund that succeeded (called once it committed)."""
-
-    def enqueue() -> None:
-        refund_email_send.enqueue(refund_id)
-
-    if isinstance(refund_email_send.get_backend(), ImmediateBackend):
-        run_after_response(enqueue)
-    else:
-        enqueue()
+    _enqueue_after_response(refund_email_send, refund_id)
 
 
 @task()

@@ -266,17 +266,8 @@ def refund_ask(refund: Refund, *, gateway: PaymentGateway | None = None) -> Refu
 def _refund_fail(refund: Refund, *, reason: str, source: Source) -> None:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=refund.order_id)
-        updated = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-            status=Refund.Status.FAILED, failure_reason=reason[:255]
-        )
-        if updated:
-            OrderEvent.objects.record(
-                order,
-                OrderEvent.Kind.REFUND_FAILED,
-                source,
-                message=f"{refund.amount_display}: {reason}",
-            )
-            logger.warning("order %s refund %s failed: %s", order.reference, refund.pk, reason)
+        record = Refund.objects.select_for_update().get(pk=refund.pk)
+        _record_status(order, record, Refund.Status.FAILED, source=source, failure_reason=reason)
 
 
 def _find_record(refund: ProviderRefund) -> Refund | None:
@@ -329,19 +320,22 @@ def refund_apply(*, refund: ProviderRefund, source: Source) -> Order | None:
             record.provider_refund_id = refund.id
             record.save(update_fields=["provider_refund_id", "updated_at"])
         status = _STATUS_FROM_PROVIDER.get(refund.status, Refund.Status.PENDING)
+        failure = FAILURE_REASONS.get(refund.failure_reason or "", UNKNOWN_FAILURE)
         if order is None:
             # Recorded; the payment's own event attaches it (refunds_attach).
             if record.status != status:
                 record.status = status
-                record.save(update_fields=["status", "updated_at"])
+                record.failure_reason = failure if status != Refund.Status.SUCCEEDED else ""
+                record.save(update_fields=["status", "failure_reason", "updated_at"])
             return None
-        _record_status(order, record, status, refund=refund, source=source)
+        _record_status(order, record, status, source=source, failure_reason=failure)
         return order
 
 
 def _record_status(
-    order: Order, record: Refund, status: str, *, refund: ProviderRefund | None, source: Source
+    order: Order, record: Refund, status: str, *, source: Source, failure_reason: str = ""
 ) -> None:
+    """On a locked order: move one refund's status, once, on the order's timeline."""
     if record.status == status or record.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
         return
     if status == Refund.Status.PENDING:
@@ -366,8 +360,7 @@ def _record_status(
 
         transaction.on_commit(lambda: refund_email_queue(refund_id))
         return
-    code = refund.failure_reason if refund is not None else None
-    record.failure_reason = FAILURE_REASONS.get(code or "", UNKNOWN_FAILURE)
+    record.failure_reason = (failure_reason or UNKNOWN_FAILURE)[:255]
     record.save(update_fields=["status", "failure_reason", "updated_at"])
     OrderEvent.objects.record(
         order,
@@ -455,7 +448,7 @@ def refunds_attach(order: Order, *, source: Source) -> None:
         status, record.status = record.status, Refund.Status.PENDING
         Refund.objects.filter(pk=record.pk).update(order=order, status=Refund.Status.PENDING)
         record.order = order
-        _record_status(order, record, status, refund=None, source=source)
+        _record_status(order, record, status, source=source, failure_reason=record.failure_reason)
     reported = 0
     for event in PaymentEvent.objects.filter(
         kind=EventKind.REFUND_UPDATED, payment_id=order.payment_id

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import EDITOR
 from tests.e2e.shopper import choose, open_shop, pay, press_buy
+from tests.e2e.staff import log_in_to_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -30,22 +31,13 @@ def _order_id(shop_server, reference: str) -> int:
     return shop_server.query("SELECT id FROM shop_order WHERE reference = ?", (reference,))[0][0]
 
 
-def _log_in(page, credentials) -> None:
-    username, password = credentials
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-
-
 def test_manager_refunds_one_line_and_sees_it_on_the_timeline(
     new_context, shop_server, save_screenshot
 ):
     reference = _paid_order(new_context)
     order_id = _order_id(shop_server, reference)
     manager = new_context().new_page()
-    _log_in(manager, MANAGER)
+    log_in_to_admin(manager, MANAGER)
 
     manager.goto(reverse("orders:inspect", args=[order_id]))
     manager.get_by_role("link", name="Refund").click()
@@ -81,7 +73,7 @@ def test_editor_sees_no_refund_button_and_gets_403_on_the_refund_page(new_contex
     reference = _paid_order(new_context)
     order_id = _order_id(shop_server, reference)
     editor = new_context().new_page()
-    _log_in(editor, EDITOR)
+    log_in_to_admin(editor, EDITOR)
 
     editor.goto(reverse("orders:inspect", args=[order_id]))
     expect(editor.get_by_role("heading", name=re.compile(reference))).to_be_visible()
