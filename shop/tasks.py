@@ -54,27 +54,39 @@ def confirmation_message_id(order: Order) -> str:
     return f"<order-{order.reference}.confirmation@{domain}>"
 
 
-def _message_for(order: Order) -> EmailMultiAlternatives:
+def _shopper_message(
+    order: Order, *, subject: str, template: str, context: dict, headers: dict | None = None
+) -> EmailMultiAlternatives:
+    """An e-mail to the order's shopper from ``template`` (.txt and .html), with the store's
+    name, support address and the order's signed link in its context."""
     store = _store_settings()
     context = {
         "order": order,
-        "lines": list(order.lines.all()),
         "order_url": order_signed_url(order),
         "store_name": store.store_name,
         "support_email": store.support_email,
+        **context,
     }
     message = EmailMultiAlternatives(
-        subject=f"Your order {order.reference} is confirmed",
-        body=render_to_string("shop/email/order_confirmation.txt", context),
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
         reply_to=[store.support_email] if store.support_email else None,
+        headers=headers,
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message
+
+
+def _message_for(order: Order) -> EmailMultiAlternatives:
+    return _shopper_message(
+        order,
+        subject=f"Your order {order.reference} is confirmed",
+        template="shop/email/order_confirmation",
+        context={"lines": list(order.lines.all())},
         headers={"Message-ID": confirmation_message_id(order)},
     )
-    message.attach_alternative(
-        render_to_string("shop/email/order_confirmation.html", context), "text/html"
-    )
-    return message
 
 
 def order_confirmation_queue(order_id: int) -> None:
@@ -195,24 +207,16 @@ def refund_email_send(refund_id: int) -> bool:
         return False
     refund = Refund.objects.select_related("order").get(pk=refund_id)
     order = refund.order
-    store = _store_settings()
-    context = {
-        "refund": refund,
-        "order": order,
-        "refund_lines": list(refund.lines.select_related("order_line")),
-        "shopper_reason": SHOPPER_REFUND_REASONS.get(refund.reason, ""),
-        "order_url": order_signed_url(order),
-        "store_name": store.store_name,
-        "support_email": store.support_email,
-    }
-    message = EmailMultiAlternatives(
+    message = _shopper_message(
+        order,
         subject=f"{refund.amount_display} refunded on your order {order.reference}",
-        body=render_to_string("shop/email/refund.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.customer_email],
-        reply_to=[store.support_email] if store.support_email else None,
+        template="shop/email/refund",
+        context={
+            "refund": refund,
+            "refund_lines": list(refund.lines.select_related("order_line")),
+            "shopper_reason": SHOPPER_REFUND_REASONS.get(refund.reason, ""),
+        },
     )
-    message.attach_alternative(render_to_string("shop/email/refund.html", context), "text/html")
     try:
         message.send()
     except Exception:

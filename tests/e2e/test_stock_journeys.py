@@ -4,7 +4,6 @@ Each journey tracks the stock of a product of its own, made for it, and takes th
 off sale when done: the server is shared and the other journeys' products stay untracked.
 """
 
-
 import pytest
 from playwright.sync_api import expect
 
