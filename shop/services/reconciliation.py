@@ -158,7 +158,7 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
     due = (
         Order.objects.filter(
             Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lte=now),
-            status=Order.Status.PAID,
+            status__in=Order.PAID_STATUSES,
             confirmation_emailed_at__isnull=True,
             paid_at__lte=cutoff,
         )

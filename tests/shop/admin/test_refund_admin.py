@@ -1,11 +1,14 @@
 """Refunding from an order's admin page: Managers only, the local gateway's events through
 the real webhook, the refund listed on the page and its entries on the timeline."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from shop.models import Order, OrderEvent, Product, Refund, Source
 from shop.payments.local import LocalGateway
@@ -164,3 +167,19 @@ def test_restocked_units_are_on_sale_again_once_the_refund_succeeded(manager_cli
     refund_ask(refund, gateway=LocalGateway())
     assert stock_level(mug.product_id).available == 4
     assert order.refunds.count() == 1
+
+
+def test_the_dashboards_revenue_counts_a_partially_refunded_order_less_its_refund(
+    manager_client,
+):
+    from shop.selectors import order_sales_since
+
+    order = paid_on_local_gateway({"stoneware-mug": 1, "canvas-tote": 2})
+    manager_client.post(
+        refund_url(order), form_data(manager_client, order, what="amount", amount="7.00")
+    )
+
+    sales = order_sales_since(timezone.now() - dt.timedelta(days=1))
+
+    assert sales.orders == 1
+    assert sales.totals == {"usd": order.amount_total - 700}
