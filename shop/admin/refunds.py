@@ -45,7 +45,7 @@ def refund_button(user, order: Order) -> HeaderButton | None:
     return HeaderButton(
         "Refund",
         url=reverse(URL_NAME, args=[order.pk]),
-        icon_name="undo",
+        icon_name="rotate",
         attrs={"data-refund-button": ""},
     )
 
@@ -157,7 +157,7 @@ def _forbidden(request, order: Order | None):
 class OrderRefundView(WagtailAdminTemplateMixin, FormView):
     template_name = "shop/admin/order_refund.html"
     form_class = RefundForm
-    header_icon = "undo"
+    header_icon = "rotate"
 
     def dispatch(self, request, *args, **kwargs):
         self.order = get_object_or_404(Order, pk=kwargs["pk"])

@@ -62,6 +62,7 @@ def test_manager_refunds_one_line_and_sees_it_on_the_timeline(
     )
     expect(timeline.locator("[data-timeline-kind=refund_succeeded]")).to_have_count(1)
     expect(manager.locator("[data-order-status]").first).to_have_text("Partially refunded")
+    save_screenshot(manager, "admin-order-refund-message", full_page=False)
     manager.locator("[data-order-refunds]").scroll_into_view_if_needed()
     save_screenshot(manager, "admin-order-refunded", full_page=True)
     assert shop_server.query(
