@@ -183,3 +183,39 @@ def test_the_dashboards_revenue_counts_a_partially_refunded_order_less_its_refun
 
     assert sales.orders == 1
     assert sales.totals == {"usd": order.amount_total - 700}
+
+
+def test_stripe_down_or_refusing_the_manager_reads_why_and_nothing_is_refunded(
+    manager_client, fake, mug
+):
+    from django.contrib.messages import get_messages
+
+    from tests.support.refunds import order_paid_at_fake
+
+    order = order_paid_at_fake(fake, {mug: 1})
+    fake.refuse_connections()
+    response = manager_client.post(
+        refund_url(order), form_data(manager_client, order, what="amount", amount="3.00")
+    )
+    down = [str(m) for m in get_messages(response.wsgi_request)]
+
+    fake.accept_connections()
+    fake.inject_fault(400, message="Charge ch_x has been disputed.")
+    response = manager_client.post(
+        refund_url(order), form_data(manager_client, order, what="amount", amount="2.00")
+    )
+    refused = [str(m) for m in get_messages(response.wsgi_request)]
+
+    assert down == [
+        "Refund of $3.00 pending: The payment service could not be reached; the refund is "
+        "pending and will be retried automatically."
+    ]
+    assert refused == [
+        "The refund of $2.00 failed: The payment provider refused the refund: "
+        "Charge ch_x has been disputed."
+    ]
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == ("paid", 0)
+    assert sorted(order.refunds.values_list("status", flat=True)) == ["failed", "pending"]
+    page = text_of(manager_client.get(inspect_url(order)))
+    assert "The payment provider refused the refund" in page
