@@ -3,7 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from wagtail.images import get_image_model
 
@@ -91,11 +91,12 @@ class Sales:
 
 
 def order_sales_since(since: dt.datetime) -> Sales:
-    """Orders paid at or after ``since`` that are still paid (refunded ones are not revenue)."""
+    """Orders paid at or after ``since`` that are still paid, and what they kept: a refunded
+    order is not revenue, a partially refunded one counts less what went back."""
     rows = (
-        Order.objects.filter(status=Order.Status.PAID, paid_at__gte=since)
+        Order.objects.filter(status__in=Order.REFUNDABLE_STATUSES, paid_at__gte=since)
         .values("currency")
-        .annotate(orders=Count("pk"), amount=Sum("amount_total"))
+        .annotate(orders=Count("pk"), amount=Sum(F("amount_total") - F("amount_refunded")))
         .order_by("currency")
     )
     return Sales(

@@ -6,7 +6,8 @@ one, ``available = stock - held - sold``, where
 - *held* counts the units of order lines whose hold is neither released nor sold and whose
   ``held_until`` is still ahead: a hold lapses on its own when its payment session can no
   longer be paid, whether or not anything has told us the session expired;
-- *sold* counts the units of order lines that were paid for.
+- *sold* counts the units of order lines that were paid for, less those a refund put back
+  on sale (``returned_quantity``).
 
 The writes (placing a hold, releasing it, selling it) live in the services
 (shop/services/checkout.py and shop/services/fulfilment.py); this module only reads.
@@ -18,7 +19,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from shop.models import OrderLine, Product
@@ -83,7 +84,11 @@ def stock_levels_of(
             .values("product_id")
             .annotate(
                 held=Sum("held_quantity", filter=holding(now), default=0),
-                sold=Sum("held_quantity", filter=Q(sold_at__isnull=False), default=0),
+                sold=Sum(
+                    F("held_quantity") - F("returned_quantity"),
+                    filter=Q(sold_at__isnull=False),
+                    default=0,
+                ),
             )
         }
     levels = {}

@@ -58,16 +58,23 @@ def _sender_domain() -> str:
 
 
 def _order_message(
-    order: Order, *, subject: str, template: str, message_id: str
+    order: Order,
+    *,
+    subject: str,
+    template: str,
+    message_id: str | None = None,
+    context: dict | None = None,
 ) -> EmailMultiAlternatives:
-    """An e-mail to the order's customer from ``template`` (.txt, and .html beside it)."""
+    """An e-mail to the order's customer from ``template`` (.txt and .html), with the store's
+    name, support address, the order's lines and its signed link in its context."""
     store = _store_settings()
     context = {
         "order": order,
-        "lines": list(order.lines.all()),
         "order_url": order_signed_url(order),
         "store_name": store.store_name,
         "support_email": store.support_email,
+        "lines": list(order.lines.all()),
+        **(context or {}),
     }
     message = EmailMultiAlternatives(
         subject=subject,
@@ -75,7 +82,7 @@ def _order_message(
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.customer_email],
         reply_to=[store.support_email] if store.support_email else None,
-        headers={"Message-ID": message_id},
+        headers={"Message-ID": message_id} if message_id else None,
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     return message
@@ -116,11 +123,11 @@ def order_confirmation_queue(order_id: int) -> None:
     _enqueue(order_confirmation_send, order_id)
 
 
-def _enqueue(send, order_id: int) -> None:
-    """Queue ``send(order_id)``; with the immediate backend, once the response has gone out."""
+def _enqueue(send, *args) -> None:
+    """Queue ``send(*args)``; with the immediate backend, once the response has gone out."""
 
     def enqueue() -> None:
-        send.enqueue(order_id)
+        send.enqueue(*args)
 
     if isinstance(send.get_backend(), ImmediateBackend):
         run_after_response(enqueue)
@@ -151,7 +158,7 @@ def order_confirmation_send(order_id: int) -> bool:
             Order.objects.filter(
                 _claim_q(now),
                 pk=order_id,
-                status__in=[Order.Status.PAID, Order.Status.REFUNDED],
+                status__in=Order.PAID_STATUSES,
             )
             .exclude(customer_email="")
             .update(confirmation_claimed_until=now + claim_lease())
@@ -353,3 +360,60 @@ def dispute_notice_send(dispute_id: int) -> bool:
         "dispute %s notice not sent after %d attempts", dispute.provider_dispute_id, SEND_ATTEMPTS
     )
     return False
+
+
+# -- refund e-mails: one per refund that succeeded ---------------------------------------
+
+# What the shopper is told about why; a suspected fraud is not said to them.
+SHOPPER_REFUND_REASONS = {
+    "requested_by_customer": "as you asked",
+    "duplicate": "a duplicate payment",
+}
+
+
+def refund_email_queue(refund_id: int) -> None:
+    """Queue the shopper's e-mail for a refund that succeeded (called once it committed)."""
+    _enqueue(refund_email_send, refund_id)
+
+
+@task()
+def refund_email_send(refund_id: int) -> bool:
+    """Tell the shopper about one succeeded refund, once: claimed by a conditional update,
+    given back when every attempt failed (reconciliation does not resend it)."""
+    from shop.models import Refund
+
+    with transaction.atomic():
+        claimed = (
+            Refund.objects.filter(
+                pk=refund_id, status=Refund.Status.SUCCEEDED, emailed_at__isnull=True
+            )
+            .exclude(order__customer_email="")
+            .exclude(order__isnull=True)
+            .update(emailed_at=timezone.now())
+        )
+    if not claimed:
+        return False
+    refund = Refund.objects.select_related("order").get(pk=refund_id)
+    order = refund.order
+    message = _order_message(
+        order,
+        subject=f"{refund.amount_display} refunded on your order {order.reference}",
+        template="shop/email/refund",
+        context={
+            "refund": refund,
+            "refund_lines": list(refund.lines.select_related("order_line")),
+            "shopper_reason": SHOPPER_REFUND_REASONS.get(refund.reason, ""),
+        },
+    )
+    if not _send_with_retries(message, what=f"order {order.reference} refund {refund_id} e-mail"):
+        Refund.objects.filter(pk=refund_id).update(emailed_at=None)
+        logger.error("order %s refund %s e-mail not sent", order.reference, refund_id)
+        return False
+    OrderEvent.objects.record(
+        order,
+        OrderEvent.Kind.EMAIL_SENT,
+        Source.system(),
+        message=f"Refund {refund.amount_display}",
+    )
+    logger.info("order %s refund %s e-mailed", order.reference, refund_id)
+    return True

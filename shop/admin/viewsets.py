@@ -19,7 +19,7 @@ from django.db.models import Exists, IntegerField, OuterRef, Prefetch, QuerySet,
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -34,6 +34,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from shop import selectors
 from shop.admin import shipping
 from shop.admin.order_actions import order_action_urls, order_actions_for, order_disputes
+from shop.admin.refunds import OrderRefundView, refund_button
 from shop.models import Dispute, Order, OrderEvent, OrderLine, PaymentEvent
 from shop.payments import payment_url
 
@@ -240,11 +241,20 @@ class OrderInspectView(generic.InspectView):
         "session_expires_at": "Checkout session expires",
         "payment_id": "Payment",
         "payment_declined_at": "Payment declined",
+        "amount_refunded": "Refunded",
         "decline_reason": "Decline reason",
     }
 
     def get_field_label(self, field_name, field):
         return self.labels.get(field_name) or super().get_field_label(field_name, field)
+
+    @cached_property
+    def header_buttons(self):
+        button = refund_button(self.request.user, self.object)
+        return [*super().header_buttons, *([button] if button else [])]
+
+    def get_amount_refunded_display_value(self):
+        return self.object.refunded_display
 
     def get_field_display_value(self, field_name, field):
         value = getattr(self.object, field_name, None)
@@ -276,6 +286,9 @@ class OrderInspectView(generic.InspectView):
         context["lines"] = list(self.object.lines.all())
         context["timeline"] = list(
             OrderEvent.objects.filter(order=self.object).select_related("user")
+        )
+        context["refunds"] = list(
+            self.object.refunds.select_related("requested_by").prefetch_related("lines__order_line")
         )
         context["events"] = list(
             PaymentEvent.objects.filter(order=self.object)
@@ -362,6 +375,7 @@ class OrderViewSet(ModelViewSet):
         "created_at",
         "awaiting_confirmation_since",
         "paid_at",
+        "amount_refunded",
         "payment_declined_at",
         "decline_reason",
         "confirmation_emailed_at",
@@ -376,6 +390,7 @@ class OrderViewSet(ModelViewSet):
             *super().get_urlpatterns(),
             *shipping.order_shipping_urls(self),
             *order_action_urls(),
+            path("refund/<int:pk>/", OrderRefundView.as_view(), name="refund"),
         ]
 
     def get_permissions_to_register(self):

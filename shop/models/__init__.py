@@ -4,6 +4,7 @@ from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
 from shop.models.payments import LocalCheckoutSession, PaymentEvent
 from shop.models.products import Product
+from shop.models.refunds import Refund, RefundLine
 
 __all__ = [
     "Dispute",
@@ -13,6 +14,8 @@ __all__ = [
     "OrderLine",
     "PaymentEvent",
     "Product",
+    "Refund",
+    "RefundLine",
     "ShopPage",
     "Source",
 ]

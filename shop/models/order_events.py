@@ -130,19 +130,23 @@ class OrderEvent(models.Model):
         DISPUTE_OPENED = "dispute_opened", "Dispute opened"
         DISPUTE_UPDATED = "dispute_updated", "Dispute updated"
         DISPUTE_CLOSED = "dispute_closed", "Dispute closed"
+        REFUND_REQUESTED = "refund_requested", "Refund requested"
+        REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
+        REFUND_FAILED = "refund_failed", "Refund failed"
+        STOCK_RETURNED = "stock_returned", "Stock returned"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255
     # Status entries a shopper sees on their order page (besides "placed").
-    SHOPPER_STATUSES = (Order.Status.PAID, Order.Status.REFUNDED)
+    SHOPPER_STATUSES = Order.PAID_STATUSES
     # Entries shown to the shopper by their kind alone, under the kind's name.
     SHOPPER_KINDS = (Kind.PLACED, Kind.SHIPPED, Kind.DELIVERED)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # Set on every entry that changed the status (a payment received is one).
-    old_status = models.CharField(max_length=16, choices=Order.Status.choices, blank=True)
-    new_status = models.CharField(max_length=16, choices=Order.Status.choices, blank=True)
+    old_status = models.CharField(max_length=20, choices=Order.Status.choices, blank=True)
+    new_status = models.CharField(max_length=20, choices=Order.Status.choices, blank=True)
     origin = models.CharField(max_length=32, choices=Origin.choices)
     provider_event_id = models.CharField(max_length=255, blank=True)
     user = models.ForeignKey(

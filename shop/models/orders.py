@@ -65,7 +65,7 @@ class OrderQuerySet(models.QuerySet):
         """Settled outcomes, pending orders they returned from paying, and any order whose
         payment was declined (it must not vanish like an abandoned checkout)."""
         return self.filter(
-            models.Q(status__in=[Order.Status.PAID, Order.Status.FAILED, Order.Status.REFUNDED])
+            models.Q(status__in=[Order.Status.FAILED, *Order.PAID_STATUSES])
             | models.Q(status=Order.Status.PENDING, awaiting_confirmation_since__isnull=False)
             | models.Q(payment_declined_at__isnull=False)
         )
@@ -108,6 +108,7 @@ class Order(models.Model):
         CANCELED = "canceled", "Canceled"
         EXPIRED = "expired", "Expired"
         REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
 
     # Money the provider confirms always wins: a payment completing after the shopper canceled,
     # after the session expired or after an async failure was reported still makes it paid.
@@ -116,13 +117,18 @@ class Order(models.Model):
         Status.FAILED: frozenset({Status.PAID}),
         Status.CANCELED: frozenset({Status.PAID}),
         Status.EXPIRED: frozenset({Status.PAID}),
-        Status.PAID: frozenset({Status.REFUNDED}),
+        Status.PAID: frozenset({Status.PARTIALLY_REFUNDED, Status.REFUNDED}),
+        Status.PARTIALLY_REFUNDED: frozenset({Status.REFUNDED}),
         Status.REFUNDED: frozenset(),
     }
+    # The money was taken: paid, and perhaps given back in part or in full since.
+    PAID_STATUSES: tuple[str, ...] = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
+    # What may still be refunded (shop/services/refunds.py).
+    REFUNDABLE_STATUSES: tuple[str, ...] = (Status.PAID, Status.PARTIALLY_REFUNDED)
 
     reference = models.CharField(max_length=9, unique=True, default=new_reference, editable=False)
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     currency = models.CharField(max_length=3)
     # What was paid, in the currency's minor unit: the lines, shipping, and the total the
@@ -130,6 +136,8 @@ class Order(models.Model):
     amount_subtotal = models.PositiveIntegerField(default=0, help_text="The lines, in minor units.")
     amount_shipping = models.PositiveIntegerField(default=0, help_text="In minor units.")
     amount_total = models.PositiveIntegerField(help_text="In the currency's minor unit.")
+    # Given back so far, as the provider's events report it (shop/services/refunds.py).
+    amount_refunded = models.PositiveIntegerField(default=0, editable=False)
     checkout_token = models.UUIDField(unique=True, editable=False)
     payment_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     session_expires_at = models.DateTimeField(null=True, blank=True)
@@ -227,6 +235,10 @@ class Order(models.Model):
     def total_display(self) -> str:
         return format_money(self.amount_total, self.currency)
 
+    @property
+    def refunded_display(self) -> str:
+        return format_money(self.amount_refunded, self.currency)
+
     def can_transition_to(self, new_status: str) -> bool:
         return new_status in self.ALLOWED_TRANSITIONS[self.status]
 
@@ -245,10 +257,7 @@ class Order(models.Model):
     @property
     def is_declined(self) -> bool:
         """A payment attempt was declined and no payment has succeeded since."""
-        return self.payment_declined_at is not None and self.status not in (
-            self.Status.PAID,
-            self.Status.REFUNDED,
-        )
+        return self.payment_declined_at is not None and self.status not in self.PAID_STATUSES
 
     @property
     def awaits_confirmation(self) -> bool:
@@ -295,6 +304,9 @@ class OrderLine(models.Model):
     held_until = models.DateTimeField(null=True, blank=True, editable=False)
     hold_released_at = models.DateTimeField(null=True, blank=True, editable=False)
     sold_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Units of this line refunded and put back on sale (a refund with restock that
+    # succeeded): no longer counted as sold.
+    returned_quantity = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["pk"]
@@ -304,7 +316,13 @@ class OrderLine(models.Model):
             models.Index(
                 fields=["product"],
                 condition=models.Q(held_quantity__gt=0),
-                include=["held_quantity", "held_until", "hold_released_at", "sold_at"],
+                include=[
+                    "held_quantity",
+                    "held_until",
+                    "hold_released_at",
+                    "sold_at",
+                    "returned_quantity",
+                ],
                 name="orderline_stock_units",
             ),
         ]

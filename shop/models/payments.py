@@ -10,8 +10,8 @@ class PaymentEvent(models.Model):
     """A webhook event, recorded in the same transaction as its effect.
 
     The unique event id is what makes a replayed or concurrently delivered event a no-op.
-    ``kind``, ``payment_id`` and ``full_refund`` are ours, read from the payload when it
-    was recorded: a refund that arrives before its payment is found by them.
+    ``kind``, ``payment_id``, ``full_refund`` and ``amount_refunded`` are ours, read from the
+    payload when it was recorded: a refund that arrives before its payment is found by them.
     """
 
     provider_event_id = models.CharField(max_length=255, unique=True)
@@ -20,6 +20,9 @@ class PaymentEvent(models.Model):
     payment_id = models.CharField(max_length=255, blank=True, db_index=True)
     # A refund event saying the whole payment has gone back.
     full_refund = models.BooleanField(default=False)
+    # What a refund event says has gone back on the payment so far (cumulative): a refund
+    # that arrives before its payment is applied from it once the payment lands.
+    amount_refunded = models.PositiveIntegerField(null=True, blank=True)
     order = models.ForeignKey(
         "shop.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )

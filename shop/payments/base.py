@@ -73,6 +73,37 @@ class CheckoutSession:
         return self.status == "expired"
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    """Give back ``amount`` of one payment; ``refund_id`` is our Refund record's id."""
+
+    refund_id: int
+    order_reference: str
+    payment_id: str
+    amount: int  # minor units
+    currency: str
+    reason: str | None = None  # requested_by_customer | duplicate | fraudulent, or none
+
+    @property
+    def idempotency_key(self) -> str:
+        # One refund record -> one refund at the provider, however often it is retried.
+        return f"refund-{self.refund_id}"
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A gateway's view of one refund."""
+
+    id: str
+    amount: int
+    currency: str | None
+    status: str  # "pending" | "succeeded" | "failed" | "canceled" (or "requires_action")
+    payment_id: str | None
+    refund_id: int | None = None  # ours, from the metadata we sent; None when made elsewhere
+    reason: str | None = None
+    failure_reason: str | None = None  # the provider's code, e.g. "expired_or_canceled_card"
+
+
 class PaymentError(Exception):
     """Base of every failure at the gateway boundary."""
 
@@ -100,6 +131,12 @@ class PaymentDeclined(PaymentError):
     user_message = "Your payment was declined. You have not been charged."
 
 
+class RefundRefused(PaymentError):
+    """The provider refused to make the refund (already refunded, disputed, too much)."""
+
+    user_message = "The payment provider refused the refund."
+
+
 class SessionNotFound(PaymentError):
     user_message = "We could not find that checkout."
 
@@ -125,6 +162,12 @@ class PaymentGateway(Protocol):
     def retrieve_session(self, session_id: str) -> CheckoutSession: ...
 
     def expire_session(self, session_id: str) -> CheckoutSession: ...
+
+    def create_refund(self, request: RefundRequest) -> ProviderRefund:
+        """Ask for a refund; the same request again answers with the same refund."""
+        ...
+
+    def retrieve_refund(self, refund_id: str) -> ProviderRefund: ...
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         """Verify a webhook delivery and read it; raises InvalidSignature or MalformedEvent."""

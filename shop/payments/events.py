@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from django.db import models
 
-from shop.payments.base import CheckoutSession
+from shop.payments.base import CheckoutSession, ProviderRefund
 
 
 class EventKind(models.TextChoices):
@@ -29,6 +29,7 @@ class EventKind(models.TextChoices):
     PAYMENT_ATTEMPT_FAILED = "payment_attempt_failed", "Payment attempt declined"
     REFUND_UPDATED = "refund_updated", "Refund updated"
     DISPUTE_UPDATED = "dispute_updated", "Dispute opened, updated or closed"
+    REFUND_CHANGED = "refund_changed", "Refund created or changed"
     UNUSABLE = "unusable", "Not usable"
     UNHANDLED = "unhandled", "Not handled"
 
@@ -106,7 +107,7 @@ class PaymentAttemptFailed(ProviderEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class RefundUpdated(ProviderEvent):
-    """Money went back on a payment: how much so far, and whether all of it."""
+    """Money went back on a payment: how much so far (cumulative), and whether all of it."""
 
     kind: ClassVar[EventKind] = EventKind.REFUND_UPDATED
 
@@ -148,3 +149,16 @@ class DisputeUpdated(ProviderEvent):
     @property
     def payment_id(self) -> str | None:
         return self.disputed_payment_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundChanged(ProviderEvent):
+    """One refund was created or changed at the provider (ours, or made in its Dashboard)."""
+
+    kind: ClassVar[EventKind] = EventKind.REFUND_CHANGED
+
+    refund: ProviderRefund
+
+    @property
+    def payment_id(self) -> str | None:
+        return self.refund.payment_id

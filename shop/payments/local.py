@@ -17,12 +17,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from shop.models import LocalCheckoutSession
+from shop.models import LocalCheckoutSession, Refund
 from shop.payments import webhook_secret
 from shop.payments.base import (
     CheckoutRequest,
     CheckoutSession,
     GatewayUnavailable,
+    ProviderRefund,
+    RefundRequest,
     SessionNotFound,
 )
 from shop.payments.events import ProviderEvent
@@ -33,7 +35,7 @@ from shop.payments.stripe import (
     StripeGateway,
     parse_signed_event,
 )
-from shop.payments.stripe_json import session_from_dict
+from shop.payments.stripe_json import refund_from_dict, session_from_dict
 
 
 def _fingerprint(request: CheckoutRequest) -> str:
@@ -77,6 +79,11 @@ def _to_session(row: LocalCheckoutSession) -> CheckoutSession:
 
 
 DECLINE_MESSAGE = "Your card was declined (test)."
+
+
+def _delivery(event_type: str, obj: dict) -> dict:
+    body, headers = _signed_event(event_type, obj)
+    return {"body": body, "headers": headers}
 
 
 def _signed_event(event_type: str, obj: dict) -> tuple[bytes, dict[str, str]]:
@@ -148,6 +155,60 @@ class LocalGateway:
         # ago) is returned as it stands; callers look at the result.
         LocalCheckoutSession.objects.filter(pk=session_id, status="open").update(status="expired")
         return self.retrieve_session(session_id)
+
+    def create_refund(self, request: RefundRequest) -> ProviderRefund:
+        """Refund at once, as a card refund at Stripe does: the refund's and the charge's
+        signed events go through the real webhook before the answer comes back (so our
+        record is found by its metadata, before it has the provider's id). The same key
+        again answers with the same refund and sends nothing."""
+        from shop.services.webhooks import webhook_deliver
+
+        digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        obj = {
+            "id": f"re_local_{digest}",
+            "object": "refund",
+            "amount": request.amount,
+            "currency": request.currency,
+            "status": "succeeded",
+            "payment_intent": request.payment_id,
+            "reason": request.reason,
+            "metadata": {
+                "refund_id": str(request.refund_id),
+                "order_reference": request.order_reference,
+            },
+            "failure_reason": None,
+            "created": int(time.time()),
+        }
+        if not Refund.objects.filter(provider_refund_id=obj["id"]).exists():
+            webhook_deliver(**_delivery("refund.created", obj))
+            refunded = sum(
+                Refund.objects.filter(
+                    payment_id=request.payment_id, status=Refund.Status.SUCCEEDED
+                ).values_list("amount", flat=True)
+            )
+            charge = {
+                "id": f"ch_local_{hashlib.sha256(request.payment_id.encode()).hexdigest()[:24]}",
+                "object": "charge",
+                "payment_intent": request.payment_id,
+                "currency": request.currency,
+                "amount_refunded": refunded,
+                "refunded": False,
+            }
+            webhook_deliver(**_delivery("charge.refunded", charge))
+        return refund_from_dict(obj)
+
+    def retrieve_refund(self, refund_id: str) -> ProviderRefund:
+        row = Refund.objects.filter(provider_refund_id=refund_id).first()
+        if row is None:
+            raise SessionNotFound(refund_id)
+        return ProviderRefund(
+            id=refund_id,
+            amount=row.amount,
+            currency=row.currency,
+            status="succeeded",
+            payment_id=row.payment_id,
+            refund_id=row.pk,
+        )
 
     # -- what the test payment page does -------------------------------------------------
 

@@ -28,10 +28,18 @@ from shop.payments.base import (
     InvalidSignature,
     PaymentDeclined,
     PaymentError,
+    ProviderRefund,
+    RefundRefused,
+    RefundRequest,
     SessionNotFound,
 )
 from shop.payments.events import ProviderEvent
-from shop.payments.stripe_json import WrongApiVersion, event_from_payload, session_from_dict
+from shop.payments.stripe_json import (
+    WrongApiVersion,
+    event_from_payload,
+    refund_from_dict,
+    session_from_dict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +140,44 @@ class StripeGateway:
         except stripe.StripeError as exc:
             _raise_translated(exc, action=f"expire session {session_id}", session_id=session_id)
         return session_from_dict(session.to_dict())
+
+    def create_refund(self, request: RefundRequest) -> ProviderRefund:
+        """Refund part or all of a payment; a retry with the same record gets the same refund.
+
+        Stripe's refusal (an invalid request: more than is left, a disputed charge) is
+        :class:`RefundRefused`; a network error or 5xx stays :class:`GatewayUnavailable`.
+        """
+        params: dict[str, Any] = {
+            "payment_intent": request.payment_id,
+            "amount": request.amount,
+            "metadata": {
+                "refund_id": str(request.refund_id),
+                "order_reference": request.order_reference,
+            },
+        }
+        if request.reason:
+            params["reason"] = request.reason
+        action = f"refund order {request.order_reference} (refund {request.refund_id})"
+        try:
+            refund = self._client.v1.refunds.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        except stripe.InvalidRequestError as exc:
+            logger.warning("Stripe refused to %s: %s", action, exc.user_message)
+            raise RefundRefused(
+                f"could not {action}: {exc.user_message}",
+                user_message=f"The payment provider refused the refund: {exc.user_message}",
+            ) from exc
+        except stripe.StripeError as exc:
+            _raise_translated(exc, action=action)
+        return refund_from_dict(refund.to_dict())
+
+    def retrieve_refund(self, refund_id: str) -> ProviderRefund:
+        try:
+            refund = self._client.v1.refunds.retrieve(refund_id)
+        except stripe.StripeError as exc:
+            _raise_translated(exc, action=f"retrieve refund {refund_id}")
+        return refund_from_dict(refund.to_dict())
 
     def parse_event(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         """Verify a webhook delivery with the SDK, then read it into one of our events."""

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 
 from shop.payments import events
-from shop.payments.base import CheckoutSession, MalformedEvent
+from shop.payments.base import CheckoutSession, MalformedEvent, ProviderRefund
 
 
 def _str_or_none(value) -> str | None:
@@ -20,6 +20,15 @@ def _str_or_none(value) -> str | None:
 
 def _int_or_none(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# The largest amount a column of ours holds (a PostgreSQL integer); Stripe's are far below.
+MAX_AMOUNT = 2**31 - 1
+
+
+def _amount_or_none(value) -> int | None:
+    amount = _int_or_none(value)
+    return amount if amount is not None and 0 <= amount <= MAX_AMOUNT else None
 
 
 def _timestamp(value) -> dt.datetime | None:
@@ -112,7 +121,7 @@ def _refund_updated(obj: Mapping, envelope: dict) -> events.RefundUpdated:
     return events.RefundUpdated(
         **envelope,
         refunded_payment_id=payment_id,
-        amount_refunded=_int_or_none(obj.get("amount_refunded")),
+        amount_refunded=_amount_or_none(obj.get("amount_refunded")),
         fully_refunded=obj.get("refunded") is True,
     )
 
@@ -152,6 +161,34 @@ def _dispute_event(phase: str) -> Callable:
     return read
 
 
+def _refund_changed(obj: Mapping, envelope: dict) -> events.RefundChanged:
+    return events.RefundChanged(**envelope, refund=refund_from_dict(obj))
+
+
+def refund_from_dict(obj: Mapping) -> ProviderRefund:
+    """A Refund object (from a webhook or the API) as a ProviderRefund.
+
+    Our own refunds name their record in ``metadata.refund_id``; one made in the
+    Dashboard has no such key.
+    """
+    refund_id, amount = _str_or_none(obj.get("id")), _amount_or_none(obj.get("amount"))
+    if refund_id is None or amount is None:
+        raise MalformedEvent("refund has no id or amount")
+    metadata = obj.get("metadata")
+    ours = _str_or_none(metadata.get("refund_id")) if isinstance(metadata, Mapping) else None
+    currency = _str_or_none(obj.get("currency"))
+    return ProviderRefund(
+        id=refund_id[:255],
+        amount=amount,
+        currency=currency.lower()[:3] if currency else None,
+        status=_str_or_none(obj.get("status")) or "pending",
+        payment_id=_id_of(obj.get("payment_intent")),
+        refund_id=int(ours) if ours and ours.isdigit() and len(ours) < 18 else None,
+        reason=_str_or_none(obj.get("reason")),
+        failure_reason=_str_or_none(obj.get("failure_reason")),
+    )
+
+
 _READERS: dict[str, Callable[[Mapping, dict], events.ProviderEvent]] = {
     "checkout.session.completed": _session_event(events.SessionCompleted),
     "checkout.session.async_payment_succeeded": _session_event(events.AsyncPaymentSucceeded),
@@ -162,6 +199,10 @@ _READERS: dict[str, Callable[[Mapping, dict], events.ProviderEvent]] = {
     "charge.dispute.created": _dispute_event(events.DisputeUpdated.Phase.OPENED),
     "charge.dispute.updated": _dispute_event(events.DisputeUpdated.Phase.UPDATED),
     "charge.dispute.closed": _dispute_event(events.DisputeUpdated.Phase.CLOSED),
+    # A charge of our API version no longer embeds its refunds: each refund has its own.
+    "refund.created": _refund_changed,
+    "refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
 }
 
 

@@ -184,7 +184,7 @@ def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
     """The order this token already made, if this shopper may continue paying for it."""
     if not Order.objects.owned_by(shopper).filter(pk=order.pk).exists():
         raise CheckoutRefused(CheckoutRefused.Reason.NOT_YOURS)
-    if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+    if order.status in Order.PAID_STATUSES:
         raise OrderAlreadyPaid(order)
     if order.status != Order.Status.PENDING:
         raise CheckoutRefused(CheckoutRefused.Reason.ENDED)

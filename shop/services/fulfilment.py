@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from shop import stock
-from shop.models import Order, OrderEvent, OrderLine, PaymentEvent, Product, Source
+from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
-from shop.payments.events import EventKind
 from shop.services.disputes import disputes_attach
 from shop.tasks import order_confirmation_queue
 
@@ -227,22 +226,15 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
 
 
 def _apply_early_refund(order: Order, *, source: Source) -> None:
-    """A full refund whose event arrived before the payment's is applied once it is paid.
+    """Refunds whose events arrived before the payment's are applied once it is paid.
 
-    Events come in any order; the refund was recorded (PaymentEvent) but had no paid order
-    to act on, and the books must still end refunded.
+    Events come in any order; the refund was recorded (a Refund made at the provider, or
+    a PaymentEvent's cumulative refunded amount) with no paid order to act on, and the
+    books must still end refunded, in full or in part.
     """
-    if not order.payment_id:
-        return
-    refund = (
-        PaymentEvent.objects.filter(
-            kind=EventKind.REFUND_UPDATED, payment_id=order.payment_id, full_refund=True
-        )
-        .order_by("received_at")
-        .first()
-    )
-    if refund is not None:
-        _move(order, Order.Status.REFUNDED, source=Source.provider_event(refund.provider_event_id))
+    from shop.services.refunds import refunds_attach
+
+    refunds_attach(order, source=source)
 
 
 ASYNC_FAILURE_REASON = "Your payment could not be completed. You have not been charged."
@@ -253,7 +245,7 @@ def _record_decline(order: Order, *, reason: str, source: Source, on_timeline: b
 
     ``on_timeline=False`` when the caller's status change already wrote the decline's entry.
     """
-    if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+    if order.status in Order.PAID_STATUSES:
         logger.info(
             "order %s stays %s (decline ignored) source=%s", order.reference, order.status, source
         )
@@ -320,14 +312,12 @@ def order_cancel(*, order: Order, source: Source) -> Order:
 
 
 def order_refund(*, payment_id: str, source: Source) -> Order | None:
-    """The payment was refunded in full: paid → refunded."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().filter(payment_id=payment_id).first()
-        if order is None:
-            logger.warning("refund for unknown payment %s source=%s", payment_id, source)
-            return None
-        _move(order, Order.Status.REFUNDED, source=source)
-        return order
+    """The payment was refunded in full: paid (or partially refunded) → refunded."""
+    from shop.services.refunds import order_refund_reported
+
+    return order_refund_reported(
+        payment_id=payment_id, amount_refunded=None, fully=True, source=source
+    )
 
 
 def order_mark_returned(*, order: Order, source: Source) -> None:

@@ -25,6 +25,7 @@ from shop.models import Order, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil, stock_holds_release_lapsed
+from shop.services.refunds import refunds_reconcile
 from shop.tasks import (
     order_confirmation_resend,
     order_confirmation_send,
@@ -67,6 +68,8 @@ class ReconcileReport:
     shipped_emails_requeued: list[str] = field(default_factory=list)
     # Orders whose stock hold ran out with the order still pending, released on its timeline.
     holds_released: list[str] = field(default_factory=list)
+    # Pending refunds asked about again (their ids), with the same idempotency key.
+    refunds_retried: list[str] = field(default_factory=list)
     # Set when the gateway could not be reached: the run stopped there.
     gateway_error: str | None = None
     unchecked: int = 0
@@ -162,7 +165,7 @@ def _confirmations_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: bo
     due = (
         Order.objects.filter(
             Q(confirmation_claimed_until__isnull=True) | Q(confirmation_claimed_until__lte=now),
-            status=Order.Status.PAID,
+            status__in=Order.PAID_STATUSES,
             confirmation_emailed_at__isnull=True,
             paid_at__lte=cutoff,
         )
@@ -215,6 +218,7 @@ def payments_reconcile(
     Each order is settled by the same services, with ``Source.reconciliation()``. When the
     gateway is unreachable the run stops at once and reports it (``gateway_error``); orders
     not yet reached are left untouched. ``dry_run`` asks the gateway but changes nothing.
+    Pending refunds are asked about again (``refunds_reconcile``: same idempotency key).
     """
     gateway = gateway or get_gateway()
     now = now or timezone.now()
@@ -268,6 +272,11 @@ def payments_reconcile(
     if not dry_run:
         # Their units already count as available; this puts the release on the timeline.
         report.holds_released = stock_holds_release_lapsed(source=SOURCE, now=now)
+    if not dry_run and report.gateway_error is None:
+        try:
+            report.refunds_retried = refunds_reconcile(gateway=gateway)
+        except GatewayUnavailable as exc:
+            report.gateway_error = str(exc)
     counts = report.counts
     logger.info(
         "reconciliation%s checked %d pending orders: %s; %d confirmations requeued;"

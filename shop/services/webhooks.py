@@ -14,7 +14,7 @@ from django.db import transaction
 from shop.models import Order, PaymentEvent
 from shop.payments import events as ev
 from shop.payments import get_gateway
-from shop.services import disputes, fulfilment
+from shop.services import disputes, fulfilment, refunds
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,17 @@ def _attempt_failed(event: ev.PaymentAttemptFailed, source: str) -> Order | None
 
 
 def _refunded(event: ev.RefundUpdated, source: str) -> Order | None:
-    if not event.fully_refunded:
-        logger.info("partial refund on payment %s left as paid source=%s", event.payment_id, source)
-        return None
-    return fulfilment.order_refund(payment_id=event.refunded_payment_id, source=source)
+    # How much of the payment has gone back so far, in part or in full.
+    return refunds.order_refund_reported(
+        payment_id=event.refunded_payment_id,
+        amount_refunded=event.amount_refunded,
+        fully=event.fully_refunded,
+        source=source,
+    )
+
+
+def _refund_changed(event: ev.RefundChanged, source: str) -> Order | None:
+    return refunds.refund_apply(refund=event.refund, source=source)
 
 
 def _disputed(event: ev.DisputeUpdated, source: str) -> Order | None:
@@ -70,6 +77,7 @@ HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.PaymentAttemptFailed: _attempt_failed,
     ev.RefundUpdated: _refunded,
     ev.DisputeUpdated: _disputed,
+    ev.RefundChanged: _refund_changed,
 }
 
 
@@ -85,6 +93,9 @@ def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
                 "kind": event.kind,
                 "payment_id": event.payment_id or "",
                 "full_refund": isinstance(event, ev.RefundUpdated) and event.fully_refunded,
+                "amount_refunded": event.amount_refunded
+                if isinstance(event, ev.RefundUpdated)
+                else None,
                 "payload": dict(event.payload),
             },
         )

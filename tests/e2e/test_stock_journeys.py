@@ -4,13 +4,12 @@ Each journey tracks the stock of a product of its own, made for it, and takes th
 off sale when done: the server is shared and the other journeys' products stay untracked.
 """
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import EDITOR
 from tests.e2e.shopper import choose, open_shop, pay, press_buy
+from tests.e2e.staff import log_in_to_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -92,15 +91,6 @@ def test_shopper_sees_only_two_left_then_sold_out_after_others_buy(
         _take_off_sale(shop_server, slug)
 
 
-def _log_in_to_admin(page) -> None:
-    username, password = EDITOR
-    page.goto("/admin/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-
-
 def _listing_row(page, name: str):
     page.goto("/admin/snippets/shop/product/")
     return page.locator("table.listing tbody tr").filter(
@@ -113,7 +103,7 @@ def test_editor_sets_stock_and_sees_held_and_sold(new_context, shop_server, save
     _product_make(shop_server, name, slug, stock=None)
     try:
         editor = new_context().new_page()
-        _log_in_to_admin(editor)
+        log_in_to_admin(editor, EDITOR)
         expect(_listing_row(editor, name)).to_contain_text("— — —")
 
         editor.get_by_role("link", name=name, exact=True).click()

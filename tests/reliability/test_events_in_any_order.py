@@ -35,6 +35,7 @@ from shop.models import (
     OrderEvent,
     PaymentEvent,
     Product,
+    Refund,
     Source,
 )
 from shop.payments import webhook_secret
@@ -519,4 +520,170 @@ def test_the_dispute_table_covers_every_pair_and_every_ordered_triple():
     actions = {"completed", *DISPUTE_STEPS}
     rows = {row[0] for row in DISPUTE_SEQUENCES}
     assert len(rows) == len(DISPUTE_SEQUENCES) == 4 * 4 + 4 * 3 * 2
+    assert all(set(row.split()) <= actions for row in rows)
+
+
+# -- Partial refunds (slice C): a refund and the charge's cumulative figure, in any order ----
+#
+# Actions besides completed and failed: partial = refund.created for a third of the total,
+# made in the Dashboard (succeeded, no metadata of ours); charge = charge.refunded saying that
+# third has gone back (cumulative, refunded false); rest = charge.refunded saying all of it
+# has (refunded true). The refund and the charge describe the same money: together they
+# are a third, not two. A refund before the payment applies once the payment lands; an order
+# never paid is never refunded. E-mails: the confirmation, and one per refund recorded.
+
+# (sequence, final status, refunded: none | part | all, e-mails sent)
+PARTIAL_SEQUENCES = [
+    ("completed completed", "paid", "none", 1),
+    ("completed partial", "partially_refunded", "part", 2),
+    ("completed charge", "partially_refunded", "part", 1),
+    ("completed rest", "refunded", "all", 1),
+    ("completed failed", "paid", "none", 1),
+    ("partial completed", "partially_refunded", "part", 2),
+    ("partial partial", "pending", "none", 0),
+    ("partial charge", "pending", "none", 0),
+    ("partial rest", "pending", "none", 0),
+    ("partial failed", "failed", "none", 0),
+    ("charge completed", "partially_refunded", "part", 1),
+    ("charge partial", "pending", "none", 0),
+    ("charge charge", "pending", "none", 0),
+    ("charge rest", "pending", "none", 0),
+    ("charge failed", "failed", "none", 0),
+    ("rest completed", "refunded", "all", 1),
+    ("rest partial", "pending", "none", 0),
+    ("rest charge", "pending", "none", 0),
+    ("rest rest", "pending", "none", 0),
+    ("rest failed", "failed", "none", 0),
+    ("failed completed", "paid", "none", 1),
+    ("failed partial", "failed", "none", 0),
+    ("failed charge", "failed", "none", 0),
+    ("failed rest", "failed", "none", 0),
+    ("failed failed", "failed", "none", 0),
+    ("completed partial charge", "partially_refunded", "part", 2),
+    ("completed partial rest", "refunded", "all", 2),
+    ("completed partial failed", "partially_refunded", "part", 2),
+    ("completed charge partial", "partially_refunded", "part", 2),
+    ("completed charge rest", "refunded", "all", 1),
+    ("completed charge failed", "partially_refunded", "part", 1),
+    ("completed rest partial", "refunded", "all", 2),
+    ("completed rest charge", "refunded", "all", 1),
+    ("completed rest failed", "refunded", "all", 1),
+    ("completed failed partial", "partially_refunded", "part", 2),
+    ("completed failed charge", "partially_refunded", "part", 1),
+    ("completed failed rest", "refunded", "all", 1),
+    ("partial completed charge", "partially_refunded", "part", 2),
+    ("partial completed rest", "refunded", "all", 2),
+    ("partial completed failed", "partially_refunded", "part", 2),
+    ("partial charge completed", "partially_refunded", "part", 2),
+    ("partial charge rest", "pending", "none", 0),
+    ("partial charge failed", "failed", "none", 0),
+    ("partial rest completed", "refunded", "all", 2),
+    ("partial rest charge", "pending", "none", 0),
+    ("partial rest failed", "failed", "none", 0),
+    ("partial failed completed", "partially_refunded", "part", 2),
+    ("partial failed charge", "failed", "none", 0),
+    ("partial failed rest", "failed", "none", 0),
+    ("charge completed partial", "partially_refunded", "part", 2),
+    ("charge completed rest", "refunded", "all", 1),
+    ("charge completed failed", "partially_refunded", "part", 1),
+    ("charge partial completed", "partially_refunded", "part", 2),
+    ("charge partial rest", "pending", "none", 0),
+    ("charge partial failed", "failed", "none", 0),
+    ("charge rest completed", "refunded", "all", 1),
+    ("charge rest partial", "pending", "none", 0),
+    ("charge rest failed", "failed", "none", 0),
+    ("charge failed completed", "partially_refunded", "part", 1),
+    ("charge failed partial", "failed", "none", 0),
+    ("charge failed rest", "failed", "none", 0),
+    ("rest completed partial", "refunded", "all", 2),
+    ("rest completed charge", "refunded", "all", 1),
+    ("rest completed failed", "refunded", "all", 1),
+    ("rest partial completed", "refunded", "all", 2),
+    ("rest partial charge", "pending", "none", 0),
+    ("rest partial failed", "failed", "none", 0),
+    ("rest charge completed", "refunded", "all", 1),
+    ("rest charge partial", "pending", "none", 0),
+    ("rest charge failed", "failed", "none", 0),
+    ("rest failed completed", "refunded", "all", 1),
+    ("rest failed partial", "failed", "none", 0),
+    ("rest failed charge", "failed", "none", 0),
+    ("failed completed partial", "partially_refunded", "part", 2),
+    ("failed completed charge", "partially_refunded", "part", 1),
+    ("failed completed rest", "refunded", "all", 1),
+    ("failed partial completed", "partially_refunded", "part", 2),
+    ("failed partial charge", "failed", "none", 0),
+    ("failed partial rest", "failed", "none", 0),
+    ("failed charge completed", "partially_refunded", "part", 1),
+    ("failed charge partial", "failed", "none", 0),
+    ("failed charge rest", "failed", "none", 0),
+    ("failed rest completed", "refunded", "all", 1),
+    ("failed rest partial", "failed", "none", 0),
+    ("failed rest charge", "failed", "none", 0),
+]
+PARTIAL_REFUND_ID = "re_test_sequence"
+
+
+class PartialRefundScenario(Scenario):
+    def part(self) -> int:
+        return self.order.amount_total // 3
+
+    def apply(self, action: str) -> None:
+        if action == "partial":
+            refund = {
+                "id": PARTIAL_REFUND_ID,
+                "object": "refund",
+                "amount": self.part(),
+                "currency": self.order.currency,
+                "payment_intent": PAYMENT_INTENT,
+                "status": "succeeded",
+                "metadata": {},
+            }
+            self._deliver("refund.created", refund)
+        elif action in ("charge", "rest"):
+            amount = self.part() if action == "charge" else self.order.amount_total
+            charge = {
+                "id": "ch_test_sequence",
+                "object": "charge",
+                "amount": self.order.amount_total,
+                "payment_intent": PAYMENT_INTENT,
+                "amount_refunded": amount,
+                "refunded": action == "rest",
+            }
+            self._deliver("charge.refunded", charge)
+        else:
+            super().apply(action)
+
+
+@pytest.mark.parametrize(
+    ("sequence", "final", "refunded", "emails"),
+    PARTIAL_SEQUENCES,
+    ids=[s[0] for s in PARTIAL_SEQUENCES],
+)
+def test_partial_refunds_in_any_order_end_with_the_amount_the_provider_reported(
+    shop, sequence, final, refunded, emails
+):
+    scenario = PartialRefundScenario(list(Product.objects.for_sale()))
+    amounts = {"none": 0, "part": scenario.part(), "all": scenario.order.amount_total}
+
+    for action in sequence.split():
+        scenario.apply(action)
+    scenario.replay_all()
+
+    assert scenario.status() == final
+    assert scenario.order.amount_refunded == amounts[refunded]
+    assert len(mail.outbox) == emails
+    # The Dashboard's refund is one record, however often and whenever it was told.
+    assert Refund.objects.filter(provider_refund_id=PARTIAL_REFUND_ID).count() == (
+        1 if "partial" in sequence else 0
+    )
+    status_entries = scenario.order.timeline.exclude(new_status="").values_list(
+        "new_status", flat=True
+    )
+    assert len(status_entries) == len(set(status_entries))
+
+
+def test_the_partial_refund_table_covers_every_pair_and_every_ordered_triple():
+    actions = {"completed", "partial", "charge", "rest", "failed"}
+    rows = {row[0] for row in PARTIAL_SEQUENCES}
+    assert len(rows) == len(PARTIAL_SEQUENCES) == 5 * 5 + 5 * 4 * 3
     assert all(set(row.split()) <= actions for row in rows)

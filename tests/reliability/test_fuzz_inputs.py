@@ -163,6 +163,9 @@ event_types = (
             "charge.dispute.created",
             "charge.dispute.updated",
             "charge.dispute.closed",
+            "refund.created",
+            "refund.updated",
+            "refund.failed",
             "payment_intent.created",
         ]
     )
@@ -190,6 +193,9 @@ def test_validly_signed_events_of_any_shape_never_5xx(products, data):
                 "amount": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
                 "reason": json_values,
                 "evidence_details": st.fixed_dictionaries({"due_by": json_values}) | json_values,
+                "amount_refunded": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
+                "metadata": st.fixed_dictionaries({"refund_id": weird_text}) | json_values,
+                "failure_reason": json_values,
             },
         ),
         label="object",
@@ -506,3 +512,51 @@ def test_order_action_posts_never_5xx_and_change_only_what_they_say(
         assert order.status == expected
     else:
         assert order.status == (Order.Status.PAID if which == "paid" else Order.Status.PENDING)
+
+
+# -- the admin's refund form (slice C) --------------------------------------------------------
+
+refund_whats = st.sampled_from(["whole", "lines", "amount"]) | weird_text
+refund_reasons = st.sampled_from(["requested_by_customer", "duplicate", "other"]) | weird_text
+
+
+@FUZZ
+@given(
+    what=refund_whats,
+    amount=money_like | weird_text,
+    reason=refund_reasons,
+    quantity=weird_text | st.integers(min_value=-3, max_value=5).map(str),
+    note=weird_text | st.text(max_size=600),
+    restock=st.sampled_from(["", "on"]) | weird_text,
+    token=st.just("fresh") | weird_text,
+)
+def test_refund_form_posts_never_5xx_and_never_refund_more_than_was_paid(
+    admin_client, products, what, amount, reason, quantity, note, restock, token
+):
+    from shop.models import Refund
+
+    order = order_create(status=Order.Status.PAID)
+    Order.objects.filter(pk=order.pk).update(payment_id=f"pi_local_{uuid.uuid4().hex}")
+    line = order.lines.get()
+    form = {
+        "token": str(uuid.uuid4()) if token == "fresh" else token,
+        "what": what,
+        "amount": amount,
+        "reason": reason,
+        f"qty_{line.pk}": quantity,
+        "note": note,
+        "restock": restock,
+    }
+    before = Refund.objects.count()
+
+    response = admin_client.post(reverse("orders:refund", args=[order.pk]), form)
+
+    assert response.status_code in (302, 400)
+    order.refresh_from_db()
+    if response.status_code == 400:
+        assert Refund.objects.count() == before
+        assert order.amount_refunded == 0
+    else:
+        (refund,) = order.refunds.all()
+        assert 0 < refund.amount <= order.amount_total
+        assert order.amount_refunded == refund.amount

@@ -1,7 +1,8 @@
 """A fake Stripe API server for tests: real HTTP on 127.0.0.1, Stripe-shaped answers.
 
-It covers what the shop uses of Checkout Sessions (create, retrieve, expire)
-and answers the way Stripe does: form-encoded requests with bracketed keys,
+It covers what the shop uses of Checkout Sessions (create, retrieve, expire) and
+Refunds (create, retrieve, and the events Stripe sends about them), and answers
+the way Stripe does: form-encoded requests with bracketed keys,
 JSON objects back, ``{"error": {...}}`` bodies with Stripe's status codes,
 bearer-key authentication and idempotency keys. Tests drive it through the
 real stripe SDK by pointing ``api_base`` at :attr:`FakeStripe.url`, and steer
@@ -38,6 +39,7 @@ _KEY_SEGMENT = re.compile(r"\[([^\]]*)\]")
 _SESSION_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)$")
 _EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$")
 _PAY_PATH = re.compile(r"^/pay/([^/]+)$")
+_REFUND_PATH = re.compile(r"^/v1/refunds/([^/]+)$")
 
 # Stripe's limits on a Checkout Session's expires_at, counted from creation.
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -120,6 +122,12 @@ class FakeStripe:
         self.enforce_expiry_window = enforce_expiry_window
         self.sessions: dict[str, dict[str, Any]] = {}
         self.session_creations = 0
+        # Payment intents of completed sessions: amount, currency, amount_refunded.
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.refund_creations = 0
+        # The status the next refunds are created with (cards: succeeded at once).
+        self.refund_status = "succeeded"
         self._requests: list[RecordedRequest] = []
         self._idempotent_results: dict[str, _StoredIdempotentResult] = {}
         self._faults: list[_ApiError] = []
@@ -202,6 +210,9 @@ class FakeStripe:
         with self._lock:
             self.sessions.clear()
             self.session_creations = 0
+            self.payments.clear()
+            self.refunds.clear()
+            self.refund_creations = 0
             self._requests.clear()
             self._idempotent_results.clear()
             self._faults.clear()
@@ -244,7 +255,67 @@ class FakeStripe:
                 session["amount_subtotal"] = amount_total
             if currency is not None:
                 session["currency"] = currency
+            self.payments[session["payment_intent"]] = {
+                "amount": session["amount_total"],
+                "currency": session["currency"],
+                "amount_refunded": 0,
+            }
             return dict(session)
+
+    # -- refunds: the objects and the events Stripe sends about them --------
+
+    def dashboard_refund(self, payment_intent: str, amount: int) -> dict[str, Any]:
+        """A refund made in Stripe's Dashboard: no metadata of ours; returns the refund."""
+        with self._lock:
+            return dict(self._create_refund({"payment_intent": payment_intent, "amount": amount}))
+
+    def refund_events(self, refund_id: str) -> list[dict[str, Any]]:
+        """What Stripe sends when a refund is made: ``refund.created``, then (once it has
+        succeeded) ``charge.refunded`` with the payment's cumulative refunded amount."""
+        with self._lock:
+            refund = dict(self.refunds[refund_id])
+        events = [self.event("refund.created", refund)]
+        if refund["status"] == "succeeded":
+            events.append(self.charge_refunded_event(refund["payment_intent"]))
+        return events
+
+    def charge_refunded_event(self, payment_intent: str) -> dict[str, Any]:
+        """``charge.refunded`` as our API version renders it: the charge's cumulative
+        ``amount_refunded`` and ``refunded`` (all of it); its refunds are not embedded."""
+        with self._lock:
+            payment = self.payments[payment_intent]
+            charge = {
+                "id": f"ch_{payment_intent.removeprefix('pi_')}",
+                "object": "charge",
+                "amount": payment["amount"],
+                "amount_captured": payment["amount"],
+                "amount_refunded": payment["amount_refunded"],
+                "captured": True,
+                "currency": payment["currency"],
+                "paid": True,
+                "payment_intent": payment_intent,
+                "refunded": payment["amount_refunded"] >= payment["amount"],
+                "status": "succeeded",
+            }
+        return self.event("charge.refunded", charge)
+
+    def update_refund(
+        self, refund_id: str, status: str, *, failure_reason: str | None = None
+    ) -> dict[str, Any]:
+        """A pending refund settles at the bank: the event Stripe sends (``refund.failed``
+        for a failure, else ``refund.updated``)."""
+        with self._lock:
+            refund = self.refunds[refund_id]
+            previous, refund["status"] = refund["status"], status
+            payment = self.payments[refund["payment_intent"]]
+            if status == "succeeded" and previous != "succeeded":
+                payment["amount_refunded"] += refund["amount"]
+            if status in ("failed", "canceled"):
+                if previous == "succeeded":
+                    payment["amount_refunded"] -= refund["amount"]
+                refund["failure_reason"] = failure_reason or "unknown"
+            snapshot = dict(refund)
+        return self.event("refund.failed" if status == "failed" else "refund.updated", snapshot)
 
     def event(
         self, event_type: str, obj: Mapping[str, Any], *, api_version: str | None = None
@@ -389,6 +460,13 @@ class FakeStripe:
             return dict(self._session_or_404(unquote_plus(match.group(1))))
         if method == "POST" and (match := _EXPIRE_PATH.match(path)):
             return self._expire_session(unquote_plus(match.group(1)))
+        if method == "POST" and path == "/v1/refunds":
+            return dict(self._create_refund(params))
+        if method == "GET" and (match := _REFUND_PATH.match(path)):
+            refund = self.refunds.get(unquote_plus(match.group(1)))
+            if refund is None:
+                raise _ApiError(404, "No such refund", code="resource_missing", param="id")
+            return dict(refund)
         raise _ApiError(404, f"Unrecognized request URL ({method}: {path}).")
 
     def _session_or_404(self, session_id: str) -> dict[str, Any]:
@@ -510,6 +588,66 @@ class FakeStripe:
         self.sessions[session_id] = session
         self.session_creations += 1
         return dict(session)
+
+    def _create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
+        intent = params.get("payment_intent")
+        payment = self.payments.get(intent) if isinstance(intent, str) else None
+        if payment is None:
+            raise _ApiError(
+                400,
+                f"No such payment_intent: '{intent}'" if intent else "Missing payment_intent.",
+                code="resource_missing" if intent else "parameter_missing",
+                param="payment_intent",
+            )
+        left = (
+            payment["amount"]
+            - payment["amount_refunded"]
+            - sum(
+                r["amount"]
+                for r in self.refunds.values()
+                if r["payment_intent"] == intent and r["status"] == "pending"
+            )
+        )
+        if left <= 0:
+            raise _ApiError(
+                400,
+                f"Charge for payment_intent {intent} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        amount = _integer(params["amount"], "amount") if "amount" in params else left
+        if amount <= 0 or amount > left:
+            raise _ApiError(
+                400,
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                code="amount_too_large" if amount > 0 else "parameter_invalid_integer",
+                param="amount",
+            )
+        reason = params.get("reason") or None
+        if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
+            raise _ApiError(400, f"Invalid reason: {reason}", param="reason")
+        refund = {
+            "id": f"re_{_random_id()}",
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": None,
+            "charge": f"ch_{intent.removeprefix('pi_')}",
+            "created": int(time.time()),
+            "currency": payment["currency"],
+            "destination_details": None,
+            "failure_reason": None,
+            "metadata": params.get("metadata") or {},
+            "payment_intent": intent,
+            "reason": reason,
+            "receipt_number": None,
+            "source_transfer_reversal": None,
+            "status": self.refund_status,
+            "transfer_reversal": None,
+        }
+        if refund["status"] == "succeeded":
+            payment["amount_refunded"] += amount
+        self.refunds[refund["id"]] = refund
+        self.refund_creations += 1
+        return refund
 
     def _pay_page(self, session_id: str) -> _Response:
         # Only so a browser following the session URL sees something sensible.

@@ -73,6 +73,8 @@ class Command(BaseCommand):
             if outcome.action == SKIPPED:
                 style = self.style.WARNING
             self.stdout.write(style(line) if style else line)
+        for refund_id in report.refunds_retried:
+            self.stdout.write(f"refund {refund_id}  pending  asked the payment provider again")
         for reference in report.confirmations_requeued:
             verb = "would queue" if report.dry_run else "queued"
             self.stdout.write(f"{prefix}{reference}  paid        confirmation e-mail {verb} again")

@@ -271,26 +271,30 @@ def test_full_refund_that_arrived_before_its_payment_refunds_the_order_once_paid
     assert (refund.payment_id, refund.full_refund) == (intent, True)
 
 
-@pytest.mark.parametrize(
-    "refund",
-    [
-        pytest.param(lambda order, intent: _refund_of(order, intent, refunded=100), id="partial"),
-        pytest.param(
-            lambda order, intent: _refund_of(order, new_id("pi"), refunded=order.amount_total),
-            id="of another payment",
-        ),
-    ],
-)
-def test_earlier_refund_that_is_partial_or_of_another_payment_leaves_the_order_paid(
-    browser: Browser, order: Order, refund: Callable[[Order, str], dict]
+def test_earlier_refund_of_another_payment_leaves_the_order_paid(
+    browser: Browser, order: Order
 ) -> None:
     intent = new_id("pi")
-    deliver(browser, refund(order, intent))
+    deliver(browser, _refund_of(order, new_id("pi"), refunded=order.amount_total))
 
     deliver(browser, paid_event(order, payment_intent=intent))
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+    assert order.amount_refunded == 0
+
+
+def test_earlier_partial_refund_is_applied_once_the_payment_lands(
+    browser: Browser, order: Order
+) -> None:
+    intent = new_id("pi")
+    deliver(browser, _refund_of(order, intent, refunded=100))
+
+    deliver(browser, paid_event(order, payment_intent=intent))
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PARTIALLY_REFUNDED
+    assert order.amount_refunded == 100
 
 
 # -- handled types move the order along allowed transitions ----------------------------------
@@ -360,7 +364,9 @@ MOVES: dict[str, Move] = {
     "expired after paid: stays paid": Move(PAID, _expired, PAID, 1, "Paid"),
     "refunded: paid → refunded": Move(PAID, _refunded, Order.Status.REFUNDED, 1, "Refunded"),
     "refunded while pending: stays pending": Move(PENDING, _refunded, PENDING, 0),
-    "partly refunded: stays paid": Move(PAID, _partly_refunded, PAID, 1, "Paid"),
+    "partly refunded: paid → partially refunded": Move(
+        PAID, _partly_refunded, Order.Status.PARTIALLY_REFUNDED, 1, "Partially refunded"
+    ),
 }
 
 

@@ -9,13 +9,15 @@ from django.db import transaction
 
 from shop import tasks
 from shop.models import Order, OrderEvent, Source
-from shop.services import fulfilment
+from shop.services import fulfilment, refunds
 from tests.support.orders import session_reported
 
 S = Order.Status
 K = OrderEvent.Kind
 WEBHOOK = Source.provider_event("evt_timeline")
-ALLOWED = [(old, new) for old, targets in Order.ALLOWED_TRANSITIONS.items() for new in targets]
+ALLOWED = [
+    (old, new) for old, targets in Order.ALLOWED_TRANSITIONS.items() for new in sorted(targets)
+]
 # Nothing moves an order back to pending, so no service can be asked to.
 REFUSED = [
     (old, new)
@@ -38,6 +40,10 @@ MOVES: dict[str, Callable[[Order], object]] = {
         session=session_of(o, paid=False), source=Source.reconciliation()
     ),
     S.REFUNDED: lambda o: fulfilment.order_refund(payment_id="pi_timeline", source=WEBHOOK),
+    # The provider reports one minor unit of the payment given back so far.
+    S.PARTIALLY_REFUNDED: lambda o: refunds.order_refund_reported(
+        payment_id="pi_timeline", amount_refunded=1, fully=False, source=WEBHOOK
+    ),
 }
 # How an order placed through the services reaches each status.
 PATHS = {
@@ -47,6 +53,7 @@ PATHS = {
     S.CANCELED: (S.CANCELED,),
     S.EXPIRED: (S.EXPIRED,),
     S.REFUNDED: (S.PAID, S.REFUNDED),
+    S.PARTIALLY_REFUNDED: (S.PAID, S.PARTIALLY_REFUNDED),
 }
 
 

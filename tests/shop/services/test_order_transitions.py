@@ -23,6 +23,8 @@ ALLOWED = {
     (S.CANCELED, S.PAID),
     (S.EXPIRED, S.PAID),
     (S.PAID, S.REFUNDED),
+    (S.PAID, S.PARTIALLY_REFUNDED),
+    (S.PARTIALLY_REFUNDED, S.REFUNDED),
 }
 ALL_PAIRS = [(old, new) for old in S for new in S]
 WEBHOOK = Source.provider_event("evt_first")
