@@ -5,7 +5,6 @@ is on the timeline with the operator as its source."""
 import datetime as dt
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import TestCase, override_settings
 from django.utils import timezone
@@ -34,11 +33,6 @@ pytestmark = pytest.mark.django_db
 
 S = Order.Status
 K = OrderEvent.Kind
-
-
-@pytest.fixture
-def manager(shop):
-    return get_user_model().objects.create_user("meg", "meg@example.com", "pw")
 
 
 def stocked(product: Product, units: int) -> Product:

@@ -2,7 +2,6 @@
 call with its idempotency key, and the order moving only on the provider's events."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
 
 from shop.models import Order, OrderEvent, Refund
@@ -13,11 +12,6 @@ from tests.support.stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.django_db
 REASON = Refund.Reason.REQUESTED_BY_CUSTOMER
-
-
-@pytest.fixture
-def manager(shop):
-    return get_user_model().objects.create_user("mia", "mia@example.com", "pw")
 
 
 def refund_posts(fake: FakeStripe):
