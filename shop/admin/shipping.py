@@ -83,7 +83,7 @@ def _can(user, action: str) -> bool:
 def orders_waiting_to_ship() -> QuerySet[Order]:
     """Paid orders not shipped yet, the longest waiting first."""
     return Order.objects.filter(
-        status=Order.Status.PAID, fulfilment_status=Order.FulfilmentStatus.UNFULFILLED
+        status__in=Order.SHIPPABLE_STATUSES, fulfilment_status=Order.FulfilmentStatus.UNFULFILLED
     ).order_by("paid_at", "pk")
 
 

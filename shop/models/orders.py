@@ -125,6 +125,8 @@ class Order(models.Model):
     PAID_STATUSES: tuple[str, ...] = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
     # What may still be refunded (shop/services/refunds.py).
     REFUNDABLE_STATUSES: tuple[str, ...] = (Status.PAID, Status.PARTIALLY_REFUNDED)
+    # Still paid for: a partly refunded order ships what is left of it.
+    SHIPPABLE_STATUSES: tuple[str, ...] = (Status.PAID, Status.PARTIALLY_REFUNDED)
 
     reference = models.CharField(max_length=9, unique=True, default=new_reference, editable=False)
     status = models.CharField(

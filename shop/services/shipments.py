@@ -97,8 +97,9 @@ def shipment_details_clean(
 
 
 def shipment_refusal(order: Order) -> str | None:
-    """Why ``order`` cannot be shipped now, or None: only paid orders ship, and once."""
-    if order.status != Order.Status.PAID:
+    """Why ``order`` cannot be shipped now, or None: only orders still paid for ship (a partly
+    refunded one ships what is left), and once."""
+    if order.status not in Order.SHIPPABLE_STATUSES:
         return (
             f"Order {order.reference} is {order.status_label.lower()}: only paid orders can be "
             "shipped."

@@ -111,6 +111,19 @@ def test_shipping_twice_is_refused_and_sends_no_second_email(
     assert len(mail.outbox) == 1
 
 
+def test_a_partly_refunded_order_ships_what_is_left(operator, django_capture_on_commit_callbacks):
+    order = order_make(
+        status=Order.Status.PARTIALLY_REFUNDED, email="ada@example.com", shipping=SHIP_TO
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _ship(order, operator)
+
+    order.refresh_from_db()
+    assert order.fulfilment_status == Order.FulfilmentStatus.SHIPPED
+    assert order.timeline.filter(kind=OrderEvent.Kind.SHIPPED).count() == 1
+
+
 @pytest.mark.parametrize(
     "status",
     [
