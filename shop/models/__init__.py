@@ -3,6 +3,7 @@ from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
 from shop.models.payments import LocalCheckoutSession, PaymentEvent
 from shop.models.products import Product
+from shop.models.shipping import ShippingRate
 
 __all__ = [
     "LocalCheckoutSession",
@@ -11,6 +12,7 @@ __all__ = [
     "OrderLine",
     "PaymentEvent",
     "Product",
+    "ShippingRate",
     "ShopPage",
     "Source",
 ]

@@ -123,6 +123,7 @@ class OrderEvent(models.Model):
         STOCK_RELEASED = "stock_released", "Stock released"
         STOCK_SOLD = "stock_sold", "Stock sold"
         OVERSOLD = "oversold", "Oversold"
+        AMOUNTS_MISMATCH = "amounts_mismatch", "Amounts do not match"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255
