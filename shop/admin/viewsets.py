@@ -21,7 +21,8 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views import generic
@@ -32,6 +33,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from shop import selectors
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent
+from shop.money import format_money
 from shop.payments import payment_url
 
 # Characters that make a spreadsheet read a cell as a formula.
@@ -74,9 +76,14 @@ class OrderFilterSet(WagtailFilterSet):
         widget=BooleanRadioSelect,
     )
 
+    amounts_mismatch = django_filters.BooleanFilter(
+        label="Amounts do not match (paid at the provider, not marked paid)",
+        widget=BooleanRadioSelect,
+    )
+
     class Meta:
         model = Order
-        fields = ["status", "created_at", "stale_pending"]
+        fields = ["status", "created_at", "stale_pending", "amounts_mismatch"]
 
     def filter_stale_pending(self, queryset: QuerySet[Order], name: str, value):
         if value is None:
@@ -200,6 +207,13 @@ class OrderInspectView(generic.InspectView):
         "payment_id": "Payment",
         "payment_declined_at": "Payment declined",
         "decline_reason": "Decline reason",
+        "amount_subtotal": "Subtotal",
+        "amount_shipping": "Shipping",
+        "amount_total": "Total",
+        "shipping_rate_name": "Shipping rate",
+        "shipping_estimate": "Delivery estimate",
+        "shipping_address": "Ship to",
+        "shipping_phone": "Phone",
     }
 
     def get_field_label(self, field_name, field):
@@ -214,6 +228,22 @@ class OrderInspectView(generic.InspectView):
 
     def get_status_display_value(self):
         return render_to_string("shop/admin/order_status.html", {"order": self.object})
+
+    def get_amount_subtotal_display_value(self):
+        return format_money(self.object.amount_subtotal, self.object.currency)
+
+    def get_amount_shipping_display_value(self):
+        return format_money(self.object.amount_shipping, self.object.currency)
+
+    def get_amount_total_display_value(self):
+        return self.object.total_display
+
+    def get_shipping_estimate_display_value(self):
+        return self.object.shipping_estimate_display or "—"
+
+    def get_shipping_address_display_value(self):
+        lines = self.object.shipping_address_lines
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "—"
 
     def get_user_display_value(self):
         user = self.object.user
@@ -317,6 +347,13 @@ class OrderViewSet(ModelViewSet):
         "payment_session_id",
         "session_expires_at",
         "payment_id",
+        "amount_subtotal",
+        "amount_shipping",
+        "amount_total",
+        "shipping_rate_name",
+        "shipping_estimate",
+        "shipping_address",
+        "shipping_phone",
     ]
 
     def get_permissions_to_register(self):

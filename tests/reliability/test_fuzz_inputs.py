@@ -23,6 +23,7 @@ from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
 from tests.support.orders import order_create
+from tests.support.shopper import ADDRESS_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -361,7 +362,8 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
     assert placed.status_code == 303
     order = Order.objects.get(checkout_token=token)
     events = PaymentEvent.objects.count()
-    fields = _multi([("action", action), ("email", email), *extra])
+    # A valid address and rate, so the e-mail decides (the shipping fields are fuzzed below).
+    fields = _multi([*ADDRESS_FIELDS.items(), ("action", action), ("email", email), *extra])
 
     response = client.post(placed["Location"], fields)
 
@@ -381,3 +383,55 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
             assert PaymentEvent.objects.count() == events + 1
         else:
             assert PaymentEvent.objects.count() == events
+
+
+address_text = weird_text | st.text(max_size=260) | st.just("Ada Lovelace")
+pay_page_shipping = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": address_text,
+        "line1": address_text,
+        "line2": address_text,
+        "city": address_text,
+        "postal_code": address_text | st.text(max_size=30),
+        "region": address_text,
+        "country": st.sampled_from(["US", "FR", "XX", "us", "", "ZZZ", "KP"]) | weird_text,
+        "rate": st.sampled_from(["0", "1", "2", "-1", "", "1.0"]) | weird_text,
+        "phone": st.sampled_from(["+1 555 0100", "x" * 50]) | weird_text,
+    },
+)
+
+
+@FUZZ
+@given(shipping=pay_page_shipping)
+def test_local_payment_page_pays_only_to_an_allowed_country_with_an_offered_rate(
+    client, products, shipping
+):
+    token = str(uuid.uuid4())
+    placed = client.post(
+        "/checkout/",
+        {"checkout_token": token, f"qty_{products[0].pk}": "1", "confirm_repeat": "1"},
+    )
+    assert placed.status_code == 303
+    order = Order.objects.get(checkout_token=token)
+    fields = {"action": "pay", "email": "ada@example.com", **shipping}
+
+    response = client.post(placed["Location"], fields)
+
+    assert response.status_code in (302, 400)
+    order.refresh_from_db()
+    session = LocalCheckoutSession.objects.get(pk=order.payment_session_id)
+    offered = order.shipping_offered
+    if order.status == Order.Status.PAID:
+        assert response.status_code == 302
+        assert fields["country"] in offered["countries"]
+        option = offered["options"][int(fields["rate"])]
+        assert fields["country"] in option["countries"]
+        assert order.shipping_country == fields["country"]
+        assert order.amount_shipping == option["amount"]
+        assert order.amount_total == order.amount_subtotal + option["amount"]
+        assert order.shipping_name == fields["name"].strip() != ""
+    else:
+        assert response.status_code == 400
+        assert order.status == Order.Status.PENDING and not order.amounts_mismatch
+        assert session.status == "open" and session.shipping_details is None

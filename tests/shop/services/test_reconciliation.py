@@ -13,12 +13,12 @@ from shop import tasks
 from shop.models import Order, OrderEvent
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession
-from shop.payments.local import LocalGateway
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
 from tests.support.mail_backends import WorkerKilled
 from tests.support.orders import (
     expiry_passed,
     local_expiry_passed,
+    local_pay,
     order_make,
     stale_order,
     status_of,
@@ -307,7 +307,7 @@ def test_confirmation_being_sent_right_now_is_not_sent_again(fake, reconcile):
 
 def test_local_gateway_payment_without_its_event_is_fulfilled(shop, reconcile):
     order = stale_order()
-    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
+    local_pay(order.payment_session_id)
 
     report = reconcile()
 
