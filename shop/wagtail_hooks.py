@@ -12,6 +12,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from shop.admin.panels import OrdersSummaryPanel, StockAlertsPanel
 from shop.admin.products import ProductEditView, ProductIndexView, StockColumn
+from shop.admin.shipping_panel import ShippingWarningPanel
 from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
 from shop.models import Order, Product, ShippingRate
 
@@ -83,6 +84,7 @@ register_snippet(ShopViewSetGroup)
 def add_orders_summary_panel(request, panels) -> None:
     panels.append(OrdersSummaryPanel(request))
     panels.append(StockAlertsPanel(request))
+    panels.append(ShippingWarningPanel(request))
 
 
 @hooks.register("insert_global_admin_css")
