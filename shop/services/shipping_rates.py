@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 
 from shop.models import ShippingRate
+from shop.services.products import snippet_create_revised
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +33,7 @@ def shipping_rate_create(
         free_from=free_from,
         sort_order=sort_order,
         seed_key=seed_key,
-        live=False,
     )
-    rate.full_clean()
-    rate.save()
-    revision = rate.save_revision()
-    if publish:
-        revision.publish()
-        rate.refresh_from_db()
+    snippet_create_revised(rate, publish=publish)
     logger.info("shipping rate %s created (live=%s)", rate.name, rate.live)
     return rate

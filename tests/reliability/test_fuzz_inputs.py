@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -348,11 +348,8 @@ pay_page_extra = st.lists(
 )
 
 
-@FUZZ
-@given(action=pay_page_actions, email=pay_page_emails, extra=pay_page_extra)
-def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address(
-    client, products, action, email, extra
-):
+def _checkout_on_the_local_page(client, products) -> tuple[Order, str]:
+    """A fresh Buy of one product: its pending order and the local payment page's URL."""
     token = str(uuid.uuid4())
     # Each example pays for the same cart: confirm the repeat rather than be asked about it.
     placed = client.post(
@@ -360,12 +357,20 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
         {"checkout_token": token, f"qty_{products[0].pk}": "1", "confirm_repeat": "1"},
     )
     assert placed.status_code == 303
-    order = Order.objects.get(checkout_token=token)
+    return Order.objects.get(checkout_token=token), placed["Location"]
+
+
+@FUZZ
+@given(action=pay_page_actions, email=pay_page_emails, extra=pay_page_extra)
+def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address(
+    client, products, action, email, extra
+):
+    order, payment_page = _checkout_on_the_local_page(client, products)
     events = PaymentEvent.objects.count()
     # A valid address and rate, so the e-mail decides (the shipping fields are fuzzed below).
     fields = _multi([*ADDRESS_FIELDS.items(), ("action", action), ("email", email), *extra])
 
-    response = client.post(placed["Location"], fields)
+    response = client.post(payment_page, fields)
 
     assert response.status_code in (302, 400, 402)
     order.refresh_from_db()
@@ -404,19 +409,16 @@ pay_page_shipping = st.fixed_dictionaries(
 
 @FUZZ
 @given(shipping=pay_page_shipping)
+# The paying branch, for certain: a valid address with each rate.
+@example(shipping=dict(ADDRESS_FIELDS))
+@example(shipping={**ADDRESS_FIELDS, "country": "FR", "rate": "1", "phone": "x" * 50})
 def test_local_payment_page_pays_only_to_an_allowed_country_with_an_offered_rate(
     client, products, shipping
 ):
-    token = str(uuid.uuid4())
-    placed = client.post(
-        "/checkout/",
-        {"checkout_token": token, f"qty_{products[0].pk}": "1", "confirm_repeat": "1"},
-    )
-    assert placed.status_code == 303
-    order = Order.objects.get(checkout_token=token)
+    order, payment_page = _checkout_on_the_local_page(client, products)
     fields = {"action": "pay", "email": "ada@example.com", **shipping}
 
-    response = client.post(placed["Location"], fields)
+    response = client.post(payment_page, fields)
 
     assert response.status_code in (302, 400)
     order.refresh_from_db()

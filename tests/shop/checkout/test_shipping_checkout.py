@@ -259,7 +259,7 @@ def test_a_retry_of_the_same_checkout_sends_identical_parameters_after_rates_cha
     settings.ship_to_countries = ["US"]
     settings.save()
 
-    order, _ = checkout(browser, {mug: 1}, token=token)
+    checkout(browser, {mug: 1}, token=token)
 
     first, second = session_creates(fake)
     assert first.idempotency_key == second.idempotency_key == f"checkout-{token}"
@@ -283,3 +283,26 @@ def test_buy_is_refused_when_no_rate_can_ship(
     assert not Order.objects.filter(checkout_token=token).exists()
     assert session_creates(fake) == []
     assert "Delivery is not available right now" in text_of(browser.get("/"))
+
+
+def test_the_admin_inspect_page_shows_address_rate_shipping_and_subtotal(
+    fake: FakeStripe, browser: Browser, admin_client, mug: Product
+) -> None:
+    order, session_id = checkout(browser, {mug: 1})
+    pay(browser, fake, session_id, shipping_option=1, country="US", phone="+1 555 0100")
+
+    page = soup_of(admin_client.get(reverse("orders:inspect", args=[order.pk])))
+
+    facts = {
+        dt.get_text(strip=True): dt.find_next_sibling("dd").get_text(" ", strip=True)
+        for dt in page.select("dl dt")
+    }
+    assert facts["Subtotal"] == "$18.00"
+    assert facts["Shipping"] == "$14.95"
+    assert facts["Total"] == "$32.95"
+    assert facts["Shipping rate"] == "Express"
+    assert facts["Delivery estimate"] == "1–2 business days"
+    assert facts["Ship to"] == (
+        "Ada Lovelace 12 Analytical Row 62701 Springfield United States of America"
+    )
+    assert facts["Phone"] == "+1 555 0100"
