@@ -105,10 +105,10 @@ def _offer(rates: list[ShippingRate], settings: StoreSettings, *, subtotal: int)
     )
 
 
-def shipping_summary(*, currency: str) -> str:
+def shipping_summary(*, currency: str, settings: StoreSettings | None = None) -> str:
     """For the shop page: "Shipping from $4.95, free over $50.00", chosen at checkout."""
     rates = list(rates_offered())
-    offer = _offer(rates, store_settings(), subtotal=0)
+    offer = _offer(rates, settings or store_settings(), subtotal=0)
     if not offer.options:
         return ""
     cheapest = min(option.amount for option in offer.options)
