@@ -99,3 +99,52 @@ class ProductForm(WagtailAdminModelForm):
         # The price was typed in the shop's currency, so that is the product's currency.
         self.instance.currency = settings.SHOP_CURRENCY
         super()._post_clean()
+
+
+class ShippingRateForm(WagtailAdminModelForm):
+    """Prices typed as money, as on products; zero is allowed (a rate that is always free)."""
+
+    amount = forms.CharField(
+        label="Price",
+        max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    free_from = forms.CharField(
+        label="Free when the order's subtotal reaches",
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = settings.SHOP_CURRENCY
+        example = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
+        self.fields["amount"].help_text = example
+        self.fields["free_from"].help_text = f"{example} Leave empty to always charge the price."
+        for name in ("amount", "free_from"):
+            value = getattr(self.instance, name)
+            if value is not None:
+                self.initial[name] = f"{to_decimal(value, currency):f}"
+
+    def _money(self, name: str, *, limit: int) -> int:
+        currency = settings.SHOP_CURRENCY
+        try:
+            amount = parse_amount(self.cleaned_data[name], currency)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if amount < 0:
+            raise forms.ValidationError("The amount cannot be negative.")
+        if amount > limit:
+            raise forms.ValidationError(
+                f"The amount can be at most {format_money(limit, currency)}."
+            )
+        return amount
+
+    def clean_amount(self) -> int:
+        return self._money("amount", limit=MAX_UNIT_AMOUNT)
+
+    def clean_free_from(self) -> int | None:
+        if not (self.cleaned_data.get("free_from") or "").strip():
+            return None
+        return self._money("free_from", limit=MAX_UNIT_AMOUNT * 1000)

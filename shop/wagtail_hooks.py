@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
-from wagtail.admin.ui.tables import BooleanColumn, LiveStatusTagColumn, UpdatedAtColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column, LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
@@ -13,8 +13,9 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 from shop.admin.panels import DisputesPanel, OrdersSummaryPanel, StockAlertsPanel
 from shop.admin.products import ProductEditView, ProductIndexView, StockColumn
 from shop.admin.shipping import ShippingQueuePanel
+from shop.admin.shipping_warning import ShippingWarningPanel
 from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
-from shop.models import Order, Product
+from shop.models import Order, Product, ShippingRate
 
 # Registered before any viewset asks for it, or Wagtail would fall back to plain model
 # permissions (which let superusers edit and delete orders).
@@ -51,11 +52,30 @@ class ProductViewSet(SnippetViewSet):
     edit_view_class = ProductEditView
 
 
+class ShippingRateViewSet(SnippetViewSet):
+    model = ShippingRate
+    icon = "site"
+    menu_label = "Shipping rates"
+    list_display = [
+        "name",
+        Column("price_display", label="Price", sort_key="amount"),
+        Column("countries_display", label="Countries"),
+        Column("estimate_display", label="Delivery estimate"),
+        Column("free_from_display", label="Free from", sort_key="free_from"),
+        LiveStatusTagColumn(),
+        BooleanColumn("active"),
+        UpdatedAtColumn(),
+    ]
+    list_filter = ["active", "live"]
+    sort_order_field = "sort_order"
+    copy_view_enabled = False
+
+
 class ShopViewSetGroup(SnippetViewSetGroup):
     menu_label = "Shop"
     menu_icon = "pick"
     menu_order = 200
-    items = (ProductViewSet, OrderViewSet)
+    items = (ProductViewSet, ShippingRateViewSet, OrderViewSet)
 
 
 register_snippet(ShopViewSetGroup)
@@ -67,6 +87,7 @@ def add_orders_summary_panel(request, panels) -> None:
     panels.append(ShippingQueuePanel(request))
     panels.append(StockAlertsPanel(request))
     panels.append(DisputesPanel(request))
+    panels.append(ShippingWarningPanel(request))
 
 
 @hooks.register("insert_global_admin_css")

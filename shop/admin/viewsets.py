@@ -22,7 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views import generic
@@ -36,6 +37,7 @@ from shop.admin import shipping
 from shop.admin.order_actions import order_action_urls, order_actions_for, order_disputes
 from shop.admin.refunds import OrderRefundView, refund_button
 from shop.models import Dispute, Order, OrderEvent, OrderLine, PaymentEvent
+from shop.money import format_money
 from shop.payments import payment_url
 
 # Characters that make a spreadsheet read a cell as a formula.
@@ -104,9 +106,21 @@ class OrderFilterSet(WagtailFilterSet):
         empty_label="All orders",
     )
 
+    amounts_mismatch = django_filters.BooleanFilter(
+        label="Amounts do not match (paid at the provider, not marked paid)",
+        widget=BooleanRadioSelect,
+    )
+
     class Meta:
         model = Order
-        fields = ["status", "fulfilment_status", "created_at", "stale_pending", "disputed"]
+        fields = [
+            "status",
+            "fulfilment_status",
+            "created_at",
+            "stale_pending",
+            "disputed",
+            "amounts_mismatch",
+        ]
 
     def filter_disputed(self, queryset: QuerySet[Order], name: str, value):
         disputes = Dispute.objects.filter(order__isnull=False)
@@ -243,6 +257,13 @@ class OrderInspectView(generic.InspectView):
         "payment_declined_at": "Payment declined",
         "amount_refunded": "Refunded",
         "decline_reason": "Decline reason",
+        "amount_subtotal": "Subtotal",
+        "amount_shipping": "Shipping",
+        "amount_total": "Total",
+        "shipping_rate_name": "Shipping rate",
+        "shipping_estimate": "Delivery estimate",
+        "shipping_address": "Ship to",
+        "shipping_phone": "Phone",
     }
 
     def get_field_label(self, field_name, field):
@@ -266,6 +287,22 @@ class OrderInspectView(generic.InspectView):
     def get_status_display_value(self):
         self.object.has_open_dispute = Dispute.objects.open().filter(order=self.object).exists()
         return render_to_string("shop/admin/order_status.html", {"order": self.object})
+
+    def get_amount_subtotal_display_value(self):
+        return format_money(self.object.amount_subtotal, self.object.currency)
+
+    def get_amount_shipping_display_value(self):
+        return format_money(self.object.amount_shipping, self.object.currency)
+
+    def get_amount_total_display_value(self):
+        return self.object.total_display
+
+    def get_shipping_estimate_display_value(self):
+        return self.object.shipping_estimate_display or "—"
+
+    def get_shipping_address_display_value(self):
+        lines = self.object.shipping_address_lines
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "—"
 
     def get_user_display_value(self):
         user = self.object.user
@@ -383,6 +420,13 @@ class OrderViewSet(ModelViewSet):
         "payment_session_id",
         "session_expires_at",
         "payment_id",
+        "amount_subtotal",
+        "amount_shipping",
+        "amount_total",
+        "shipping_rate_name",
+        "shipping_estimate",
+        "shipping_address",
+        "shipping_phone",
     ]
 
     def get_urlpatterns(self):

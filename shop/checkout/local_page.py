@@ -12,9 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django_countries import countries
 
-from shop.models import LocalCheckoutSession
+from shop.models import LocalCheckoutSession, Order
+from shop.models.shipping import estimate_text
 from shop.money import format_money
+from shop.payments.base import ShippingAddress
 from shop.payments.local import LocalGateway
 from shop.services.webhooks import webhook_deliver
 
@@ -23,7 +26,28 @@ ACTIONS = ("pay", "decline", "cancel")
 EMAIL_MAX_LENGTH = LocalCheckoutSession._meta.get_field("customer_email").max_length
 
 
+def _text(label: str, max_length: int, *, required: bool = True, autocomplete: str = ""):
+    what = label[0].lower() + label[1:]
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete} if autocomplete else {}),
+        error_messages={
+            "required": f"Enter the {what}.",
+            "max_length": f"Enter at most {max_length} characters for the {what}.",
+        },
+    )
+
+
+def _order_field(name: str) -> int:
+    return Order._meta.get_field(name).max_length
+
+
 class PayForm(forms.Form):
+    """What a hosted checkout asks: a receipt address and, when the session ships, where to
+    and how. Countries and rates are the session's own; anything else is refused."""
+
     email = forms.EmailField(
         max_length=EMAIL_MAX_LENGTH,
         error_messages={
@@ -33,6 +57,109 @@ class PayForm(forms.Form):
         },
     )
 
+    def __init__(self, *args, shipping: dict | None = None, currency: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shipping = shipping or {}
+        options = self.shipping.get("options") or []
+        if not options:
+            return
+        self.fields["name"] = _text("Full name", _order_field("shipping_name"), autocomplete="name")
+        self.fields["line1"] = _text(
+            "Address line 1", _order_field("shipping_line1"), autocomplete="address-line1"
+        )
+        self.fields["line2"] = _text(
+            "Address line 2",
+            _order_field("shipping_line2"),
+            required=False,
+            autocomplete="address-line2",
+        )
+        self.fields["city"] = _text(
+            "City", _order_field("shipping_city"), autocomplete="address-level2"
+        )
+        self.fields["postal_code"] = _text(
+            "Postal code", _order_field("shipping_postal_code"), autocomplete="postal-code"
+        )
+        self.fields["region"] = _text(
+            "Region, state or county",
+            _order_field("shipping_region"),
+            required=False,
+            autocomplete="address-level1",
+        )
+        self.fields["country"] = forms.ChoiceField(
+            label="Country",
+            choices=[("", "Choose a country")]
+            + [(code, countries.name(code) or code) for code in self.shipping["countries"]],
+            error_messages={
+                "required": "Choose the country to deliver to.",
+                "invalid_choice": "We do not deliver to that country. Choose one from the list.",
+            },
+        )
+        if self.shipping.get("collect_phone"):
+            self.fields["phone"] = forms.RegexField(
+                label="Phone (optional)",
+                regex=r"^\+?[0-9 ()./-]{4,30}$",
+                max_length=_order_field("shipping_phone"),
+                required=False,
+                widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+                error_messages={"invalid": "Enter a phone number of digits, spaces and +()-."},
+            )
+        self.fields["rate"] = forms.TypedChoiceField(
+            label="Delivery",
+            coerce=int,
+            widget=forms.RadioSelect,
+            choices=[
+                (str(index), option_label(option, currency)) for index, option in enumerate(options)
+            ],
+            error_messages={
+                "required": "Choose a delivery option.",
+                "invalid_choice": "That delivery option is not offered. Choose one from the list.",
+            },
+        )
+
+    def full_clean(self):
+        super().full_clean()
+        # Each error is read with its input (the template gives it this id).
+        for name in self.errors:
+            if name in self.fields and name != "rate":
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+                attrs["aria-invalid"] = "true"
+
+    def clean(self):
+        cleaned = super().clean()
+        rate, country = cleaned.get("rate"), cleaned.get("country")
+        if rate is None or not country:
+            return cleaned
+        option = self.shipping["options"][rate]
+        covered = option.get("countries")
+        if covered is not None and country not in covered:
+            self.add_error(
+                "rate",
+                f"{option['name']} does not deliver to {countries.name(country) or country}. "
+                "Choose another delivery option.",
+            )
+        return cleaned
+
+    def address(self) -> ShippingAddress | None:
+        if "country" not in self.fields:
+            return None
+        data = self.cleaned_data
+        return ShippingAddress(
+            name=data["name"].strip(),
+            line1=data["line1"].strip(),
+            line2=data["line2"].strip(),
+            city=data["city"].strip(),
+            postal_code=data["postal_code"].strip(),
+            region=data["region"].strip(),
+            country=data["country"],
+            phone=(data.get("phone") or "").strip(),
+        )
+
+
+def option_label(option: dict, currency: str) -> str:
+    price = format_money(option["amount"], currency) if option["amount"] else "Free"
+    return f"{option['name']} — {price}, {estimate_text(option['min_days'], option['max_days'])}"
+
 
 def _enabled() -> bool:
     return settings.PAYMENT_GATEWAY == "local" and (
@@ -40,7 +167,19 @@ def _enabled() -> bool:
     )
 
 
-def _render(request, row: LocalCheckoutSession, *, message: str = "", status: int = 200, email=""):
+def _pay_form(row: LocalCheckoutSession, data=None) -> PayForm:
+    return PayForm(data, shipping=row.shipping, currency=row.currency)
+
+
+def _render(
+    request,
+    row: LocalCheckoutSession,
+    *,
+    message: str = "",
+    status: int = 200,
+    email="",
+    form: PayForm | None = None,
+):
     lines = [
         {
             **line,
@@ -59,6 +198,7 @@ def _render(request, row: LocalCheckoutSession, *, message: str = "", status: in
         "message": message,
         "email": email or row.customer_email,
         "email_max_length": EMAIL_MAX_LENGTH,
+        "form": form or _pay_form(row),
     }
     return TemplateResponse(request, "shop/local_checkout.html", context, status=status)
 
@@ -96,16 +236,23 @@ def local_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
             "Try again or cancel.",
             status=402,
         )
-    form = PayForm(request.POST)
+    form = _pay_form(row, request.POST)
     if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
         return _render(
             request,
             row,
-            message=form.errors["email"][0],
+            message=f"Please correct the form: {first}",
             status=400,
             email=request.POST.get("email", "").strip()[:EMAIL_MAX_LENGTH],
+            form=form,
         )
-    paid = LocalGateway().pay(row.id, email=form.cleaned_data["email"])
+    paid = LocalGateway().pay(
+        row.id,
+        email=form.cleaned_data["email"],
+        address=form.address(),
+        option=form.cleaned_data.get("rate"),
+    )
     if paid is not None:
         _deliver(LocalGateway().paid_delivery(paid))
     return redirect(row.success_url.replace("{CHECKOUT_SESSION_ID}", row.id))

@@ -97,6 +97,11 @@ REFUSALS: dict[CheckoutRefused.Reason, tuple[int, str]] = {
         "Your choices changed after you started paying. Please check them and press Buy again.",
     ),
     CheckoutRefused.Reason.TIMED_OUT: (409, "This checkout has timed out. Please press Buy again."),
+    CheckoutRefused.Reason.NO_SHIPPING: (
+        409,
+        "Sorry, we cannot take orders right now: no delivery is available. "
+        "Nothing was ordered; please try again later.",
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from shop.models.pages import ShopPage
 from shop.models.payments import LocalCheckoutSession, PaymentEvent
 from shop.models.products import Product
 from shop.models.refunds import Refund, RefundLine
+from shop.models.shipping import ShippingRate
 
 __all__ = [
     "Dispute",
@@ -16,6 +17,7 @@ __all__ = [
     "Product",
     "Refund",
     "RefundLine",
+    "ShippingRate",
     "ShopPage",
     "Source",
 ]

@@ -134,6 +134,7 @@ class OrderEvent(models.Model):
         REFUND_SUCCEEDED = "refund_succeeded", "Refund succeeded"
         REFUND_FAILED = "refund_failed", "Refund failed"
         STOCK_RETURNED = "stock_returned", "Stock returned"
+        AMOUNTS_MISMATCH = "amounts_mismatch", "Amounts do not match"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255

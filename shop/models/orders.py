@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django_countries.fields import Country
 
+from shop.models.shipping import estimate_text
 from shop.money import format_money
 
 if TYPE_CHECKING:
@@ -204,6 +206,12 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
     shipped_email_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     shipped_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What checkout offered (shop/shipping.py ShippingOffer): the address's countries and the
+    # priced options, so a retry sends the same and later rate edits change nothing here.
+    shipping_offered = models.JSONField(default=dict, blank=True, editable=False)
+    # The provider reported a payment whose amounts are not what we offered: not marked
+    # paid; the operator looks (the timeline says what differed).
+    amounts_mismatch = models.BooleanField(default=False, editable=False)
     # Paid while its units were no longer held for it and the stock could not cover them
     # (a session paid after its hold lapsed, stock lowered by an editor): the operator
     # refunds or fulfils it. A paid order is never dropped.
@@ -240,6 +248,40 @@ class Order(models.Model):
     @property
     def refunded_display(self) -> str:
         return format_money(self.amount_refunded, self.currency)
+
+    @property
+    def subtotal_display(self) -> str:
+        return format_money(self.amount_subtotal, self.currency)
+
+    @property
+    def shipping_amount_display(self) -> str:
+        return format_money(self.amount_shipping, self.currency) if self.amount_shipping else "Free"
+
+    @property
+    def ships(self) -> bool:
+        """Whether checkout recorded where and how it ships (orders before shipping: no)."""
+        return bool(self.shipping_rate_name)
+
+    @property
+    def shipping_estimate_display(self) -> str:
+        return estimate_text(self.shipping_min_days, self.shipping_max_days)
+
+    @property
+    def shipping_address_lines(self) -> list[str]:
+        """The delivery address as it is written on a parcel, one line each."""
+        if not self.shipping_country:
+            return []
+        country = Country(self.shipping_country).name or self.shipping_country
+        town = " ".join(part for part in (self.shipping_postal_code, self.shipping_city) if part)
+        lines = [
+            self.shipping_name,
+            self.shipping_line1,
+            self.shipping_line2,
+            town,
+            self.shipping_region,
+            country,
+        ]
+        return [line for line in lines if line]
 
     def can_transition_to(self, new_status: str) -> bool:
         return new_status in self.ALLOWED_TRANSITIONS[self.status]

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import models
@@ -13,8 +14,10 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page, PagePermissionTester
 from wagtail.search import index
 
+from home.models import StoreSettings
 from shop.models.orders import REFERENCE_REGEX, Order, reference_normalise
 from shop.order_keys import KEY_PARAMETER, order_link_opens
+from shop.shipping import shipping_summary
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
@@ -67,6 +70,10 @@ class ShopPage(RoutablePageMixin, Page):
             "chosen_quantities": chosen_quantities or {},
             "recent_orders": orders[:RECENT_ORDERS_ON_PAGE],
             "more_orders": len(orders) > RECENT_ORDERS_ON_PAGE,
+            # The request's store settings, which the catalogue reads too (one query).
+            "shipping_note": shipping_summary(
+                currency=settings.SHOP_CURRENCY, settings=StoreSettings.for_request(request)
+            ),
         }
 
     def render_shop(

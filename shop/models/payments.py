@@ -55,6 +55,13 @@ class LocalCheckoutSession(models.Model):
     cancel_url = models.TextField()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
+    # As the request sent them: {"countries": [...], "options": [{...}], "collect_phone": bool}.
+    shipping = models.JSONField(default=dict, blank=True)
+    # What the shopper entered on the pay page: the provider's shipping_details shape, the phone,
+    # and the position of the option chosen.
+    shipping_details = models.JSONField(null=True, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    shipping_option = models.PositiveSmallIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.id

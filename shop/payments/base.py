@@ -26,6 +26,32 @@ class CheckoutLine:
 
 
 @dataclass(frozen=True)
+class ShippingOption:
+    """One delivery choice offered at checkout, priced by our server for this order."""
+
+    name: str
+    amount: int  # minor units; 0 when free
+    min_days: int  # business days
+    max_days: int
+    countries: tuple[str, ...]  # ISO 3166-1 alpha-2 codes it delivers to
+    key: str = ""  # ours, named in the provider's metadata
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    """Where the shopper asked the order to be delivered, as the provider collected it."""
+
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    region: str
+    country: str  # ISO 3166-1 alpha-2, upper case
+    phone: str = ""
+
+
+@dataclass(frozen=True)
 class CheckoutRequest:
     """Everything a gateway needs to open a hosted checkout for one order."""
 
@@ -38,6 +64,11 @@ class CheckoutRequest:
     cancel_url: str
     expires_at: dt.datetime
     customer_email: str | None = None
+    # The address is collected for these countries, and the shopper picks one of the options
+    # (in this order). Empty: nothing is shipped (orders placed before the shop shipped).
+    shipping_countries: tuple[str, ...] = ()
+    shipping_options: tuple[ShippingOption, ...] = ()
+    collect_phone: bool = False
 
     @property
     def idempotency_key(self) -> str:
@@ -59,6 +90,11 @@ class CheckoutSession:
     payment_id: str | None = None
     customer_email: str | None = None
     expires_at: dt.datetime | None = None
+    amount_subtotal: int | None = None
+    amount_shipping: int | None = None
+    # Which of the request's shipping_options the shopper chose (its position), if any.
+    shipping_option_index: int | None = None
+    shipping_address: ShippingAddress | None = None
 
     @property
     def is_paid(self) -> bool:

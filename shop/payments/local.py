@@ -26,6 +26,7 @@ from shop.payments.base import (
     ProviderRefund,
     RefundRequest,
     SessionNotFound,
+    ShippingAddress,
 )
 from shop.payments.events import ProviderEvent
 from shop.payments.signing import sign_payload
@@ -47,13 +48,83 @@ def _fingerprint(request: CheckoutRequest) -> str:
         "cancel_url": request.cancel_url,
         "expires_at": request.expires_at.isoformat(),
         "customer_email": request.customer_email,
+        "shipping": _shipping_params(request),
     }
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
+def _shipping_params(request: CheckoutRequest) -> dict:
+    if not request.shipping_options:
+        return {}
+    return {
+        "countries": list(request.shipping_countries),
+        "collect_phone": request.collect_phone,
+        "options": [
+            {
+                "key": option.key,
+                "name": option.name,
+                "amount": option.amount,
+                "min_days": option.min_days,
+                "max_days": option.max_days,
+                # Not a Stripe parameter: this page refuses a rate for another country.
+                "countries": list(option.countries),
+            }
+            for option in request.shipping_options
+        ],
+    }
+
+
+def _rate_id(row: LocalCheckoutSession, index: int) -> str:
+    return f"shr_local_{row.pk[-12:]}_{index}"
+
+
+def _shipping_payload(row: LocalCheckoutSession) -> dict:
+    """The session's shipping fields as Stripe shapes them for API 2026-10-28."""
+    options = (row.shipping or {}).get("options") or []
+    if not options:
+        return {}
+    chosen = row.shipping_option
+    amount = options[chosen]["amount"] if chosen is not None else None
+    payload = {
+        "shipping_address_collection": {"allowed_countries": row.shipping["countries"]},
+        "shipping_options": [
+            {"shipping_amount": option["amount"], "shipping_rate": _rate_id(row, index)}
+            for index, option in enumerate(options)
+        ],
+        "shipping_cost": None,
+        "collected_information": None,
+    }
+    if chosen is not None:
+        payload["shipping_cost"] = {
+            "amount_subtotal": amount,
+            "amount_tax": 0,
+            "amount_total": amount,
+            "shipping_rate": _rate_id(row, chosen),
+        }
+        payload["total_details"] = {
+            "amount_discount": 0,
+            "amount_shipping": amount,
+            "amount_tax": 0,
+        }
+    if row.shipping_details is not None:
+        payload["collected_information"] = {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": row.shipping_details,
+        }
+    return payload
+
+
 def session_payload(row: LocalCheckoutSession) -> dict:
     """The session as Stripe's JSON shapes it (used in events and by the payment page)."""
+    shipping = _shipping_payload(row)
+    subtotal = sum(line["unit_amount"] * line["quantity"] for line in row.line_items)
+    details = {"email": row.customer_email} if row.customer_email else None
+    if details is not None and row.phone:
+        details["phone"] = row.phone
     return {
+        **shipping,
+        "amount_subtotal": subtotal,
         "id": row.id,
         "object": "checkout.session",
         "mode": "payment",
@@ -66,7 +137,7 @@ def session_payload(row: LocalCheckoutSession) -> dict:
         "metadata": {"order_reference": row.client_reference_id},
         "payment_intent": row.payment_id or None,
         "customer_email": row.customer_email or None,
-        "customer_details": {"email": row.customer_email} if row.customer_email else None,
+        "customer_details": details,
         "expires_at": int(row.expires_at.timestamp()),
         "success_url": row.success_url,
         "cancel_url": row.cancel_url,
@@ -129,6 +200,7 @@ class LocalGateway:
                         success_url=request.success_url,
                         cancel_url=request.cancel_url,
                         expires_at=request.expires_at,
+                        shipping=_shipping_params(request),
                     )
                 return _to_session(existing)
             except IntegrityError:
@@ -212,13 +284,46 @@ class LocalGateway:
 
     # -- what the test payment page does -------------------------------------------------
 
-    def pay(self, session_id: str, *, email: str) -> LocalCheckoutSession | None:
-        """Complete an open session as paid; None when it was not open (a second click)."""
+    def pay(
+        self,
+        session_id: str,
+        *,
+        email: str,
+        address: ShippingAddress | None = None,
+        option: int | None = None,
+    ) -> LocalCheckoutSession | None:
+        """Complete an open session as paid; None when it was not open (a second click).
+
+        ``address`` and ``option`` (a position in the session's shipping options) are what
+        the shopper chose; the total then includes that option's amount, as Stripe's does.
+        """
+        row = LocalCheckoutSession.objects.filter(pk=session_id).first()
+        shipping: dict = {}
+        if row is not None and option is not None:
+            subtotal = sum(line["unit_amount"] * line["quantity"] for line in row.line_items)
+            shipping = {
+                "shipping_option": option,
+                "amount_total": subtotal + row.shipping["options"][option]["amount"],
+            }
+        if address is not None:
+            shipping["phone"] = address.phone
+            shipping["shipping_details"] = {
+                "name": address.name,
+                "address": {
+                    "line1": address.line1,
+                    "line2": address.line2 or None,
+                    "city": address.city,
+                    "postal_code": address.postal_code,
+                    "state": address.region or None,
+                    "country": address.country,
+                },
+            }
         updated = LocalCheckoutSession.objects.filter(pk=session_id, status="open").update(
             status="complete",
             payment_status="paid",
             payment_id=f"pi_local_{secrets.token_hex(12)}",
             customer_email=email,
+            **shipping,
         )
         return LocalCheckoutSession.objects.get(pk=session_id) if updated else None
 

@@ -32,6 +32,7 @@ from shop.payments.base import (
     RefundRefused,
     RefundRequest,
     SessionNotFound,
+    ShippingOption,
 )
 from shop.payments.events import ProviderEvent
 from shop.payments.stripe_json import (
@@ -310,7 +311,29 @@ def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:
     }
     if request.customer_email:
         params["customer_email"] = request.customer_email
+    if request.shipping_options:
+        params["shipping_address_collection"] = {
+            "allowed_countries": list(request.shipping_countries)
+        }
+        params["shipping_options"] = [
+            {"shipping_rate_data": _shipping_rate_data(option, request.currency)}
+            for option in request.shipping_options
+        ]
+        params["phone_number_collection"] = {"enabled": request.collect_phone}
     return params
+
+
+def _shipping_rate_data(option: ShippingOption, currency: str) -> dict[str, Any]:
+    return {
+        "type": "fixed_amount",
+        "fixed_amount": {"amount": option.amount, "currency": currency.lower()},
+        "display_name": option.name,
+        "delivery_estimate": {
+            "minimum": {"unit": "business_day", "value": option.min_days},
+            "maximum": {"unit": "business_day", "value": option.max_days},
+        },
+        "metadata": {"shipping_option": option.key},
+    }
 
 
 def _unix_seconds(moment: dt.datetime) -> int:

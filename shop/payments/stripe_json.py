@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 
 from shop.payments import events
-from shop.payments.base import CheckoutSession, MalformedEvent, ProviderRefund
+from shop.payments.base import CheckoutSession, MalformedEvent, ProviderRefund, ShippingAddress
 
 
 def _str_or_none(value) -> str | None:
@@ -216,6 +216,7 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
     if isinstance(details, Mapping):
         email = _str_or_none(details.get("email")) or email
     currency = _str_or_none(obj.get("currency"))
+    amount_shipping, option_index = _shipping_choice(obj)
     return CheckoutSession(
         id=session_id,
         url=_str_or_none(obj.get("url")),
@@ -227,6 +228,72 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
         payment_id=_id_of(obj.get("payment_intent")),
         customer_email=email,
         expires_at=_timestamp(obj.get("expires_at")),
+        amount_subtotal=_int_or_none(obj.get("amount_subtotal")),
+        amount_shipping=amount_shipping,
+        shipping_option_index=option_index,
+        shipping_address=_shipping_address(obj),
+    )
+
+
+def _mapping_or_none(obj: Mapping, key: str, where: str) -> Mapping | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise MalformedEvent(f"{where}{key} is not an object")
+    return value
+
+
+def _shipping_choice(obj: Mapping) -> tuple[int | None, int | None]:
+    """(shipping amount, position of the chosen option in ``shipping_options``).
+
+    The session lists its options in the order we sent them; the chosen one is named by
+    its shipping rate id in ``shipping_cost``.
+    """
+    cost = _mapping_or_none(obj, "shipping_cost", "session.")
+    totals = _mapping_or_none(obj, "total_details", "session.")
+    amount = _int_or_none(cost.get("amount_total")) if cost else None
+    if amount is None and totals is not None:
+        amount = _int_or_none(totals.get("amount_shipping"))
+    chosen = _id_of(cost.get("shipping_rate")) if cost else None
+    options = obj.get("shipping_options")
+    if options is None or chosen is None:
+        return amount, None
+    if not isinstance(options, list):
+        raise MalformedEvent("session.shipping_options is not a list")
+    for index, option in enumerate(options):
+        if not isinstance(option, Mapping):
+            raise MalformedEvent("session.shipping_options holds a non-object")
+        if _id_of(option.get("shipping_rate")) == chosen:
+            return amount, index
+    return amount, None
+
+
+def _shipping_address(obj: Mapping) -> ShippingAddress | None:
+    """Where API 2026-10-28 puts it: collected_information.shipping_details; the phone is
+    in customer_details."""
+    collected = _mapping_or_none(obj, "collected_information", "session.")
+    details = (
+        _mapping_or_none(collected, "shipping_details", "collected_information.")
+        if collected
+        else None
+    )
+    if details is None:
+        return None
+    address = _mapping_or_none(details, "address", "shipping_details.")
+    if address is None:
+        raise MalformedEvent("shipping_details has no address")
+    customer = _mapping_or_none(obj, "customer_details", "session.")
+    country = _str_or_none(address.get("country")) or ""
+    return ShippingAddress(
+        name=_str_or_none(details.get("name")) or "",
+        line1=_str_or_none(address.get("line1")) or "",
+        line2=_str_or_none(address.get("line2")) or "",
+        city=_str_or_none(address.get("city")) or "",
+        postal_code=_str_or_none(address.get("postal_code")) or "",
+        region=_str_or_none(address.get("state")) or "",
+        country=country.upper(),
+        phone=(_str_or_none(customer.get("phone")) if customer else None) or "",
     )
 
 

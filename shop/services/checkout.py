@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shop import selectors, stock
+from shop import selectors, shipping, stock
 from shop.cart import Cart
 from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments import get_gateway, limits
@@ -47,6 +47,8 @@ class CheckoutRefused(Exception):
         CART_CHANGED = "cart changed"
         # The token's payment session can no longer be opened with the same expiry.
         TIMED_OUT = "timed out"
+        # No live, active shipping rate covers a country the shop ships to: it cannot sell.
+        NO_SHIPPING = "no shipping"
 
     def __init__(self, reason: "CheckoutRefused.Reason"):
         super().__init__(reason.value)
@@ -141,6 +143,10 @@ def _stock_hold(order: Order, cart: Cart) -> dict[int, int]:
 
 
 def _order_create(cart: Cart, shopper: Shopper) -> Order:
+    offer = shipping.shipping_offer(subtotal=cart.amount_total)
+    if not offer.options and not Order.objects.filter(checkout_token=cart.checkout_token).exists():
+        logger.error("checkout refused: no active shipping rate covers a ship-to country")
+        raise CheckoutRefused(CheckoutRefused.Reason.NO_SHIPPING)
     with transaction.atomic():
         order = Order.objects.create(
             checkout_token=cart.checkout_token,
@@ -150,6 +156,7 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
             user_id=shopper.user_id,
             guest_token="" if shopper.user_id else (shopper.guest_token or ""),
             customer_email=shopper.email or "",
+            shipping_offered=offer.to_snapshot(),
         )
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
@@ -255,6 +262,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         )
         for line in order.lines.all()
     )
+    offer = shipping.ShippingOffer.from_snapshot(order.shipping_offered)
     return CheckoutRequest(
         order_reference=order.reference,
         checkout_token=str(order.checkout_token),
@@ -265,6 +273,10 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         cancel_url=urls.cancel_url(order),
         expires_at=session_expiry(order),
         customer_email=order.customer_email or None,
+        # From the order's snapshot, never recomputed: a retry sends what the first did.
+        shipping_countries=offer.countries,
+        shipping_options=offer.options,
+        collect_phone=offer.ask_phone,
     )
 
 

@@ -17,13 +17,16 @@ from wagtail.models import (
 
 EDITORS_GROUP = "Editors"
 
-# (app label, codename): admin access, the product snippets (drafts, publishing, preview
-# come with change/publish), and read-only orders.
+# (app label, codename): admin access, the product and shipping-rate snippets (drafts,
+# publishing, preview come with change/publish), and read-only orders.
 EDITOR_PERMISSIONS = [
     ("wagtailadmin", "access_admin"),
     ("shop", "add_product"),
     ("shop", "change_product"),
     ("shop", "publish_product"),
+    ("shop", "add_shippingrate"),
+    ("shop", "change_shippingrate"),
+    ("shop", "publish_shippingrate"),
     ("shop", "view_order"),
 ]
 # Wagtail checks images against collections, not the group's model permissions: these

@@ -13,7 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from shop import stock
+from shop import shipping, stock
 from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services.disputes import disputes_attach
@@ -193,21 +193,15 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             if order.status == Order.Status.PENDING and order.awaiting_confirmation_since is None:
                 order_mark_returned(order=order, source=source)
             return order
-        if session.amount_total != order.amount_total or session.currency != order.currency:
-            logger.error(
-                "order %s NOT marked paid: provider reports %s %s, order is %s %s source=%s",
-                order.reference,
-                session.amount_total,
-                session.currency,
-                order.amount_total,
-                order.currency,
-                source,
-            )
+        checked = shipping.amounts_check(order, session)
+        if checked.problem:
+            _flag_amounts_mismatch(order, problem=checked.problem, source=source)
             return order
         if session.payment_id:
             order.payment_id = session.payment_id
         if session.customer_email and not order.customer_email:
             order.customer_email = session.customer_email
+        shipped = _shipping_record(order, checked) if checked.option else ()
         # One entry, not two: receiving the money is what makes the order paid.
         received = f"{order.total_display} received, payment {order.payment_id or 'unknown'}"
         if _move(
@@ -216,13 +210,67 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             source=source,
             kind=OrderEvent.Kind.PAYMENT_RECEIVED,
             message=received,
-            fields=("payment_id", "customer_email"),
+            fields=("payment_id", "customer_email", *shipped),
         ):
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
             _apply_early_refund(order, source=source)
             disputes_attach(order)
         return order
+
+
+def _flag_amounts_mismatch(order: Order, *, problem: str, source: Source) -> None:
+    """On a locked order: the provider says paid but the amounts are not ours. Not paid;
+    flagged once for the operator, with what differed on the timeline."""
+    logger.error(
+        "order %s NOT marked paid: amounts do not match (%s) source=%s",
+        order.reference,
+        problem,
+        source,
+    )
+    if order.amounts_mismatch or order.status in Order.PAID_STATUSES:
+        return
+    order.amounts_mismatch = True
+    order.save(update_fields=["amounts_mismatch", "updated_at"])
+    OrderEvent.objects.record(
+        order, OrderEvent.Kind.AMOUNTS_MISMATCH, source, message=f"Not marked paid: {problem}"
+    )
+
+
+def _shipping_record(order: Order, checked: "shipping.AmountsChecked") -> tuple[str, ...]:
+    """On a locked order about to be paid: the amounts and where and how it ships."""
+    option, address = checked.option, checked.address
+    order.amount_shipping = option.amount
+    order.amount_total = order.amount_subtotal + option.amount
+    order.shipping_name = address.name[:200]
+    order.shipping_phone = address.phone[:40]
+    order.shipping_line1 = address.line1[:200]
+    order.shipping_line2 = address.line2[:200]
+    order.shipping_city = address.city[:120]
+    order.shipping_postal_code = address.postal_code[:20]
+    order.shipping_region = address.region[:120]
+    order.shipping_country = address.country[:2]
+    order.shipping_rate_name = option.name[:80]
+    order.shipping_min_days = option.min_days
+    order.shipping_max_days = option.max_days
+    return SHIPPING_FIELDS
+
+
+SHIPPING_FIELDS = (
+    "amount_shipping",
+    "amount_total",
+    "shipping_name",
+    "shipping_phone",
+    "shipping_line1",
+    "shipping_line2",
+    "shipping_city",
+    "shipping_postal_code",
+    "shipping_region",
+    "shipping_country",
+    "shipping_rate_name",
+    "shipping_min_days",
+    "shipping_max_days",
+)
 
 
 def _apply_early_refund(order: Order, *, source: Source) -> None:

@@ -21,6 +21,19 @@ def product_image_create(*, title: str, image_bytes: bytes, filename: str):
     return image
 
 
+def snippet_create_revised(instance, *, publish: bool):
+    """Save a new draft-state snippet with a first revision, published unless ``publish`` is
+    False: what the admin's Publish (or Save draft) does. The caller holds a transaction."""
+    instance.live = False
+    instance.full_clean()
+    instance.save()
+    revision = instance.save_revision()
+    if publish:
+        revision.publish()
+        instance.refresh_from_db()
+    return instance
+
+
 @transaction.atomic
 def product_create(
     *,
@@ -42,13 +55,7 @@ def product_create(
         currency=currency,
         image=image,
         sort_order=sort_order,
-        live=False,
     )
-    product.full_clean()
-    product.save()
-    revision = product.save_revision()
-    if publish:
-        revision.publish()
-        product.refresh_from_db()
+    snippet_create_revised(product, publish=publish)
     logger.info("product %s created (live=%s)", product.slug, product.live)
     return product

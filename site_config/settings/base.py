@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_filters",
+    "django_countries",
     "django_tasks_db",
     "django.contrib.auth",
     "django.contrib.contenttypes",

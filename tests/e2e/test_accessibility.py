@@ -147,6 +147,19 @@ def test_whole_purchase_can_be_done_with_the_keyboard_alone(page):
 
     _tab_to(page, "input[type='email']")
     page.keyboard.type(EMAIL)
+    for field, text in (
+        ("name", "Ada Lovelace"),
+        ("line1", "12 Analytical Row"),
+        ("city", "Springfield"),
+        ("postal_code", "62701"),
+        ("country", "United States"),  # typed into the select, as a keyboard user picks
+    ):
+        _tab_to(page, f"#id_{field}")
+        page.keyboard.type(text)
+    expect(page.locator("#id_country")).to_have_value("US")
+    _tab_to(page, "#id_rate_0")
+    page.keyboard.press("Space")
+    expect(page.locator("#id_rate_0")).to_be_checked()
     _tab_to(page, "button[value='pay']")
     page.keyboard.press("Space")
     expect(page).to_have_url(re.compile(r"/$"))

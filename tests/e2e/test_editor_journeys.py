@@ -75,7 +75,8 @@ def test_editor_drafts_previews_and_publishes_a_price_and_past_orders_keep_their
     expect(_product_card(shopper, NOTEBOOK)).to_contain_text("$14.00")
     card = order_card(shopper, reference)
     assert order_lines(card) == [f"{NOTEBOOK} × 2 at $12.75"]
-    expect(card.locator(".order__total")).to_have_text("Total $25.50")
+    # $25.50 of notebooks and $4.95 Standard shipping, at the old price.
+    expect(card.locator(".order__total")).to_have_text("Total $30.45")
 
 
 def test_editor_adds_a_product_with_an_image_then_takes_it_off_sale(new_context, tmp_path):

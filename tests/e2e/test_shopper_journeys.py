@@ -99,7 +99,11 @@ def test_declined_card_charges_nothing_and_the_shopper_can_pay_after(page, shop_
 
     assert pay(page) == reference
     expect(order_card(page, reference).locator(".status")).to_have_text("Paid")
-    expect(order_card(page, reference).locator(".order__total")).to_have_text("Total $49.00")
+    # $49.00 of goods and $4.95 Standard shipping.
+    expect(order_card(page, reference).locator(".order__total")).to_have_text("Total $53.95")
+    expect(order_card(page, reference).locator(".order__shipping")).to_have_text(
+        "Includes Standard shipping: $4.95"
+    )
 
 
 def test_cancel_on_payment_page_returns_to_shop_with_nothing_charged(page, shop_server):

@@ -45,6 +45,8 @@ from shop.services.checkout import CheckoutUrls, checkout_session_open, order_pl
 from shop.services.fulfilment import stock_holds_release_lapsed
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY, Shopper
 from shop.stock import stock_level
+from tests.support.events import session_object
+from tests.support.orders import local_pay
 
 pytestmark = pytest.mark.django_db
 
@@ -239,17 +241,14 @@ class Scenario:
 
     def _session_object(self, *, status: str, payment_status: str) -> dict:
         paid = payment_status == "paid"
-        return {
-            "id": self.session_id,
-            "object": "checkout.session",
-            "status": status,
-            "payment_status": payment_status,
-            "amount_total": self.order.amount_total,
-            "currency": self.order.currency,
-            "client_reference_id": self.order.reference,
-            "payment_intent": PAYMENT_INTENT if paid else None,
-            "customer_details": {"email": "shopper@example.com"} if paid else None,
-        }
+        return session_object(
+            self.order,
+            status=status,
+            payment_status=payment_status,
+            email="shopper@example.com" if paid else None,
+            payment_intent=PAYMENT_INTENT if paid else None,
+            session_id=self.session_id,
+        )
 
     def _deliver(self, event_type: str, obj: dict) -> None:
         event = {
@@ -278,7 +277,10 @@ class Scenario:
 
     def apply(self, action: str) -> None:
         if action in ("completed", "succeeded"):
-            self._gateway_session(status="complete", payment_status="paid")
+            # Paid at the gateway with an address and the first rate, whatever state it was in.
+            self._gateway_session(status="open")
+            local_pay(self.session_id)
+            self._gateway_session(payment_id="")
             event_type = {
                 "completed": "checkout.session.completed",
                 "succeeded": "checkout.session.async_payment_succeeded",

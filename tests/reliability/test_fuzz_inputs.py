@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -27,6 +27,7 @@ from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
 from shop.services.staff import MANAGERS_GROUP
 from tests.support.orders import order_create, order_make
+from tests.support.shopper import ADDRESS_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -363,11 +364,8 @@ pay_page_extra = st.lists(
 )
 
 
-@FUZZ
-@given(action=pay_page_actions, email=pay_page_emails, extra=pay_page_extra)
-def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address(
-    client, products, action, email, extra
-):
+def _checkout_on_the_local_page(client, products) -> tuple[Order, str]:
+    """A fresh Buy of one product: its pending order and the local payment page's URL."""
     token = str(uuid.uuid4())
     # Each example pays for the same cart: confirm the repeat rather than be asked about it.
     placed = client.post(
@@ -375,11 +373,20 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
         {"checkout_token": token, f"qty_{products[0].pk}": "1", "confirm_repeat": "1"},
     )
     assert placed.status_code == 303
-    order = Order.objects.get(checkout_token=token)
-    events = PaymentEvent.objects.count()
-    fields = _multi([("action", action), ("email", email), *extra])
+    return Order.objects.get(checkout_token=token), placed["Location"]
 
-    response = client.post(placed["Location"], fields)
+
+@FUZZ
+@given(action=pay_page_actions, email=pay_page_emails, extra=pay_page_extra)
+def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address(
+    client, products, action, email, extra
+):
+    order, payment_page = _checkout_on_the_local_page(client, products)
+    events = PaymentEvent.objects.count()
+    # A valid address and rate, so the e-mail decides (the shipping fields are fuzzed below).
+    fields = _multi([*ADDRESS_FIELDS.items(), ("action", action), ("email", email), *extra])
+
+    response = client.post(payment_page, fields)
 
     assert response.status_code in (302, 400, 402)
     order.refresh_from_db()
@@ -397,6 +404,55 @@ def test_local_payment_page_form_never_5xx_and_pays_only_with_a_storable_address
             assert PaymentEvent.objects.count() == events + 1
         else:
             assert PaymentEvent.objects.count() == events
+
+
+address_text = weird_text | st.text(max_size=260) | st.just("Ada Lovelace")
+pay_page_shipping = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": address_text,
+        "line1": address_text,
+        "line2": address_text,
+        "city": address_text,
+        "postal_code": address_text | st.text(max_size=30),
+        "region": address_text,
+        "country": st.sampled_from(["US", "FR", "XX", "us", "", "ZZZ", "KP"]) | weird_text,
+        "rate": st.sampled_from(["0", "1", "2", "-1", "", "1.0"]) | weird_text,
+        "phone": st.sampled_from(["+1 555 0100", "x" * 50]) | weird_text,
+    },
+)
+
+
+@FUZZ
+@given(shipping=pay_page_shipping)
+# The paying branch, for certain: a valid address with each rate.
+@example(shipping=dict(ADDRESS_FIELDS))
+@example(shipping={**ADDRESS_FIELDS, "country": "FR", "rate": "1", "phone": "x" * 50})
+def test_local_payment_page_pays_only_to_an_allowed_country_with_an_offered_rate(
+    client, products, shipping
+):
+    order, payment_page = _checkout_on_the_local_page(client, products)
+    fields = {"action": "pay", "email": "ada@example.com", **shipping}
+
+    response = client.post(payment_page, fields)
+
+    assert response.status_code in (302, 400)
+    order.refresh_from_db()
+    session = LocalCheckoutSession.objects.get(pk=order.payment_session_id)
+    offered = order.shipping_offered
+    if order.status == Order.Status.PAID:
+        assert response.status_code == 302
+        assert fields["country"] in offered["countries"]
+        option = offered["options"][int(fields["rate"])]
+        assert fields["country"] in option["countries"]
+        assert order.shipping_country == fields["country"]
+        assert order.amount_shipping == option["amount"]
+        assert order.amount_total == order.amount_subtotal + option["amount"]
+        assert order.shipping_name == fields["name"].strip() != ""
+    else:
+        assert response.status_code == 400
+        assert order.status == Order.Status.PENDING and not order.amounts_mismatch
+        assert session.status == "open" and session.shipping_details is None
 
 
 # -- the admin's shipping forms: Mark as shipped, Ship orders -------------------------------

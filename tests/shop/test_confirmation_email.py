@@ -29,7 +29,7 @@ from shop.services.webhooks import payment_event_apply
 from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.support.mail_backends import FlakyBackend
 from tests.support.orders import order_paid_at_gateway
-from tests.support.shopper import Browser, location
+from tests.support.shopper import Browser, location, pay_form
 
 FLAKY_BACKEND = "tests.support.mail_backends.FlakyBackend"
 
@@ -88,7 +88,11 @@ def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_li
     assert order.reference in text
     assert "Stoneware Mug x 2 at $18.00 = $36.00" in text
     assert "Dot-Grid Notebook x 1 at $12.75 = $12.75" in text
-    assert "Total: $48.75" in text
+    # The lines, the Standard rate (under its free threshold) and the address it ships to.
+    assert "Subtotal: $48.75" in text and "Shipping (Standard): $4.95" in text
+    assert "Total: $53.70" in text
+    assert "Delivery: Standard, 3–5 business days after dispatch, to:" in text
+    assert "Ada Lovelace" in text and "62701 Springfield" in text and "United States" in text
     assert link in text
     ((html, mimetype),) = message.alternatives
     assert mimetype == "text/html"
@@ -99,7 +103,8 @@ def test_paid_order_gets_a_text_and_html_email_with_reference_lines_total_and_li
         ["Dot-Grid Notebook", "1", "$12.75", "$12.75"],
     ]
     assert order.reference in page.get_text()
-    assert "$48.75" in page.tfoot.get_text()
+    assert "$48.75" in page.tfoot.get_text() and "$53.70" in page.tfoot.get_text()
+    assert "Springfield" in page.address.get_text() and "3–5 business days" in page.get_text()
     assert page.find("a", href=lambda href: href.startswith(link + "?key="))
     assert order.confirmation_emailed_at is not None
 
@@ -121,7 +126,7 @@ def test_email_names_the_store_and_its_support_address_and_comes_from_the_shop_s
     assert "Thank you for your order at Northwind Pottery." in message.body
     assert "Questions? Write to help@northwind.example" in message.body
     assert "Stoneware Mug x 1 at $18.00 = $18.00" in message.body
-    assert "Total: $18.00" in message.body
+    assert "Total: $22.95" in message.body
     html = BeautifulSoup(message.alternatives[0][0], "html.parser")
     assert "Northwind Pottery" in html.h1.get_text()
     assert html.find("a", href="mailto:help@northwind.example")
@@ -147,7 +152,7 @@ def test_email_links_to_the_host_and_port_the_shopper_checked_out_on(shop):
     token = browser.page_token()
     payment_page = urlsplit(browser.buy(token, {mug: 1})["Location"]).path
 
-    success_url = location(browser.post(payment_page, {"action": "pay", "email": "a@b.example"}))
+    success_url = location(browser.post(payment_page, pay_form("a@b.example")))
 
     order = Order.objects.get(checkout_token=token)
     assert success_url.startswith("http://127.0.0.1:8123/checkout/success/")

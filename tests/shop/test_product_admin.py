@@ -142,6 +142,9 @@ def test_editors_group_has_exactly_the_shop_permissions(seeded_shop):
         "add_product",
         "change_product",
         "publish_product",
+        "add_shippingrate",
+        "change_shippingrate",
+        "publish_shippingrate",
         "view_order",
     }
 

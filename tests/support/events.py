@@ -36,13 +36,22 @@ def session_object(
     payment_intent: str | None = None,
     session_id: str | None = None,
 ) -> dict[str, Any]:
-    """A Checkout Session object the way Stripe puts it in ``event.data.object``."""
-    amount = order.amount_total if amount_total is None else amount_total
+    """A Checkout Session object the way Stripe puts it in ``event.data.object``.
+
+    A completed session of an order that ships was paid with its first offered rate, to a
+    US address; ``amount_total`` overrides what was charged.
+    """
     settled = status == "complete"
+    shipping = shipping_shapes(order) if settled else {}
+    charged = (
+        order.amount_subtotal + shipping["total_details"]["amount_shipping"] if shipping else None
+    )
+    amount = amount_total if amount_total is not None else charged or order.amount_total
     return {
+        **shipping,
         "id": session_id or order.payment_session_id,
         "object": "checkout.session",
-        "amount_subtotal": amount,
+        "amount_subtotal": order.amount_subtotal if shipping else amount,
         "amount_total": amount,
         "cancel_url": f"http://testserver/checkout/cancel/?order={order.reference}",
         "client_reference_id": order.reference,
@@ -64,6 +73,45 @@ def session_object(
         "status": status,
         "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
         "url": None if settled or status == "expired" else "https://checkout.stripe.test/x",
+    }
+
+
+def shipping_shapes(order: Order, *, option: int = 0) -> dict[str, Any]:
+    """The shipping fields of a session paid with the order's offered ``option`` to a US
+    address, as API 2026-10-28 shapes them; empty for an order that does not ship."""
+    offered = (order.shipping_offered or {}).get("options") or []
+    if not offered:
+        return {}
+    rates = [f"shr_test_{order.reference}_{index}" for index in range(len(offered))]
+    amount = offered[option]["amount"]
+    return {
+        "shipping_address_collection": {"allowed_countries": order.shipping_offered["countries"]},
+        "shipping_options": [
+            {"shipping_amount": o["amount"], "shipping_rate": rate}
+            for o, rate in zip(offered, rates, strict=True)
+        ],
+        "shipping_cost": {
+            "amount_subtotal": amount,
+            "amount_tax": 0,
+            "amount_total": amount,
+            "shipping_rate": rates[option],
+        },
+        "total_details": {"amount_discount": 0, "amount_shipping": amount, "amount_tax": 0},
+        "collected_information": {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": {
+                "name": "Ada Buyer",
+                "address": {
+                    "line1": "12 Analytical Row",
+                    "line2": None,
+                    "city": "Springfield",
+                    "postal_code": "62701",
+                    "state": "IL",
+                    "country": "US",
+                },
+            },
+        },
     }
 
 

@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from shop.cart import cart_build
 from shop.models import LocalCheckoutSession, Order, OrderEvent, OrderLine, Product, Source
-from shop.payments.base import CheckoutSession
+from shop.payments.base import CheckoutSession, ShippingAddress
 from shop.payments.local import LocalGateway, session_payload
 from shop.services.checkout import CheckoutUrls, checkout_session_open, order_place
+from shop.shipping import ShippingOffer
 from shop.shoppers import Shopper
 from tests.support.stripe_fake import FakeStripe
 
@@ -187,17 +188,63 @@ def reconcile_actions(report) -> dict[str, str]:
     return {outcome.reference: outcome.action for outcome in report.outcomes}
 
 
+# Where the shared builders ship paid orders: a US address and the first offered rate.
+ADDRESS = ShippingAddress(
+    name="Ada Lovelace",
+    line1="12 Analytical Row",
+    line2="",
+    city="Springfield",
+    postal_code="62701",
+    region="IL",
+    country="US",
+)
+
+
+def local_pay(session_id: str, *, email: str = "ada@example.com", option: int = 0):
+    """Pay a local-gateway session as its page would: with the address and a rate when it
+    ships (orders from before shipping have none to choose)."""
+    row = LocalCheckoutSession.objects.get(pk=session_id)
+    ships = bool((row.shipping or {}).get("options"))
+    return LocalGateway().pay(
+        session_id,
+        email=email,
+        address=ADDRESS if ships else None,
+        option=option if ships else None,
+    )
+
+
 def order_paid_at_gateway(quantities: dict[str, int]) -> tuple[Order, dict]:
     """An order placed through checkout and paid on the local gateway's page (no event yet)."""
     order, session = order_checkout(
         {Product.objects.get(slug=slug): qty for slug, qty in quantities.items()}
     )
-    paid = session_payload(LocalGateway().pay(session.id, email="ada@example.com"))
+    paid = session_payload(local_pay(session.id))
     return order, paid
 
 
 def session_reported(order: Order, *, paid: bool, payment_id: str | None = None) -> CheckoutSession:
-    """The order's session as the gateway would report it: complete and paid, or expired."""
+    """The order's session as the gateway would report it: complete and paid, or expired.
+
+    Paid for an order that ships: with its first offered rate, to :data:`ADDRESS`.
+    """
+    offer = ShippingOffer.from_snapshot(order.shipping_offered)
+    if paid and offer.options:
+        shipping = offer.options[0].amount
+        return CheckoutSession(
+            id=order.payment_session_id,
+            url=None,
+            status="complete",
+            payment_status="paid",
+            amount_total=order.amount_subtotal + shipping,
+            currency=order.currency,
+            client_reference_id=order.reference,
+            payment_id=payment_id or f"pi_{order.reference}",
+            customer_email="ada@example.com",
+            amount_subtotal=order.amount_subtotal,
+            amount_shipping=shipping,
+            shipping_option_index=0,
+            shipping_address=ADDRESS,
+        )
     return CheckoutSession(
         id=order.payment_session_id,
         url=None,

@@ -74,6 +74,25 @@ class Browser:
         return ShopPageView(self.get("/"))
 
 
+# What a shopper types on the test payment page to pay for a shipped order: a US address
+# and the first (Standard) rate.
+ADDRESS_FIELDS = {
+    "name": "Ada Lovelace",
+    "line1": "12 Analytical Row",
+    "line2": "",
+    "city": "Springfield",
+    "postal_code": "62701",
+    "region": "IL",
+    "country": "US",
+    "rate": "0",
+}
+
+
+def pay_form(email: str = "ada@example.com", **fields: str) -> dict[str, str]:
+    """The test payment page's Pay form: the e-mail, the address and the rate."""
+    return {"action": "pay", "email": email, **ADDRESS_FIELDS, **fields}
+
+
 def buy_form(token: str, quantities: Mapping[Product, int], **fields: str) -> dict[str, Any]:
     form = {
         "checkout_token": token,

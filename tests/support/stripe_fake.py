@@ -121,6 +121,8 @@ class FakeStripe:
         self.valid_keys: set[str] | None = set(valid_keys) if valid_keys is not None else None
         self.enforce_expiry_window = enforce_expiry_window
         self.sessions: dict[str, dict[str, Any]] = {}
+        # ShippingRate objects made from sessions' shipping_rate_data, by id.
+        self.shipping_rates: dict[str, dict[str, Any]] = {}
         self.session_creations = 0
         # Payment intents of completed sessions: amount, currency, amount_refunded.
         self.payments: dict[str, dict[str, Any]] = {}
@@ -209,6 +211,7 @@ class FakeStripe:
         """Forget sessions, requests, idempotency keys and pending faults."""
         with self._lock:
             self.sessions.clear()
+            self.shipping_rates.clear()
             self.session_creations = 0
             self.payments.clear()
             self.refunds.clear()
@@ -228,11 +231,20 @@ class FakeStripe:
         amount_total: int | None = None,
         currency: str | None = None,
         customer_email: str | None = "buyer@example.com",
+        shipping_option: int = 0,
+        shipping_amount: int | None = None,
+        shipping_details: Mapping[str, Any] | None = None,
+        country: str | None = None,
+        phone: str | None = None,
     ) -> dict[str, Any]:
         """Finish an open session as if the shopper paid; return the session.
 
-        ``amount_total`` and ``currency`` override what Stripe charged, for
-        testing mismatches against the order.
+        A session that collects an address is completed with one (``shipping_details``,
+        Stripe's {name, address{...}}; by default a street in ``country`` or the first
+        allowed country) and the option at position ``shipping_option``, charged its
+        amount unless ``shipping_amount`` says otherwise (an amount we did not offer).
+        ``amount_total`` and ``currency`` override what Stripe charged, for testing
+        mismatches against the order.
         """
         with self._lock:
             session = self._open_session(session_id)
@@ -243,13 +255,21 @@ class FakeStripe:
                 customer_details={
                     "email": customer_email,
                     "name": None,
-                    "phone": None,
+                    "phone": phone,
                     "address": None,
                     "tax_exempt": "none",
                     "tax_ids": [],
                 },
                 url=None,
             )
+            if session.get("shipping_options"):
+                self._choose_shipping(
+                    session,
+                    option=shipping_option,
+                    amount=shipping_amount,
+                    details=shipping_details,
+                    country=country,
+                )
             if amount_total is not None:
                 session["amount_total"] = amount_total
                 session["amount_subtotal"] = amount_total
@@ -316,6 +336,49 @@ class FakeStripe:
                 refund["failure_reason"] = failure_reason or "unknown"
             snapshot = dict(refund)
         return self.event("refund.failed" if status == "failed" else "refund.updated", snapshot)
+
+    def _choose_shipping(
+        self,
+        session: dict[str, Any],
+        *,
+        option: int,
+        amount: int | None,
+        details: Mapping[str, Any] | None,
+        country: str | None,
+    ) -> None:
+        offered = session["shipping_options"][option]
+        charged = offered["shipping_amount"] if amount is None else amount
+        if details is None:
+            allowed = session["shipping_address_collection"]["allowed_countries"]
+            details = {
+                "name": "Ada Lovelace",
+                "address": {
+                    "line1": "12 Analytical Row",
+                    "line2": None,
+                    "city": "Springfield",
+                    "postal_code": "62701",
+                    "state": None,
+                    "country": country or allowed[0],
+                },
+            }
+        session["shipping_cost"] = {
+            "amount_subtotal": charged,
+            "amount_tax": 0,
+            "amount_total": charged,
+            "shipping_rate": offered["shipping_rate"],
+            "taxes": [],
+        }
+        session["total_details"] = {
+            "amount_discount": 0,
+            "amount_shipping": charged,
+            "amount_tax": 0,
+        }
+        session["collected_information"] = {
+            "business_name": None,
+            "individual_name": None,
+            "shipping_details": dict(details),
+        }
+        session["amount_total"] = session["amount_subtotal"] + charged
 
     def event(
         self, event_type: str, obj: Mapping[str, Any], *, api_version: str | None = None
@@ -562,8 +625,10 @@ class FakeStripe:
         else:
             expires_at = created + MAX_EXPIRY_SECONDS
 
+        shipping = self._shipping_params(params, currencies)
         session_id = f"cs_test_{_random_id(58)}"
         session: dict[str, Any] = {
+            **shipping,
             "id": session_id,
             "object": "checkout.session",
             "url": f"{self.url}/pay/{session_id}",
@@ -648,6 +713,73 @@ class FakeStripe:
         self.refunds[refund["id"]] = refund
         self.refund_creations += 1
         return refund
+
+    def _shipping_params(self, params: dict[str, Any], currencies: set[str]) -> dict[str, Any]:
+        """shipping_address_collection, shipping_options and phone_number_collection as a
+        session reports them; each shipping_rate_data becomes a ShippingRate (shr_...)."""
+        collection = params.get("shipping_address_collection")
+        options = params.get("shipping_options") or []
+        phone = params.get("phone_number_collection") or {}
+        reported: dict[str, Any] = {
+            "shipping_address_collection": None,
+            "shipping_options": [],
+            "shipping_cost": None,
+            "collected_information": None,
+            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            "phone_number_collection": {"enabled": str(phone.get("enabled")).lower() == "true"},
+        }
+        if collection is not None:
+            allowed = collection.get("allowed_countries") if isinstance(collection, dict) else None
+            if not isinstance(allowed, list) or not allowed:
+                raise _ApiError(
+                    400,
+                    "Missing required param: shipping_address_collection[allowed_countries].",
+                    code="parameter_missing",
+                    param="shipping_address_collection[allowed_countries]",
+                )
+            reported["shipping_address_collection"] = {"allowed_countries": allowed}
+        if not isinstance(options, list) or len(options) > 5:
+            raise _ApiError(
+                400, "You may pass at most 5 shipping_options.", param="shipping_options"
+            )
+        for index, option in enumerate(options):
+            prefix = f"shipping_options[{index}][shipping_rate_data]"
+            data = option.get("shipping_rate_data") if isinstance(option, dict) else None
+            fixed = data.get("fixed_amount") if isinstance(data, dict) else None
+            if (
+                not isinstance(fixed, dict)
+                or data.get("type", "fixed_amount") != "fixed_amount"
+                or not data.get("display_name")
+            ):
+                raise _ApiError(400, f"Invalid {prefix}.", param=prefix)
+            amount = _integer(fixed.get("amount"), f"{prefix}[fixed_amount][amount]")
+            if amount < 0 or str(fixed.get("currency", "")).lower() not in currencies:
+                raise _ApiError(400, f"Invalid {prefix}[fixed_amount].", param=prefix)
+            estimate = data.get("delivery_estimate") or {}
+            rate_id = f"shr_{_random_id()}"
+            self.shipping_rates[rate_id] = {
+                "id": rate_id,
+                "object": "shipping_rate",
+                "active": True,
+                "display_name": data["display_name"],
+                "type": "fixed_amount",
+                "fixed_amount": {"amount": amount, "currency": fixed["currency"].lower()},
+                "delivery_estimate": {
+                    end: {
+                        "unit": bound.get("unit"),
+                        "value": _integer(bound.get("value"), f"{prefix}[delivery_estimate]"),
+                    }
+                    for end, bound in estimate.items()
+                    if isinstance(bound, dict)
+                }
+                or None,
+                "metadata": data.get("metadata") or {},
+                "livemode": False,
+            }
+            reported["shipping_options"].append(
+                {"shipping_amount": amount, "shipping_rate": rate_id}
+            )
+        return reported
 
     def _pay_page(self, session_id: str) -> _Response:
         # Only so a browser following the session URL sees something sensible.

@@ -17,9 +17,11 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 from wagtail.models import Page, Site
 
-from shop.models import Product, ShopPage
+from home.models import DEFAULT_SHIP_TO_COUNTRIES, StoreSettings
+from shop.models import Product, ShippingRate, ShopPage
 from shop.services.editors import EDITORS_GROUP, editors_group_ensure
 from shop.services.products import product_create, product_image_create
+from shop.services.shipping_rates import shipping_rate_create
 from shop.services.staff import FULFILMENT_GROUP, MANAGERS_GROUP, staff_groups_ensure
 
 SEED_PRODUCTS = [
@@ -98,10 +100,24 @@ def _product_image_bytes(slug: str, dark, light) -> bytes:
     return buffer.getvalue()
 
 
+# Prices in cents of the shop's currency; on every default ship-to country.
+SEED_SHIPPING_RATES = [
+    {
+        "seed_key": "standard",
+        "name": "Standard",
+        "amount": 495,
+        "min_days": 3,
+        "max_days": 5,
+        "free_from": 5000,
+    },
+    {"seed_key": "express", "name": "Express", "amount": 1495, "min_days": 1, "max_days": 2},
+]
+
+
 class Command(BaseCommand):
     help = (
-        "Create the shop page, three products and the Editors, Fulfilment and Managers groups "
-        "(safe to run again)."
+        "Create the shop page, three products, a Standard and an Express shipping rate and the "
+        "Editors, Fulfilment and Managers groups (safe to run again)."
     )
 
     def add_arguments(self, parser):
@@ -119,6 +135,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._seed_products()
             shop = self._seed_shop_page()
+            self._seed_shipping()
             _, created = editors_group_ensure(shop_page=shop)
             self._report(created, f"group {EDITORS_GROUP}")
             for name, created in staff_groups_ensure().items():
@@ -185,6 +202,25 @@ class Command(BaseCommand):
         else:
             self._report(False, "default site rooted at the shop page")
         return shop
+
+    def _seed_shipping(self) -> None:
+        """The default ship-to countries and a Standard and an Express rate, published.
+
+        Found again by their seed key and left as they are: an editor's later changes (price,
+        countries, unpublishing, deactivating) stay; only a deleted rate is made again.
+        """
+        site = Site.objects.filter(is_default_site=True).first()
+        if site is not None:
+            exists = StoreSettings.objects.filter(site=site).exists()
+            StoreSettings.for_site(site)  # made with the default countries when missing
+            self._report(not exists, "store settings")
+        ship_to = list(DEFAULT_SHIP_TO_COUNTRIES)
+        for position, spec in enumerate(SEED_SHIPPING_RATES):
+            if ShippingRate.objects.filter(seed_key=spec["seed_key"]).exists():
+                self._report(False, f"shipping rate {spec['name']}")
+                continue
+            shipping_rate_create(**spec, countries=ship_to, sort_order=position * 10)
+            self._report(True, f"shipping rate {spec['name']}")
 
     def _seed_demo_users(self) -> None:
         user_model = get_user_model()

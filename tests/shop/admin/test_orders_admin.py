@@ -23,10 +23,10 @@ from wagtail.permissions import policy_registry
 
 from shop.admin.viewsets import format_datetime
 from shop.models import Order, Product
-from shop.payments.local import LocalGateway, session_payload
+from shop.payments.local import session_payload
 from shop.payments.stripe_json import event_from_payload
 from shop.services.webhooks import payment_event_apply
-from tests.support.orders import order_checkout, order_make
+from tests.support.orders import local_pay, order_checkout, order_make
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +119,8 @@ def test_inspect_links_the_payment_to_the_stripe_test_dashboard(editor_client, o
 
 
 def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_client, shop):
-    gateway = LocalGateway()
     order, session = order_checkout({Product.objects.get(slug="stoneware-mug"): 1})
-    paid = session_payload(gateway.pay(session.id, email="ada@example.com"))
+    paid = session_payload(local_pay(session.id))
     for event_id in ("evt_local_first", "evt_local_second"):
         payment_event_apply(
             event_from_payload(
@@ -146,9 +145,8 @@ def test_inspect_shows_the_payment_events_in_the_order_they_arrived(editor_clien
 
 
 def test_inspect_lists_the_order_timeline_with_where_each_change_came_from(editor_client, shop):
-    gateway = LocalGateway()
     order, session = order_checkout({Product.objects.get(slug="stoneware-mug"): 2})
-    paid = session_payload(gateway.pay(session.id, email="ada@example.com"))
+    paid = session_payload(local_pay(session.id))
     payment_event_apply(
         event_from_payload(
             {"id": "evt_local_paid", "type": "checkout.session.completed", "data": {"object": paid}}
@@ -166,7 +164,7 @@ def test_inspect_lists_the_order_timeline_with_where_each_change_came_from(edito
         [
             "Payment received: Pending → Paid",
             "Provider event evt_local_paid",
-            f"$36.00 received, payment {order.payment_id}",
+            f"$40.95 received, payment {order.payment_id}",
         ],
     ]
     assert all(row[0] for row in cells)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from shop.models import Order, PaymentEvent, Product
 from tests.support.events import deliver, event, new_id, session_object
-from tests.support.shopper import Browser, location, soup_of, text_of
+from tests.support.shopper import Browser, location, pay_form, soup_of, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_paying_after_a_decline_makes_the_order_paid(browser: Browser, mug: Prod
     order, payment_page = _payment_page(browser, {mug: 1})
     browser.post(payment_page, {"action": "decline"})
 
-    success = location(browser.post(payment_page, {"action": "pay", "email": "a@example.com"}))
+    success = location(browser.post(payment_page, pay_form("a@example.com")))
     browser.visit(success)
 
     assert _badge(browser.get("/"), order.reference) == "Paid"

@@ -13,7 +13,14 @@ from django.core import mail
 from django.test import override_settings
 
 from shop.models import LocalCheckoutSession, Order, PaymentEvent, Product
-from tests.support.shopper import CANCELED_MESSAGE, Browser, location, soup_of, text_of
+from tests.support.shopper import (
+    CANCELED_MESSAGE,
+    Browser,
+    location,
+    pay_form,
+    soup_of,
+    text_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +39,7 @@ def start_checkout(browser: Browser, quantities: dict[Product, int]) -> tuple[Or
 
 def pay(browser: Browser, payment_page: str, email: str = "ada@example.com") -> str:
     """Press Pay on the test payment page; return where it sends the shopper."""
-    return location(browser.post(payment_page, {"action": "pay", "email": email}))
+    return location(browser.post(payment_page, pay_form(email)))
 
 
 def test_shopper_buys_two_products_and_sees_the_paid_order_on_the_shop_page(
@@ -171,7 +178,7 @@ def test_cancel_returns_to_the_shop_cancels_the_order_and_charges_nothing(
     assert shop_page.order(order.reference) is None
     # The payment page no longer takes a payment for it.
     assert "This checkout is expired" in text_of(browser.get(payment_page))
-    late_pay = browser.post(payment_page, {"action": "pay", "email": "ada@example.com"})
+    late_pay = browser.post(payment_page, pay_form("ada@example.com"))
     assert late_pay.status_code == 409
     assert "This checkout has ended." in text_of(late_pay)
     order.refresh_from_db()

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from shop.models import Order, Product
-from tests.support.shopper import Browser, location
+from tests.support.shopper import Browser, location, pay_form
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def buy_and_pay(browser: Browser, product: Product, quantity: int = 1) -> str:
     """Buy ``quantity`` of ``product`` on a fresh shop page and pay on the test payment page."""
     token = browser.page_token()
     payment_page = urlsplit(location(browser.buy(token, {product: quantity}))).path
-    success = location(browser.post(payment_page, {"action": "pay", "email": "vi@example.com"}))
+    success = location(browser.post(payment_page, pay_form("vi@example.com")))
     assert location(browser.visit(success)) == "/"
     return Order.objects.get(checkout_token=token).reference
 

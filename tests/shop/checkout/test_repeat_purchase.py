@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shop.models import Order, Product
-from tests.support.shopper import Browser, form_fields_of, location, soup_of
+from tests.support.shopper import Browser, form_fields_of, location, pay_form, soup_of
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def _buy_and_pay(browser: Browser, quantities: dict[Product, int]) -> Order:
     token = browser.page_token()
     payment_page = urlsplit(location(browser.buy(token, quantities))).path
-    paid = browser.post(payment_page, {"action": "pay", "email": "ada@example.com"})
+    paid = browser.post(payment_page, pay_form("ada@example.com"))
     browser.visit(location(paid))
     order = Order.objects.get(checkout_token=token)
     assert order.status == Order.Status.PAID

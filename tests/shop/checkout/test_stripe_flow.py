@@ -152,7 +152,8 @@ def test_paid_webhook_then_success_page_shows_the_paid_order(
     page = browser.shop_page()
     assert f"Thank you! Order {order.reference} is paid." in page.messages
     listed = page.order(order.reference)
-    assert listed is not None and "Paid" in listed and "$42.50" in listed
+    # $42.50 of goods and $4.95 Standard shipping.
+    assert listed is not None and "Paid" in listed and "$47.45" in listed
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ada@example.com"]
 

@@ -11,8 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from shop.models import Order
-from shop.payments.local import LocalGateway
-from tests.support.orders import expiry_passed, order_make, stale_order, status_of
+from tests.support.orders import expiry_passed, local_pay, order_make, stale_order, status_of
 
 # The fake Stripe sells from the seeded shop.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
@@ -142,7 +141,7 @@ def test_order_that_cannot_be_settled_makes_the_run_fail_after_the_others(fake, 
 
 def test_works_with_the_local_gateway(shop, reconcile_payments):
     order = stale_order()
-    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
+    local_pay(order.payment_session_id)
 
     output = reconcile_payments()
 

@@ -14,7 +14,9 @@ from wagtail.models import (
     Site,
 )
 
-from shop.models import Order, Product, ShopPage
+from home.models import DEFAULT_SHIP_TO_COUNTRIES, StoreSettings
+from shop.models import Order, Product, ShippingRate, ShopPage
+from shop.shipping import shipping_offer
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +50,43 @@ def test_seed_never_overwrites_an_editors_changes():
 
     tote = Product.objects.get(slug="canvas-tote")
     assert (tote.name, tote.unit_amount) == ("Tote (renamed)", 2999)
+
+
+def test_seed_makes_a_standard_and_an_express_rate_the_shop_offers():
+    _seed()
+
+    offer = shipping_offer(subtotal=1800)
+    assert [(o.name, o.amount, o.min_days, o.max_days) for o in offer.options] == [
+        ("Standard", 495, 3, 5),
+        ("Express", 1495, 1, 2),
+    ]
+    assert set(offer.countries) == set(DEFAULT_SHIP_TO_COUNTRIES)
+    # Free from 50.00.
+    assert [o.amount for o in shipping_offer(subtotal=5000).options] == [0, 1495]
+    assert all(rate.live for rate in ShippingRate.objects.all())
+
+
+def test_seed_never_overwrites_an_editors_changes_to_rates_or_countries():
+    _seed()
+    standard = ShippingRate.objects.get(name="Standard")
+    standard.amount, standard.countries = 599, ["US"]
+    standard.save()
+    ShippingRate.objects.filter(name="Express").update(live=False)
+    settings = StoreSettings.objects.get()
+    settings.ship_to_countries = ["US", "CA"]
+    settings.save()
+
+    second = _seed()
+
+    assert "found shipping rate Standard" in second and "created" not in second
+    assert ShippingRate.objects.count() == 2
+    standard.refresh_from_db()
+    assert (standard.amount, [c.code for c in standard.countries]) == (599, ["US"])
+    assert not ShippingRate.objects.get(name="Express").live
+    assert {c.code for c in StoreSettings.objects.get().ship_to_countries} == {"US", "CA"}
+    offer = shipping_offer(subtotal=1800)
+    assert [(o.name, o.countries) for o in offer.options] == [("Standard", ("US",))]
+    assert offer.countries == ("US",)
 
 
 def test_seeded_products_have_generated_images_and_are_live():
@@ -140,7 +179,16 @@ def test_seed_repairs_an_editors_group_with_wagtails_defaults_and_stays_repaired
     assert _editors_can() == repaired
     shop = ShopPage.objects.get().title
     assert repaired == {
-        "model": {"access_admin", "add_product", "change_product", "publish_product", "view_order"},
+        "model": {
+            "access_admin",
+            "add_product",
+            "change_product",
+            "publish_product",
+            "add_shippingrate",
+            "change_shippingrate",
+            "publish_shippingrate",
+            "view_order",
+        },
         "pages": {(shop, "change_page"), (shop, "publish_page")},
         "collections": {("Root", "add_image"), ("Root", "change_image"), ("Root", "choose_image")},
         "sites": set(),

@@ -1,5 +1,6 @@
 """Order status moves only along the allowed transitions; fulfilment is idempotent."""
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ from shop.models import Order, Source
 from shop.models.orders import InvalidTransition
 from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
+from tests.support.orders import session_reported
 
 S = Order.Status
 # Written out here rather than read from Order.ALLOWED_TRANSITIONS, so a change to the rules
@@ -55,18 +57,7 @@ def test_transition_to_allows_exactly_the_listed_moves(old: str, new: str) -> No
 
 def reported(order: Order, **changes: object) -> CheckoutSession:
     """The session as the gateway reports it once the shopper has paid."""
-    values: dict = {
-        "id": order.payment_session_id,
-        "url": None,
-        "status": "complete",
-        "payment_status": "paid",
-        "amount_total": order.amount_total,
-        "currency": order.currency,
-        "client_reference_id": order.reference,
-        "payment_id": "pi_first",
-        "customer_email": "ada@example.com",
-    }
-    return CheckoutSession(**(values | changes))
+    return dataclasses.replace(session_reported(order, paid=True, payment_id="pi_first"), **changes)
 
 
 Commit = Callable[..., object]

@@ -13,7 +13,6 @@ from shop import tasks
 from shop.models import Order, OrderEvent, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession
-from shop.payments.local import LocalGateway
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
 from shop.services.shipments import order_ship
 from tests.support.mail_backends import WorkerKilled
@@ -21,6 +20,7 @@ from tests.support.orders import (
     SHIP_TO,
     expiry_passed,
     local_expiry_passed,
+    local_pay,
     order_make,
     stale_order,
     status_of,
@@ -336,7 +336,7 @@ def test_shipped_email_whose_sender_was_killed_mid_send_is_resent_once_its_lease
 
 def test_local_gateway_payment_without_its_event_is_fulfilled(shop, reconcile):
     order = stale_order()
-    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
+    local_pay(order.payment_session_id)
 
     report = reconcile()
 

@@ -13,11 +13,10 @@ from django.core import mail
 from django.db import connection, transaction
 
 from shop.models import Order
-from shop.payments.local import LocalGateway
 from shop.services import reconciliation
 from shop.services.reconciliation import ReconcileReport, payments_reconcile
+from tests.support.orders import local_pay, stale_order, status_of
 from tests.support.orders import reconcile_actions as actions
-from tests.support.orders import stale_order, status_of
 from tests.support.shop import shop_build
 from tests.support.stripe_settings import stripe_faked
 
@@ -60,7 +59,7 @@ def test_two_runs_at_once_settle_each_order_once():
 def test_order_another_process_is_settling_is_skipped_not_waited_for():
     shop_build()
     order = stale_order()
-    LocalGateway().pay(order.payment_session_id, email="ada@example.com")
+    local_pay(order.payment_session_id)
     locked, release = threading.Event(), threading.Event()
 
     def webhook_in_progress() -> None:
