@@ -9,6 +9,7 @@ from shop.models import Order, Product, Refund
 from shop.payments.local import LocalGateway
 from shop.services.refunds import refund_create
 from shop.services.webhooks import webhook_deliver
+from tests.support.orders import local_pay
 from tests.support.shopper import Browser, soup_of
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def paid_by(browser: Browser, quantities: dict[Product, int]) -> Order:
     assert response.status_code == 303
     order = Order.objects.get()
     gateway = LocalGateway()
-    paid = gateway.pay(order.payment_session_id, email="ada@example.com")
+    paid = local_pay(order.payment_session_id)
     with TestCase.captureOnCommitCallbacks(execute=True):
         webhook_deliver(**dict(zip(("body", "headers"), gateway.paid_delivery(paid), strict=True)))
     order.refresh_from_db()
