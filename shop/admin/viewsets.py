@@ -22,8 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views import generic
@@ -260,10 +259,6 @@ class OrderInspectView(generic.InspectView):
         "amount_subtotal": "Subtotal",
         "amount_shipping": "Shipping",
         "amount_total": "Total",
-        "shipping_rate_name": "Shipping rate",
-        "shipping_estimate": "Delivery estimate",
-        "shipping_address": "Ship to",
-        "shipping_phone": "Phone",
     }
 
     def get_field_label(self, field_name, field):
@@ -296,13 +291,6 @@ class OrderInspectView(generic.InspectView):
 
     def get_amount_total_display_value(self):
         return self.object.total_display
-
-    def get_shipping_estimate_display_value(self):
-        return self.object.shipping_estimate_display or "—"
-
-    def get_shipping_address_display_value(self):
-        lines = self.object.shipping_address_lines
-        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "—"
 
     def get_user_display_value(self):
         user = self.object.user
@@ -423,10 +411,6 @@ class OrderViewSet(ModelViewSet):
         "amount_subtotal",
         "amount_shipping",
         "amount_total",
-        "shipping_rate_name",
-        "shipping_estimate",
-        "shipping_address",
-        "shipping_phone",
     ]
 
     def get_urlpatterns(self):

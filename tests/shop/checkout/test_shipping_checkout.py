@@ -300,8 +300,7 @@ def test_the_admin_inspect_page_shows_address_rate_shipping_and_subtotal(
     assert facts["Subtotal"] == "$18.00"
     assert facts["Shipping"] == "$14.95"
     assert facts["Total"] == "$32.95"
-    assert facts["Shipping rate"] == "Express"
-    assert facts["Delivery estimate"] == "1–2 business days"
+    assert facts["Rate"] == "Express (1–2 business days)"
     assert facts["Ship to"] == (
         "Ada Lovelace 12 Analytical Row 62701 Springfield United States of America"
     )
