@@ -379,7 +379,7 @@ def refund_email_queue(refund_id: int) -> None:
 @task()
 def refund_email_send(refund_id: int) -> bool:
     """Tell the shopper about one succeeded refund, once: claimed by a conditional update,
-    given back when every attempt failed (reconciliation does not resend it)."""
+    given back when every attempt failed (reconciliation then queues it again)."""
     from shop.models import Refund
 
     with transaction.atomic():

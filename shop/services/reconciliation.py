@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shop import selectors
-from shop.models import Order, Source
+from shop.models import Order, Refund, Source
 from shop.payments import get_gateway
 from shop.payments.base import CheckoutSession, GatewayUnavailable, PaymentError, PaymentGateway
 from shop.services.fulfilment import order_expire, order_fulfil, stock_holds_release_lapsed
@@ -30,6 +30,7 @@ from shop.tasks import (
     order_confirmation_resend,
     order_confirmation_send,
     order_shipped_email_send,
+    refund_email_send,
     shipped_email_due_q,
 )
 
@@ -66,6 +67,9 @@ class ReconcileReport:
     confirmations_requeued: list[str] = field(default_factory=list)
     # Shipped orders whose shipped e-mail had never gone out (its sender died), queued again.
     shipped_emails_requeued: list[str] = field(default_factory=list)
+    # Succeeded refunds whose e-mail the mail server refused every time, queued again
+    # ("REFERENCE refund ID").
+    refund_emails_requeued: list[str] = field(default_factory=list)
     # Orders whose stock hold ran out with the order still pending, released on its timeline.
     holds_released: list[str] = field(default_factory=list)
     # Pending refunds asked about again (their ids), with the same idempotency key.
@@ -204,6 +208,26 @@ def _shipped_emails_requeue(*, cutoff: dt.datetime, now: dt.datetime, dry_run: b
     return _requeue(due, order_shipped_email_send, dry_run=dry_run)
 
 
+def _refund_emails_requeue(*, cutoff: dt.datetime, dry_run: bool) -> list[str]:
+    """Queue again the e-mail of refunds that succeeded before ``cutoff`` and were never
+    e-mailed: a send that failed every attempt gave its claim back."""
+    due = (
+        Refund.objects.filter(
+            status=Refund.Status.SUCCEEDED, emailed_at__isnull=True, succeeded_at__lte=cutoff
+        )
+        .exclude(order__isnull=True)
+        .exclude(order__customer_email="")
+        .order_by("succeeded_at", "pk")
+        .values_list("pk", "order__reference")
+    )
+    requeued = []
+    for refund_id, reference in due:
+        if not dry_run:
+            refund_email_send.enqueue(refund_id)
+        requeued.append(f"{reference} refund {refund_id}")
+    return requeued
+
+
 def payments_reconcile(
     *,
     older_than: dt.timedelta = selectors.STALE_PENDING_AFTER,
@@ -268,6 +292,9 @@ def payments_reconcile(
         )
         report.shipped_emails_requeued = _shipped_emails_requeue(
             cutoff=now - older_than, now=now, dry_run=dry_run
+        )
+        report.refund_emails_requeued = _refund_emails_requeue(
+            cutoff=now - older_than, dry_run=dry_run
         )
     if not dry_run:
         # Their units already count as available; this puts the release on the timeline.

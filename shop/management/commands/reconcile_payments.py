@@ -81,6 +81,9 @@ class Command(BaseCommand):
         for reference in report.shipped_emails_requeued:
             verb = "would queue" if report.dry_run else "queued"
             self.stdout.write(f"{prefix}{reference}  shipped     shipped e-mail {verb} again")
+        for refund in report.refund_emails_requeued:
+            verb = "would queue" if report.dry_run else "queued"
+            self.stdout.write(f"{prefix}{refund}  refunded  refund e-mail {verb} again")
 
         counts = report.counts
         found = ", ".join(f"{counts[action]} {action}" for action in ACTIONS if counts[action])
@@ -96,6 +99,11 @@ class Command(BaseCommand):
         if report.shipped_emails_requeued:
             summary += (
                 f" {len(report.shipped_emails_requeued)} shipped e-mail(s) "
+                f"{'would be ' if report.dry_run else ''}queued again."
+            )
+        if report.refund_emails_requeued:
+            summary += (
+                f" {len(report.refund_emails_requeued)} refund e-mail(s) "
                 f"{'would be ' if report.dry_run else ''}queued again."
             )
         if report.dry_run:

@@ -1,12 +1,19 @@
 """Refunds through the real stripe SDK against the fake Stripe: the record first, one API
 call with its idempotency key, and the order moving only on the provider's events."""
 
+import datetime as dt
+
 import pytest
 from django.core import mail
+from django.test import override_settings
+from django.utils import timezone
 
 from shop.models import Order, OrderEvent, Refund
+from shop.payments import get_gateway
 from shop.services.reconciliation import payments_reconcile
 from shop.services.refunds import RefundNotAllowed, refund_create, refunds_reconcile
+from shop.tasks import SEND_ATTEMPTS
+from tests.support.mail_backends import FlakyBackend
 from tests.support.refunds import delivered, order_paid_at_fake
 from tests.support.stripe_fake import FakeStripe
 
@@ -234,3 +241,30 @@ def test_the_same_form_twice_is_one_refund(fake, mug, manager):
     # Asked again with the same key: Stripe answers with the same refund.
     assert {r.idempotency_key for r in refund_posts(fake)} == {f"refund-{first.refund.pk}"}
     assert len(fake.refunds) == 1
+
+
+def test_a_refund_email_the_mail_server_refused_every_time_is_sent_by_reconciliation(
+    fake, mug, manager
+):
+    order = order_paid_at_fake(fake, {mug: 1})
+    mail.outbox.clear()
+    refund = refund_create(order=order, amount=500, reason=REASON, requested_by=manager).refund
+    # The mail server refuses every attempt of every send while the refund's events arrive.
+    FlakyBackend.reset(failures=100)
+    with override_settings(EMAIL_BACKEND="tests.support.mail_backends.FlakyBackend"):
+        delivered(*fake.refund_events(refund.provider_refund_id))
+    refund.refresh_from_db()
+    assert FlakyBackend.attempts >= SEND_ATTEMPTS
+    assert (refund.status, refund.emailed_at, mail.outbox) == ("succeeded", None, [])
+    Refund.objects.filter(pk=refund.pk).update(succeeded_at=timezone.now() - dt.timedelta(hours=2))
+
+    first = payments_reconcile(gateway=get_gateway())
+    again = payments_reconcile(gateway=get_gateway())
+
+    assert first.refund_emails_requeued == [f"{order.reference} refund {refund.pk}"]
+    assert again.refund_emails_requeued == []
+    (message,) = mail.outbox
+    assert message.subject == f"$5.00 refunded on your order {order.reference}"
+    assert (
+        order.timeline.filter(kind=OrderEvent.Kind.EMAIL_SENT, message="Refund $5.00").count() == 1
+    )
