@@ -1,6 +1,6 @@
 """Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs, and
-what a broken client or a hostile editor can post to the admin's product form and a
-manager to an order's actions (cancel, resend, note).
+what a broken client or a hostile editor can post to the admin's product and shipping-rate
+forms and a manager to an order's actions (cancel, resend, note).
 
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
@@ -20,7 +20,15 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from shop.models import LocalCheckoutSession, Order, OrderEvent, OrderLine, PaymentEvent, Product
+from shop.models import (
+    LocalCheckoutSession,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PaymentEvent,
+    Product,
+    ShippingRate,
+)
 from shop.money import MAX_UNIT_AMOUNT, parse_amount
 from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
@@ -302,6 +310,52 @@ def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
         assert response.status_code == 200
         assert response.context["form"].errors
         assert Product.objects.count() == products_before
+
+
+day_counts = st.integers(min_value=-5, max_value=40).map(str) | weird_text
+
+
+@FUZZ
+@given(
+    price=money_like | weird_text,
+    free_from=money_like | weird_text,
+    min_days=day_counts,
+    max_days=day_counts,
+    countries=st.lists(st.sampled_from(["US", "FR", "XX", "us", ""]) | weird_text, max_size=4),
+)
+def test_shipping_rate_form_posts_never_5xx_and_store_exactly_what_was_typed(
+    admin_client, price, free_from, min_days, max_days, countries
+):
+    rates_before = ShippingRate.objects.count()
+    name = f"Fuzz {uuid.uuid4().hex[:12]}"
+    form = {
+        "name": name,
+        "amount": price,
+        "countries": countries,
+        "min_days": min_days,
+        "max_days": max_days,
+        "free_from": free_from,
+        "active": "on",
+        "sort_order": "0",
+        "action-publish": "publish",
+    }
+
+    response = admin_client.post(reverse("wagtailsnippets_shop_shippingrate:add"), form)
+
+    assert response.status_code < 500
+    if response.status_code == 302:
+        rate = ShippingRate.objects.get(name=name)
+        assert rate.amount == parse_amount(price, settings.SHOP_CURRENCY)
+        assert rate.free_from == (
+            parse_amount(free_from, settings.SHOP_CURRENCY) if free_from.strip() else None
+        )
+        assert 0 <= rate.min_days <= rate.max_days
+        assert {c.code for c in rate.countries} <= set(countries)
+        assert rate.countries
+    else:
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert ShippingRate.objects.count() == rates_before
 
 
 # -- bodies too big or too deep, and the local payment page's form ---------------------------
