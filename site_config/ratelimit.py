@@ -36,10 +36,13 @@ def posted_email(request) -> str:
     return (request.POST.get("email") or "").strip().lower()
 
 
-def _wait(seconds: int) -> str:
+def wait_wording(seconds: int) -> str:
+    """How long to wait, in the unit a person reads: seconds, then minutes, then hours."""
     if seconds < 120:
-        return f"{seconds} seconds"
-    return f"{-(-seconds // 60)} minutes"
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{-(-seconds // 60)} minutes"
+    return f"{-(-seconds // 3600)} hours"
 
 
 def too_many_requests(request, retry_after: int, *, scope: str = ""):
@@ -50,7 +53,7 @@ def too_many_requests(request, retry_after: int, *, scope: str = ""):
     return TemplateResponse(
         request,
         "429.html",
-        {"message": message, "wait": _wait(retry_after), "checkout": scope == "checkout"},
+        {"message": message, "wait": wait_wording(retry_after), "checkout": scope == "checkout"},
         status=429,
         headers=headers,
     )

@@ -14,6 +14,7 @@ from django.db import OperationalError
 from django.test import override_settings
 
 from shop.models import Product
+from site_config.ratelimit import wait_wording
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +169,22 @@ def test_checkout_is_rate_limited_per_address_with_a_clear_429_and_recovers(clie
     # The window ends after the second Retry-After names (django-ratelimit counts it in).
     time.sleep(retry_after + 1.2)
     assert client.post("/checkout/", {}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("seconds", "wording"),
+    [
+        (1, "1 second"),
+        (119, "119 seconds"),
+        (120, "2 minutes"),
+        (121, "3 minutes"),
+        (7199, "120 minutes"),
+        (7200, "2 hours"),
+        (86399, "24 hours"),
+    ],
+)
+def test_the_429_page_tells_the_wait_in_seconds_then_minutes_then_hours(seconds, wording):
+    assert wait_wording(seconds) == wording
 
 
 @pytest.mark.django_db
