@@ -148,3 +148,62 @@ class ShippingRateForm(WagtailAdminModelForm):
         if not (self.cleaned_data.get("free_from") or "").strip():
             return None
         return self._money("free_from", limit=MAX_UNIT_AMOUNT * 1000)
+
+
+class PromotionCodeForm(WagtailAdminModelForm):
+    """Amounts typed as money, as on shipping rates; the code is stored upper-cased."""
+
+    amount_off = forms.CharField(
+        label="Amount off",
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    minimum_subtotal = forms.CharField(
+        label="Minimum subtotal",
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        currency = settings.SHOP_CURRENCY
+        example = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
+        self.fields["amount_off"].help_text = f"{example} Fill in this or the percentage."
+        self.fields["minimum_subtotal"].help_text = f"{example} Leave empty for no minimum."
+        for name in ("amount_off", "minimum_subtotal"):
+            value = getattr(self.instance, name)
+            if value is not None:
+                self.initial[name] = f"{to_decimal(value, currency):f}"
+
+    def _money(self, name: str) -> int | None:
+        text = self.cleaned_data.get(name) or ""
+        if not text.strip():
+            return None
+        currency = settings.SHOP_CURRENCY
+        try:
+            amount = parse_amount(text, currency)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if amount <= 0:
+            raise forms.ValidationError("The amount must be more than zero.")
+        limit = MAX_UNIT_AMOUNT * 1000
+        if amount > limit:
+            raise forms.ValidationError(
+                f"The amount can be at most {format_money(limit, currency)}."
+            )
+        return amount
+
+    def clean_code(self) -> str:
+        code = (self.cleaned_data.get("code") or "").strip().upper()
+        model = self._meta.model
+        if code and model.objects.filter(code=code).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another promotion code is already called that.")
+        return code
+
+    def clean_amount_off(self) -> int | None:
+        return self._money("amount_off")
+
+    def clean_minimum_subtotal(self) -> int | None:
+        return self._money("minimum_subtotal")

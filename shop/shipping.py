@@ -130,11 +130,15 @@ class AmountsChecked:
     problem: str = ""
     option: ShippingOption | None = None
     address: ShippingAddress | None = None
+    discount: int = 0
 
 
 def amounts_check(order: Order, session: CheckoutSession) -> AmountsChecked:
-    """Our lines = the session's subtotal, its shipping = an option we offered for the
-    address's country, and total = subtotal + shipping (currency checked too)."""
+    """Our lines = the session's subtotal, its discount = what the order's promotion code
+    takes off, its shipping = an option we offered for the address's country, and
+    total = subtotal − discount + shipping (currency checked too)."""
+    from shop.promotions import discount_accepts
+
     money = lambda amount: format_money(amount or 0, order.currency)  # noqa: E731
     if session.currency != order.currency:
         return AmountsChecked(f"currency {session.currency} is not the order's {order.currency}")
@@ -150,6 +154,13 @@ def amounts_check(order: Order, session: CheckoutSession) -> AmountsChecked:
         return AmountsChecked(
             f"subtotal {money(session.amount_subtotal)}, our lines are "
             f"{money(order.amount_subtotal)}"
+        )
+    discount = session.amount_discount
+    if not discount_accepts(
+        order.promotion_terms, subtotal=order.amount_subtotal, reported=discount
+    ):
+        return AmountsChecked(
+            f"discount {money(discount)}, the order's code takes off {money(order.amount_discount)}"
         )
     address = session.shipping_address
     if address is None or address.country not in offer.countries:
@@ -167,9 +178,7 @@ def amounts_check(order: Order, session: CheckoutSession) -> AmountsChecked:
         return AmountsChecked(
             f"shipping {money(shipping)} to {address.country} is not a rate we offered"
         )
-    if session.amount_total != order.amount_subtotal + option.amount:
-        return AmountsChecked(
-            f"charged {money(session.amount_total)}, expected "
-            f"{money(order.amount_subtotal + option.amount)}"
-        )
-    return AmountsChecked(option=option, address=address)
+    expected = order.amount_subtotal - discount + option.amount
+    if session.amount_total != expected:
+        return AmountsChecked(f"charged {money(session.amount_total)}, expected {money(expected)}")
+    return AmountsChecked(option=option, address=address, discount=discount)

@@ -15,7 +15,8 @@ from shop.admin.products import ProductEditView, ProductIndexView, StockColumn
 from shop.admin.shipping import ShippingQueuePanel
 from shop.admin.shipping_warning import ShippingWarningPanel
 from shop.admin.viewsets import OrderPermissionPolicy, OrderViewSet
-from shop.models import Order, Product, ShippingRate
+from shop.models import Order, Product, PromotionCode, ShippingRate
+from shop.promotions import codes_with_redemptions
 
 # Registered before any viewset asks for it, or Wagtail would fall back to plain model
 # permissions (which let superusers edit and delete orders).
@@ -71,11 +72,36 @@ class ShippingRateViewSet(SnippetViewSet):
     copy_view_enabled = False
 
 
+class PromotionCodeViewSet(SnippetViewSet):
+    model = PromotionCode
+    icon = "tag"
+    menu_label = "Promotion codes"
+    list_display = [
+        "code",
+        Column("discount_display", label="Discount"),
+        Column("redeemed", label="Redeemed", sort_key="redeemed"),
+        Column("held", label="Held", sort_key="held"),
+        Column("max_redemptions", label="Maximum", sort_key="max_redemptions"),
+        Column("valid_until", label="Valid until", sort_key="valid_until"),
+        LiveStatusTagColumn(),
+        BooleanColumn("active"),
+        UpdatedAtColumn(),
+    ]
+    list_filter = ["active", "live"]
+    search_fields = ["code"]
+    search_backend_name = None
+    copy_view_enabled = False
+
+    def get_queryset(self, request):
+        # Redeemed (paid orders) and held (open checkouts), counted in the list's one query.
+        return codes_with_redemptions()
+
+
 class ShopViewSetGroup(SnippetViewSetGroup):
     menu_label = "Shop"
     menu_icon = "pick"
     menu_order = 200
-    items = (ProductViewSet, ShippingRateViewSet, OrderViewSet)
+    items = (ProductViewSet, ShippingRateViewSet, PromotionCodeViewSet, OrderViewSet)
 
 
 register_snippet(ShopViewSetGroup)

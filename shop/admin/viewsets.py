@@ -257,6 +257,8 @@ class OrderInspectView(generic.InspectView):
         "amount_refunded": "Refunded",
         "decline_reason": "Decline reason",
         "amount_subtotal": "Subtotal",
+        "promotion_code": "Promotion code",
+        "amount_discount": "Discount",
         "amount_shipping": "Shipping",
         "amount_total": "Total",
     }
@@ -288,6 +290,10 @@ class OrderInspectView(generic.InspectView):
 
     def get_amount_shipping_display_value(self):
         return format_money(self.object.amount_shipping, self.object.currency)
+
+    def get_amount_discount_display_value(self):
+        discount = self.object.amount_discount
+        return f"−{self.object.discount_display}" if discount else "—"
 
     def get_amount_total_display_value(self):
         return self.object.total_display
@@ -373,6 +379,8 @@ class OrderViewSet(ModelViewSet):
         "payment_id",
         "amount_subtotal",
         "amount_shipping",
+        "promotion_code",
+        "amount_discount",
         *shipping.EXPORT_FIELDS,
     ]
     export_headings = {
@@ -388,6 +396,8 @@ class OrderViewSet(ModelViewSet):
         "payment_id": "Payment",
         "amount_subtotal": "Subtotal (minor units)",
         "amount_shipping": "Shipping (minor units)",
+        "promotion_code": "Promotion code",
+        "amount_discount": "Discount (minor units)",
         **shipping.EXPORT_HEADINGS,
     }
     export_filename = "orders"
@@ -409,6 +419,8 @@ class OrderViewSet(ModelViewSet):
         "session_expires_at",
         "payment_id",
         "amount_subtotal",
+        "promotion_code",
+        "amount_discount",
         "amount_shipping",
         "amount_total",
     ]

@@ -194,6 +194,11 @@ def _render(
         "session": row,
         "lines": lines,
         "total_display": format_money(row.amount_total, row.currency),
+        "discount_code": (row.discount or {}).get("code", ""),
+        "discount_display": format_money(row.amount_discount, row.currency),
+        "subtotal_display": format_money(
+            sum(line["unit_amount"] * line["quantity"] for line in row.line_items), row.currency
+        ),
         "is_open": row.status == "open" and row.expires_at > timezone.now(),
         "message": message,
         "email": email or row.customer_email,

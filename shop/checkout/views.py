@@ -7,6 +7,7 @@ Start works without JavaScript (303 to the payment page) and for JSON clients
 import json
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -29,6 +30,7 @@ from shop.models.orders import OrderQuerySet
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
+from shop.promotions import PROMOTION_FIELD, PromotionRefused, promotion_preview
 from shop.selectors import shop_page_live
 from shop.services import fulfilment
 from shop.services.checkout import (
@@ -76,6 +78,12 @@ def _refuse(
     if wants_json(request) or page is None:
         return JsonResponse({"error": message}, status=status)
     kept = {"checkout_token": checkout_token} if checkout_token is not None else {}
+    typed = request.POST.getlist(PROMOTION_FIELD) if request.method == "POST" else []
+    if len(typed) == 1 and typed[0].strip():
+        # The code goes back in its field, with its discount or what is wrong with it.
+        kept["promotion"] = promotion_preview(
+            typed[0], quantities=_typed_quantities(request), currency=settings.SHOP_CURRENCY
+        )
     return page.render_shop(
         request,
         status=status,
@@ -148,8 +156,9 @@ def _refuse_checkout(
     return _refuse(request, exc.user_message, status=status, page=page, checkout_token=token)
 
 
-def _read_fields(request: HttpRequest) -> tuple[object, dict]:
-    """(checkout token, quantity fields) from a form or JSON body; CartError when malformed."""
+def _read_fields(request: HttpRequest) -> tuple[object, dict, str]:
+    """(checkout token, quantity fields, promotion code) from a form or JSON body;
+    CartError when malformed."""
     if request.content_type == "application/json":
         try:
             raw = request.body
@@ -164,13 +173,32 @@ def _read_fields(request: HttpRequest) -> tuple[object, dict]:
             raise CartError("The request body is nested too deeply.") from exc
         if not isinstance(body, dict):
             raise CartError('Send a JSON object: {"checkout_token": ..., "quantities": {...}}.')
-        return body.get("checkout_token"), quantities_from_json(body)
+        return body.get("checkout_token"), quantities_from_json(body), _promotion_field(body)
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise CartError("Send the order as a form or as JSON.")
     tokens = request.POST.getlist("checkout_token")
     if len(tokens) > 1:
         raise CartError("This page has expired. Please reload it and try again.")
-    return (tokens[0] if tokens else None), quantities_from_form(dict(request.POST.lists()))
+    code = _promotion_field({PROMOTION_FIELD: request.POST.getlist(PROMOTION_FIELD)})
+    return (
+        (tokens[0] if tokens else None),
+        quantities_from_form(dict(request.POST.lists())),
+        code,
+    )
+
+
+def _promotion_field(data) -> str:
+    """The promotion code typed ("" for none); CartError for one sent twice or not text."""
+    value = data.get(PROMOTION_FIELD, "")
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise CartError("Send one promotion code.")
+        value = value[0] if value else ""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CartError("The promotion code must be text.")
+    return value.strip()
 
 
 @rate_limited("checkout", "CHECKOUT_RATE_LIMIT")
@@ -185,7 +213,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "The shop is closed."}, status=404)
     fields: dict = {}
     try:
-        raw_token, fields = _read_fields(request)
+        raw_token, fields, promotion_code = _read_fields(request)
         token = parse_checkout_token(raw_token)
         cart = cart_build(checkout_token=token, fields=fields, max_quantity=page.max_quantity)
     except PricesChanged as exc:
@@ -195,7 +223,11 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
 
     shopper = shopper_for_buy(request, checkout_token=cart.checkout_token)
     try:
-        order = order_place(cart=cart, shopper=shopper)
+        order = order_place(cart=cart, shopper=shopper, promotion_code=promotion_code)
+    except PromotionRefused as exc:
+        # Nothing ordered: the page again with the cart and the reason.
+        status = 409 if exc.reason == PromotionRefused.Reason.EXHAUSTED else 400
+        return _refuse(request, exc.message, status=status, page=page)
     except RepeatPurchase as exc:
         return _ask_to_repeat(request, exc, page=page, cart_fields=fields)
     except OrderAlreadyPaid as exc:

@@ -4,6 +4,7 @@ from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
 from shop.models.payments import LocalCheckoutSession, PaymentEvent
 from shop.models.products import Product
+from shop.models.promotions import PromotionCode
 from shop.models.refunds import Refund, RefundLine
 from shop.models.shipping import ShippingRate
 
@@ -15,6 +16,7 @@ __all__ = [
     "OrderLine",
     "PaymentEvent",
     "Product",
+    "PromotionCode",
     "Refund",
     "RefundLine",
     "ShippingRate",

@@ -139,6 +139,22 @@ class Order(models.Model):
     # provider charged (subtotal + shipping).
     amount_subtotal = models.PositiveIntegerField(default=0, help_text="The lines, in minor units.")
     amount_shipping = models.PositiveIntegerField(default=0, help_text="In minor units.")
+    # The promotion code's discount, taken off the subtotal by the provider (shop/promotions.py).
+    amount_discount = models.PositiveIntegerField(default=0, help_text="In minor units.")
+    promotion_code = models.CharField(max_length=40, blank=True, editable=False)
+    promotion = models.ForeignKey(
+        "shop.PromotionCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        editable=False,
+    )
+    # The code's terms when the order was placed (and the provider's coupon key): later
+    # edits of the code change nothing here.
+    promotion_terms = models.JSONField(default=dict, blank=True, editable=False)
+    # The redemption is held until then while the order is pending (like its stock).
+    promotion_held_until = models.DateTimeField(null=True, blank=True, editable=False)
     amount_total = models.PositiveIntegerField(help_text="In the currency's minor unit.")
     # Given back so far, as the provider's events report it (shop/services/refunds.py).
     amount_refunded = models.PositiveIntegerField(default=0, editable=False)
@@ -254,6 +270,10 @@ class Order(models.Model):
         return format_money(self.amount_subtotal, self.currency)
 
     @property
+    def discount_display(self) -> str:
+        return format_money(self.amount_discount, self.currency)
+
+    @property
     def shipping_amount_display(self) -> str:
         return format_money(self.amount_shipping, self.currency) if self.amount_shipping else "Free"
 
@@ -351,6 +371,8 @@ class OrderLine(models.Model):
     # Units of this line refunded and put back on sale (a refund with restock that
     # succeeded): no longer counted as sold.
     returned_quantity = models.PositiveIntegerField(default=0, editable=False)
+    # This line's share of the order's discount (shares add up to Order.amount_discount).
+    amount_discount = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["pk"]

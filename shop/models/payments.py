@@ -62,6 +62,9 @@ class LocalCheckoutSession(models.Model):
     shipping_details = models.JSONField(null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     shipping_option = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The discount as the request gave it: {"code", "percent_off", "amount_off"}, or {}.
+    discount = models.JSONField(default=dict, blank=True)
+    amount_discount = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.id

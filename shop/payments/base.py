@@ -38,6 +38,18 @@ class ShippingOption:
 
 
 @dataclass(frozen=True)
+class Discount:
+    """A promotion code's discount for one checkout: exactly one of ``percent_off`` and
+    ``amount_off`` (minor units of the checkout's currency), taken off the lines once."""
+
+    code: str
+    percent_off: int | None
+    amount_off: int | None
+    # Derived from the code, its revision and its terms: one coupon per version of a code.
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class ShippingAddress:
     """Where the shopper asked the order to be delivered, as the provider collected it."""
 
@@ -69,6 +81,7 @@ class CheckoutRequest:
     shipping_countries: tuple[str, ...] = ()
     shipping_options: tuple[ShippingOption, ...] = ()
     collect_phone: bool = False
+    discount: Discount | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -95,6 +108,8 @@ class CheckoutSession:
     # Which of the request's shipping_options the shopper chose (its position), if any.
     shipping_option_index: int | None = None
     shipping_address: ShippingAddress | None = None
+    # What the provider took off for the session's discounts (total_details.amount_discount).
+    amount_discount: int = 0
 
     @property
     def is_paid(self) -> bool:

@@ -37,6 +37,7 @@ from shop.payments.stripe import (
     parse_signed_event,
 )
 from shop.payments.stripe_json import refund_from_dict, session_from_dict
+from shop.promotions import discount_for
 
 
 def _fingerprint(request: CheckoutRequest) -> str:
@@ -49,6 +50,7 @@ def _fingerprint(request: CheckoutRequest) -> str:
         "expires_at": request.expires_at.isoformat(),
         "customer_email": request.customer_email,
         "shipping": _shipping_params(request),
+        "discount": _discount_params(request),
     }
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
@@ -72,6 +74,29 @@ def _shipping_params(request: CheckoutRequest) -> dict:
             for option in request.shipping_options
         ],
     }
+
+
+def _discount_params(request: CheckoutRequest) -> dict:
+    discount = request.discount
+    if discount is None:
+        return {}
+    return {
+        "code": discount.code,
+        "percent_off": discount.percent_off,
+        "amount_off": discount.amount_off,
+        "coupon": f"local_{hashlib.sha256(discount.idempotency_key.encode()).hexdigest()[:16]}",
+    }
+
+
+def discount_amount(discount: dict, subtotal: int) -> int:
+    """What the session's coupon takes off, as the shop computes it."""
+    if not discount:
+        return 0
+    return discount_for(
+        percent_off=discount.get("percent_off"),
+        amount_off=discount.get("amount_off"),
+        subtotal=subtotal,
+    )
 
 
 def _rate_id(row: LocalCheckoutSession, index: int) -> str:
@@ -102,7 +127,7 @@ def _shipping_payload(row: LocalCheckoutSession) -> dict:
             "shipping_rate": _rate_id(row, chosen),
         }
         payload["total_details"] = {
-            "amount_discount": 0,
+            "amount_discount": row.amount_discount,
             "amount_shipping": amount,
             "amount_tax": 0,
         }
@@ -122,8 +147,14 @@ def session_payload(row: LocalCheckoutSession) -> dict:
     details = {"email": row.customer_email} if row.customer_email else None
     if details is not None and row.phone:
         details["phone"] = row.phone
+    discounts = []
+    if row.discount:
+        discounts = [{"coupon": row.discount["coupon"], "promotion_code": None}]
+    totals = {"amount_discount": row.amount_discount, "amount_shipping": 0, "amount_tax": 0}
     return {
+        "total_details": totals,
         **shipping,
+        "discounts": discounts,
         "amount_subtotal": subtotal,
         "id": row.id,
         "object": "checkout.session",
@@ -201,6 +232,11 @@ class LocalGateway:
                         cancel_url=request.cancel_url,
                         expires_at=request.expires_at,
                         shipping=_shipping_params(request),
+                        discount=_discount_params(request),
+                        amount_discount=discount_amount(
+                            _discount_params(request),
+                            sum(line.unit_amount * line.quantity for line in request.lines),
+                        ),
                     )
                 return _to_session(existing)
             except IntegrityError:
@@ -303,7 +339,9 @@ class LocalGateway:
             subtotal = sum(line["unit_amount"] * line["quantity"] for line in row.line_items)
             shipping = {
                 "shipping_option": option,
-                "amount_total": subtotal + row.shipping["options"][option]["amount"],
+                "amount_total": subtotal
+                - row.amount_discount
+                + row.shipping["options"][option]["amount"],
             }
         if address is not None:
             shipping["phone"] = address.phone

@@ -99,6 +99,8 @@ class StripeGateway:
         idempotency key.
         """
         params = _session_create_params(request)
+        if request.discount is not None:
+            params["discounts"] = [{"coupon": self._coupon_for(request)}]
         try:
             session = self._client.v1.checkout.sessions.create(
                 params=params,
@@ -107,6 +109,30 @@ class StripeGateway:
         except stripe.StripeError as exc:
             _raise_translated(exc, action=f"create a session for order {request.order_reference}")
         return session_from_dict(session.to_dict())
+
+    def _coupon_for(self, request: CheckoutRequest) -> str:
+        """The id of a once-only coupon for the request's promotion code. Its idempotency key
+        names the code's version, so a retry gets the same coupon and an edit a new one."""
+        discount = request.discount
+        params: dict[str, Any] = {
+            "duration": "once",
+            "name": discount.code,
+            "metadata": {"promotion_code": discount.code},
+        }
+        if discount.percent_off is not None:
+            params["percent_off"] = discount.percent_off
+        else:
+            params["amount_off"] = discount.amount_off
+            params["currency"] = request.currency.lower()
+        try:
+            coupon = self._client.v1.coupons.create(
+                params=params, options={"idempotency_key": discount.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            _raise_translated(
+                exc, action=f"create coupon {discount.code} for order {request.order_reference}"
+            )
+        return coupon.id
 
     def retrieve_session(self, session_id: str) -> CheckoutSession:
         """Fetch a session's current state from Stripe."""

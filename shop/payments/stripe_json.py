@@ -232,7 +232,13 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
         amount_shipping=amount_shipping,
         shipping_option_index=option_index,
         shipping_address=_shipping_address(obj),
+        amount_discount=_discount_of(obj),
     )
+
+
+def _discount_of(obj: Mapping) -> int:
+    totals = _mapping_or_none(obj, "total_details", "session.")
+    return (_amount_or_none(totals.get("amount_discount")) or 0) if totals else 0
 
 
 def _mapping_or_none(obj: Mapping, key: str, where: str) -> Mapping | None:

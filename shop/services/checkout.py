@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from shop import selectors, shipping, stock
+from shop import promotions, selectors, shipping, stock
 from shop.cart import Cart
-from shop.models import Order, OrderEvent, OrderLine, Product, Source
+from shop.models import Order, OrderEvent, OrderLine, Product, PromotionCode, Source
+from shop.models.promotions import code_normalise
 from shop.payments import get_gateway, limits
-from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession
+from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession, Discount
 from shop.services import fulfilment
 from shop.shoppers import Shopper
 
@@ -142,17 +143,42 @@ def _stock_hold(order: Order, cart: Cart) -> dict[int, int]:
     return {pk: wanted[pk] for pk in tracked}
 
 
-def _order_create(cart: Cart, shopper: Shopper) -> Order:
-    offer = shipping.shipping_offer(subtotal=cart.amount_total)
-    if not offer.options and not Order.objects.filter(checkout_token=cart.checkout_token).exists():
-        logger.error("checkout refused: no active shipping rate covers a ship-to country")
-        raise CheckoutRefused(CheckoutRefused.Reason.NO_SHIPPING)
+def _promotion_hold(cart: Cart, code: str) -> tuple[PromotionCode | None, dict, int]:
+    """Inside the order's transaction: (code, its terms, discount), the code's row locked
+    so racing checkouts take turns for its last redemptions; PromotionRefused if refused."""
+    if not code:
+        return None, {}, 0
+    promotion = promotions.promotion_check(
+        code, subtotal=cart.amount_total, currency=cart.currency, lock=True
+    )
+    terms = promotions.snapshot_of(promotion)
+    discount = promotions.discount_for(
+        percent_off=promotion.percent_off,
+        amount_off=promotion.amount_off,
+        subtotal=cart.amount_total,
+    )
+    return promotion, terms, discount
+
+
+def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Order:
+    # A token that already made an order goes on to it (its own hold must not refuse it).
+    used = Order.objects.filter(checkout_token=cart.checkout_token).exists()
     with transaction.atomic():
+        promotion, terms, discount = _promotion_hold(cart, "" if used else promotion_code)
+        # Free shipping thresholds look at what the items cost after the discount.
+        offer = shipping.shipping_offer(subtotal=cart.amount_total - discount)
+        if not offer.options and not used:
+            logger.error("checkout refused: no active shipping rate covers a ship-to country")
+            raise CheckoutRefused(CheckoutRefused.Reason.NO_SHIPPING)
         order = Order.objects.create(
             checkout_token=cart.checkout_token,
             currency=cart.currency,
             amount_subtotal=cart.amount_total,
-            amount_total=cart.amount_total,
+            amount_discount=discount,
+            amount_total=cart.amount_total - discount,
+            promotion=promotion,
+            promotion_code=terms.get("code", ""),
+            promotion_terms=terms,
             user_id=shopper.user_id,
             guest_token="" if shopper.user_id else (shopper.guest_token or ""),
             customer_email=shopper.email or "",
@@ -161,6 +187,10 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
         held_until = session_expiry(order) + stock.HOLD_MARGIN
+        if promotion is not None:
+            order.promotion_held_until = held_until
+            order.save(update_fields=["promotion_held_until"])
+        shares = promotions.shares_split([line.amount for line in cart.lines], discount)
         lines = OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
@@ -171,10 +201,14 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
                 quantity=line.quantity,
                 held_quantity=line.quantity if line.product.pk in held else 0,
                 held_until=held_until if line.product.pk in held else None,
+                amount_discount=share,
             )
-            for line in cart.lines
+            for line, share in zip(cart.lines, shares, strict=True)
         )
         placed = f"Total {order.total_display}"
+        if terms:
+            placed += f", promotion code {promotions.describe(terms, order.currency)}: "
+            placed += f"{order.discount_display} off, redemption held until {held_until:%H:%M} UTC"
         OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout(), message=placed)
         if held:
             units = stock.units_text(line for line in lines if line.held_quantity)
@@ -187,7 +221,7 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
     return order
 
 
-def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
+def _order_reuse(order: Order, cart: Cart, shopper: Shopper, promotion_code: str = "") -> Order:
     """The order this token already made, if this shopper may continue paying for it."""
     if not Order.objects.owned_by(shopper).filter(pk=order.pk).exists():
         raise CheckoutRefused(CheckoutRefused.Reason.NOT_YOURS)
@@ -195,7 +229,7 @@ def _order_reuse(order: Order, cart: Cart, shopper: Shopper) -> Order:
         raise OrderAlreadyPaid(order)
     if order.status != Order.Status.PENDING:
         raise CheckoutRefused(CheckoutRefused.Reason.ENDED)
-    if not _lines_match(order, cart):
+    if not _lines_match(order, cart) or order.promotion_code != code_normalise(promotion_code):
         raise CheckoutRefused(CheckoutRefused.Reason.CART_CHANGED)
     return order
 
@@ -218,19 +252,20 @@ def _repeat_purchase_check(cart: Cart, shopper: Shopper) -> None:
         raise RepeatPurchase(previous, now=now)
 
 
-def order_place(*, cart: Cart, shopper: Shopper) -> Order:
+def order_place(*, cart: Cart, shopper: Shopper, promotion_code: str = "") -> Order:
     """Create the pending order for ``cart``, or find the one its checkout token already made.
 
     Raises RepeatPurchase when the shopper paid for exactly this cart in the last
     ``REPEAT_PURCHASE_WINDOW`` and has not confirmed buying it again, OutOfStock when a line
     asks for more of a tracked product than is available (nothing is ordered), CheckoutRefused when
     the token belongs to another shopper or was used for a different basket, and
-    OrderAlreadyPaid when its order is paid.
+    OrderAlreadyPaid when its order is paid, and PromotionRefused when ``promotion_code``
+    cannot be used on this cart (nothing is ordered).
     """
     _repeat_purchase_check(cart, shopper)
     for _ in range(3):
         try:
-            order = _order_create(cart, shopper)
+            order = _order_create(cart, shopper, promotion_code)
         except IntegrityError:
             # The token was used before (double click, refresh, a racing request): reuse it.
             existing = (
@@ -240,7 +275,7 @@ def order_place(*, cart: Cart, shopper: Shopper) -> Order:
             )
             if existing is None:
                 continue  # a clash of random references; a new one is drawn next time
-            return _order_reuse(existing, cart, shopper)
+            return _order_reuse(existing, cart, shopper, promotion_code)
         logger.info(
             "order %s placed total=%s %s lines=%d",
             order.reference,
@@ -277,6 +312,20 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         shipping_countries=offer.countries,
         shipping_options=offer.options,
         collect_phone=offer.ask_phone,
+        discount=_discount(order),
+    )
+
+
+def _discount(order: Order) -> Discount | None:
+    """The order's code as the gateway applies it, from its snapshot (never the live code)."""
+    terms = order.promotion_terms
+    if not terms:
+        return None
+    return Discount(
+        code=terms["code"],
+        percent_off=terms.get("percent_off"),
+        amount_off=terms.get("amount_off"),
+        idempotency_key=terms["coupon_key"],
     )
 
 

@@ -17,8 +17,8 @@ from wagtail.models import (
 
 EDITORS_GROUP = "Editors"
 
-# (app label, codename): admin access, the product and shipping-rate snippets (drafts,
-# publishing, preview come with change/publish), and read-only orders.
+# (app label, codename): admin access, the product, shipping-rate and promotion-code
+# snippets (drafts, publishing, preview come with change/publish), and read-only orders.
 EDITOR_PERMISSIONS = [
     ("wagtailadmin", "access_admin"),
     ("shop", "add_product"),
@@ -27,6 +27,10 @@ EDITOR_PERMISSIONS = [
     ("shop", "add_shippingrate"),
     ("shop", "change_shippingrate"),
     ("shop", "publish_shippingrate"),
+    # Promotion codes are merchandising, like prices: editors run the sales.
+    ("shop", "add_promotioncode"),
+    ("shop", "change_promotioncode"),
+    ("shop", "publish_promotioncode"),
     ("shop", "view_order"),
 ]
 # Wagtail checks images against collections, not the group's model permissions: these

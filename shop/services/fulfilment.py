@@ -13,7 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from shop import shipping, stock
+from shop import promotions, shipping, stock
 from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services.disputes import disputes_attach
@@ -241,7 +241,10 @@ def _shipping_record(order: Order, checked: "shipping.AmountsChecked") -> tuple[
     """On a locked order about to be paid: the amounts and where and how it ships."""
     option, address = checked.option, checked.address
     order.amount_shipping = option.amount
-    order.amount_total = order.amount_subtotal + option.amount
+    if checked.discount != order.amount_discount:
+        # The provider rounded a percentage the other way: its figure is what was charged.
+        _discount_record(order, checked.discount)
+    order.amount_total = order.amount_subtotal - order.amount_discount + option.amount
     order.shipping_name = address.name[:200]
     order.shipping_phone = address.phone[:40]
     order.shipping_line1 = address.line1[:200]
@@ -256,7 +259,17 @@ def _shipping_record(order: Order, checked: "shipping.AmountsChecked") -> tuple[
     return SHIPPING_FIELDS
 
 
+def _discount_record(order: Order, discount: int) -> None:
+    lines = list(order.lines.all())
+    shares = promotions.shares_split([line.line_total for line in lines], discount)
+    for line, share in zip(lines, shares, strict=True):
+        line.amount_discount = share
+    OrderLine.objects.bulk_update(lines, ["amount_discount"])
+    order.amount_discount = discount
+
+
 SHIPPING_FIELDS = (
+    "amount_discount",
     "amount_shipping",
     "amount_total",
     "shipping_name",

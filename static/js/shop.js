@@ -14,6 +14,39 @@
     var totalOutput = form.querySelector("[data-cart-total]");
     var button = form.querySelector("[data-buy-button]");
     var formatters = {};
+    // The promotion code the server accepted (Apply), while the field still says it.
+    var promotion = form.querySelector("[data-promotion]");
+    var promotionInput = form.querySelector("[data-promotion-input]");
+    var applyButton = form.querySelector("[data-promotion-apply]");
+    var discountRow = form.querySelector("[data-discount-row]");
+    var discountOutput = form.querySelector("[data-cart-discount]");
+
+    // What the applied code takes off ``subtotal`` (as the server rounds it), or 0.
+    function discountOn(subtotal) {
+        if (!promotion || !promotion.dataset.appliedCode || !promotionInput) {
+            return 0;
+        }
+        if (promotionInput.value.trim().toUpperCase() !== promotion.dataset.appliedCode) {
+            return 0;
+        }
+        if (promotion.dataset.minimum && subtotal < Number(promotion.dataset.minimum)) {
+            return 0;
+        }
+        if (promotion.dataset.percentOff) {
+            return Math.min(subtotal, Math.floor((subtotal * Number(promotion.dataset.percentOff) * 2 + 100) / 200));
+        }
+        return Math.min(subtotal, Number(promotion.dataset.amountOff || 0));
+    }
+
+    if (promotionInput && applyButton) {
+        // Enter in the code field applies it rather than buying.
+        promotionInput.addEventListener("keydown", function (event) {
+            if (event.key === "Enter") {
+                event.preventDefault();
+                applyButton.click();
+            }
+        });
+    }
 
     function formatMoney(minorUnits, currency) {
         var code = currency.toUpperCase();
@@ -77,8 +110,13 @@
             items += quantity;
             total += quantity * Number(input.dataset.unitAmount);
         });
+        var discount = invalid ? 0 : discountOn(total);
+        if (discountRow) {
+            discountRow.hidden = !discount;
+            discountOutput.textContent = discount ? "−" + formatMoney(discount, currency) : "";
+        }
         // Never a total for quantities we would not sell: the shopper fixes the field first.
-        totalOutput.textContent = invalid ? "—" : formatMoney(total, currency);
+        totalOutput.textContent = invalid ? "—" : formatMoney(total - discount, currency);
         if (!form.dataset.submitting) {
             button.disabled = invalid > 0 || items === 0;
         }
@@ -95,6 +133,9 @@
     form.addEventListener("input", update);
     form.addEventListener("change", update);
     form.addEventListener("submit", function (event) {
+        if (event.submitter && event.submitter === applyButton) {
+            return;  // back to this page with the code applied: nothing to guard
+        }
         if (form.dataset.submitting) {
             event.preventDefault();
             return;

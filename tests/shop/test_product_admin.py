@@ -145,6 +145,9 @@ def test_editors_group_has_exactly_the_shop_permissions(seeded_shop):
         "add_shippingrate",
         "change_shippingrate",
         "publish_shippingrate",
+        "add_promotioncode",
+        "change_promotioncode",
+        "publish_promotioncode",
         "view_order",
     }
 

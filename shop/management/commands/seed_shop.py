@@ -18,9 +18,10 @@ from PIL import Image, ImageDraw
 from wagtail.models import Page, Site
 
 from home.models import DEFAULT_SHIP_TO_COUNTRIES, StoreSettings
-from shop.models import Product, ShippingRate, ShopPage
+from shop.models import Product, PromotionCode, ShippingRate, ShopPage
 from shop.services.editors import EDITORS_GROUP, editors_group_ensure
 from shop.services.products import product_create, product_image_create
+from shop.services.promotion_codes import promotion_code_create
 from shop.services.shipping_rates import shipping_rate_create
 from shop.services.staff import FULFILMENT_GROUP, MANAGERS_GROUP, staff_groups_ensure
 
@@ -116,7 +117,8 @@ SEED_SHIPPING_RATES = [
 
 class Command(BaseCommand):
     help = (
-        "Create the shop page, three products, a Standard and an Express shipping rate and the "
+        "Create the shop page, three products, a Standard and an Express shipping rate, the "
+        "WELCOME10 promotion code and the "
         "Editors, Fulfilment and Managers groups (safe to run again)."
     )
 
@@ -136,6 +138,7 @@ class Command(BaseCommand):
             self._seed_products()
             shop = self._seed_shop_page()
             self._seed_shipping()
+            self._seed_promotions()
             _, created = editors_group_ensure(shop_page=shop)
             self._report(created, f"group {EDITORS_GROUP}")
             for name, created in staff_groups_ensure().items():
@@ -221,6 +224,18 @@ class Command(BaseCommand):
                 continue
             shipping_rate_create(**spec, countries=ship_to, sort_order=position * 10)
             self._report(True, f"shipping rate {spec['name']}")
+
+    def _seed_promotions(self) -> None:
+        """WELCOME10, 10% off, published; found again by its seed key and then left as the
+        editors made it (deactivated, changed or unpublished), made again only if deleted."""
+        if PromotionCode.objects.filter(seed_key="welcome").exists():
+            self._report(False, "promotion code WELCOME10")
+            return
+        if PromotionCode.objects.filter(code="WELCOME10").exists():
+            self._report(False, "promotion code WELCOME10 (an editor's)")
+            return
+        promotion_code_create(code="WELCOME10", percent_off=10, seed_key="welcome")
+        self._report(True, "promotion code WELCOME10")
 
     def _seed_demo_users(self) -> None:
         user_model = get_user_model()
