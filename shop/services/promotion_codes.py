@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 
 from shop.models import PromotionCode
+from shop.models.promotions import code_normalise
 from shop.services.products import snippet_create_revised
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def promotion_code_create(
     Raises ValidationError when the terms are not exactly one of a percentage and an amount.
     """
     promotion = PromotionCode(
-        code=code,
+        code=code_normalise(code),
         percent_off=percent_off,
         amount_off=amount_off,
         minimum_subtotal=minimum_subtotal,

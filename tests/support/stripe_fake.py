@@ -40,6 +40,7 @@ _SESSION_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)$")
 _EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$")
 _PAY_PATH = re.compile(r"^/pay/([^/]+)$")
 _REFUND_PATH = re.compile(r"^/v1/refunds/([^/]+)$")
+_COUPON_PATH = re.compile(r"^/v1/coupons/([^/]+)$")
 
 # Stripe's limits on a Checkout Session's expires_at, counted from creation.
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -128,6 +129,8 @@ class FakeStripe:
         self.payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.refund_creations = 0
+        # Coupons made with POST /v1/coupons, by id (sessions' discounts name them).
+        self.coupons: dict[str, dict[str, Any]] = {}
         # The status the next refunds are created with (cards: succeeded at once).
         self.refund_status = "succeeded"
         self._requests: list[RecordedRequest] = []
@@ -216,6 +219,7 @@ class FakeStripe:
             self.payments.clear()
             self.refunds.clear()
             self.refund_creations = 0
+            self.coupons.clear()
             self._requests.clear()
             self._idempotent_results.clear()
             self._faults.clear()
@@ -368,8 +372,9 @@ class FakeStripe:
             "shipping_rate": offered["shipping_rate"],
             "taxes": [],
         }
+        discount = (session.get("total_details") or {}).get("amount_discount", 0)
         session["total_details"] = {
-            "amount_discount": 0,
+            "amount_discount": discount,
             "amount_shipping": charged,
             "amount_tax": 0,
         }
@@ -378,7 +383,7 @@ class FakeStripe:
             "individual_name": None,
             "shipping_details": dict(details),
         }
-        session["amount_total"] = session["amount_subtotal"] + charged
+        session["amount_total"] = session["amount_subtotal"] - discount + charged
 
     def event(
         self, event_type: str, obj: Mapping[str, Any], *, api_version: str | None = None
@@ -525,6 +530,13 @@ class FakeStripe:
             return self._expire_session(unquote_plus(match.group(1)))
         if method == "POST" and path == "/v1/refunds":
             return dict(self._create_refund(params))
+        if method == "POST" and path == "/v1/coupons":
+            return dict(self._create_coupon(params))
+        if method == "GET" and (match := _COUPON_PATH.match(path)):
+            coupon = self.coupons.get(unquote_plus(match.group(1)))
+            if coupon is None:
+                raise _ApiError(404, "No such coupon", code="resource_missing", param="id")
+            return dict(coupon)
         if method == "GET" and (match := _REFUND_PATH.match(path)):
             refund = self.refunds.get(unquote_plus(match.group(1)))
             if refund is None:
@@ -626,6 +638,11 @@ class FakeStripe:
             expires_at = created + MAX_EXPIRY_SECONDS
 
         shipping = self._shipping_params(params, currencies)
+        discounts, amount_discount = self._discounts(params, currencies, amount_total)
+        shipping["total_details"] = {
+            **shipping["total_details"],
+            "amount_discount": amount_discount,
+        }
         session_id = f"cs_test_{_random_id(58)}"
         session: dict[str, Any] = {
             **shipping,
@@ -636,7 +653,8 @@ class FakeStripe:
             "payment_status": "unpaid",
             "mode": "payment",
             "amount_subtotal": amount_total,
-            "amount_total": amount_total,
+            "amount_total": amount_total - amount_discount,
+            "discounts": discounts,
             "currency": currencies.pop(),
             "client_reference_id": params.get("client_reference_id") or None,
             "metadata": params.get("metadata") or {},
@@ -713,6 +731,84 @@ class FakeStripe:
         self.refunds[refund["id"]] = refund
         self.refund_creations += 1
         return refund
+
+    def _create_coupon(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A coupon as Stripe makes one: exactly one of percent_off and amount_off (with
+        its currency); duration once, repeating or forever."""
+        percent, amount = params.get("percent_off"), params.get("amount_off")
+        if (percent is None) == (amount is None):
+            raise _ApiError(
+                400, "You must pass exactly one of percent_off or amount_off.", param="percent_off"
+            )
+        duration = params.get("duration", "once")
+        if duration not in ("once", "repeating", "forever"):
+            raise _ApiError(400, "Invalid duration.", param="duration")
+        coupon: dict[str, Any] = {
+            "id": params.get("id") or _random_id(8),
+            "object": "coupon",
+            "amount_off": None,
+            "currency": None,
+            "percent_off": None,
+            "duration": duration,
+            "duration_in_months": None,
+            "max_redemptions": None,
+            "redeem_by": None,
+            "times_redeemed": 0,
+            "valid": True,
+            "name": params.get("name") or None,
+            "metadata": params.get("metadata") or {},
+            "livemode": False,
+            "created": int(time.time()),
+        }
+        if percent is not None:
+            try:
+                value = float(percent)
+            except (TypeError, ValueError):
+                raise _ApiError(400, "Invalid decimal: percent_off.", param="percent_off") from None
+            if not 0 < value <= 100:
+                raise _ApiError(400, "percent_off must be between 0 and 100.", param="percent_off")
+            coupon["percent_off"] = value
+        else:
+            if not params.get("currency"):
+                raise _ApiError(
+                    400,
+                    "Missing required param: currency.",
+                    code="parameter_missing",
+                    param="currency",
+                )
+            coupon["amount_off"] = _integer(amount, "amount_off")
+            coupon["currency"] = str(params["currency"]).lower()
+        if coupon["id"] in self.coupons:
+            raise _ApiError(400, "Coupon already exists.", code="resource_already_exists")
+        self.coupons[coupon["id"]] = coupon
+        return coupon
+
+    def _discounts(
+        self, params: dict[str, Any], currencies: set[str], subtotal: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A session's ``discounts`` (one coupon, as Checkout allows) and what it takes off
+        the line items: a percentage rounded half up, an amount up to the subtotal."""
+        requested = params.get("discounts") or []
+        if not isinstance(requested, list) or len(requested) > 1:
+            raise _ApiError(400, "You may only specify one discount.", param="discounts")
+        if not requested:
+            return [], 0
+        coupon_id = requested[0].get("coupon") if isinstance(requested[0], dict) else None
+        coupon = self.coupons.get(coupon_id) if isinstance(coupon_id, str) else None
+        if coupon is None:
+            raise _ApiError(
+                400, f"No such coupon: '{coupon_id}'", code="resource_missing", param="discounts"
+            )
+        if coupon["percent_off"] is not None:
+            exact = subtotal * coupon["percent_off"] / 100
+            discount = min(subtotal, int(exact + 0.5))
+        else:
+            if coupon["currency"] not in currencies:
+                raise _ApiError(
+                    400, "The coupon's currency is not the session's.", param="discounts"
+                )
+            discount = min(subtotal, coupon["amount_off"])
+        return [{"coupon": coupon["id"], "promotion_code": None}], discount
 
     def _shipping_params(self, params: dict[str, Any], currencies: set[str]) -> dict[str, Any]:
         """shipping_address_collection, shipping_options and phone_number_collection as a
