@@ -214,6 +214,10 @@ class PromotionPreview:
         return format_money(self.subtotal - self.discount, self.currency)
 
     @property
+    def minimum_display(self) -> str:
+        return format_money(self.minimum_subtotal or 0, self.currency)
+
+    @property
     def terms_display(self) -> str:
         if self.percent_off is not None:
             return f"{self.percent_off}% off"
