@@ -1,6 +1,6 @@
 """Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs, and
-what a broken client or a hostile editor can post to the admin's product and shipping-rate
-forms and a manager to an order's actions (cancel, resend, note).
+what a broken client or a hostile editor can post to the admin's product, shipping-rate and
+promotion-code forms and a manager to an order's actions (cancel, resend, note).
 
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
@@ -27,6 +27,7 @@ from shop.models import (
     OrderLine,
     PaymentEvent,
     Product,
+    PromotionCode,
     ShippingRate,
 )
 from shop.money import MAX_UNIT_AMOUNT, parse_amount
@@ -670,3 +671,110 @@ def test_refund_form_posts_never_5xx_and_never_refund_more_than_was_paid(
         (refund,) = order.refunds.all()
         assert 0 < refund.amount <= order.amount_total
         assert order.amount_refunded == refund.amount
+
+
+# -- promotion codes: the shop page's Apply, checkout's code field, the admin's snippet form ---
+
+promotion_codes = (
+    st.sampled_from(
+        ["FUZZ10", "fuzz10", " Fuzz10 ", "FUZZ5", "FUZZOLD", "FUZZOFF", "FUZZBIG", "", "x" * 41]
+    )
+    | weird_text
+)
+
+
+def _promotions_made() -> None:
+    from django.utils import timezone
+
+    from tests.support.promotions import promotion
+
+    if PromotionCode.objects.filter(code="FUZZ10").exists():
+        return
+    promotion("FUZZ10", percent_off=10)
+    promotion("FUZZ5", amount_off=500, max_redemptions=1)
+    promotion("FUZZOLD", percent_off=50, valid_until=timezone.now())
+    promotion("FUZZOFF", percent_off=50, active=False)
+    promotion("FUZZBIG", amount_off=100, minimum_subtotal=MAX_UNIT_AMOUNT)
+
+
+@FUZZ
+@given(code=promotion_codes, quantity=st.integers(min_value=0, max_value=3), twice=st.booleans())
+@example(code="fuzz10", quantity=1, twice=False)
+def test_checkout_promotion_code_never_5xx_and_an_accepted_one_takes_off_exactly_its_terms(
+    client, products, code, quantity, twice
+):
+    _promotions_made()
+    mug = products[0]
+    fields = [("checkout_token", str(uuid.uuid4())), (f"qty_{mug.pk}", str(quantity))]
+    fields += [("promotion_code", code)] * (2 if twice else 1)
+    before = _counts()
+
+    response = client.post("/checkout/", _multi(fields))
+
+    assert response.status_code < 500
+    if response.status_code == 303:
+        order = Order.objects.order_by("-pk").first()
+        assert order.amount_subtotal == mug.unit_amount * quantity
+        expected = {"FUZZ10": (order.amount_subtotal + 5) // 10, "FUZZ5": 500, "": 0}
+        assert order.amount_discount == expected[code.strip().upper()]
+        assert order.amount_total == order.amount_subtotal - order.amount_discount
+        assert sum(line.amount_discount for line in order.lines.all()) == order.amount_discount
+    else:
+        assert response.status_code in (400, 409, 429)
+        assert _counts() == before
+
+
+@FUZZ
+@given(code=promotion_codes, quantity=weird_text | st.integers(0, 5).map(str))
+def test_shop_page_apply_never_5xx_and_writes_nothing(client, products, code, quantity):
+    _promotions_made()
+    before = _counts()
+
+    response = client.post(
+        "/", {f"qty_{products[0].pk}": quantity, "promotion_code": code, "checkout_token": "x"}
+    )
+
+    assert response.status_code in (200, 400)
+    assert _counts() == before
+    if response.status_code == 200:
+        assert code.strip().upper() in ("FUZZ10", "FUZZ5")
+
+
+@FUZZ
+@given(
+    code=promotion_codes,
+    percent=st.integers(min_value=-5, max_value=120).map(str) | weird_text,
+    amount=money_like | weird_text,
+    minimum=money_like | weird_text,
+    redemptions=st.integers(min_value=-2, max_value=10**12).map(str) | weird_text,
+)
+def test_promotion_code_form_posts_never_5xx_and_store_exactly_what_was_typed(
+    admin_client, code, percent, amount, minimum, redemptions
+):
+    codes_before = PromotionCode.objects.count()
+    form = {
+        "code": code,
+        "percent_off": percent,
+        "amount_off": amount,
+        "minimum_subtotal": minimum,
+        "max_redemptions": redemptions,
+        "active": "on",
+        "action-publish": "publish",
+    }
+
+    response = admin_client.post(reverse("wagtailsnippets_shop_promotioncode:add"), form)
+
+    assert response.status_code < 500
+    if response.status_code == 302:
+        made = PromotionCode.objects.get(code=code.strip().upper())
+        assert made.live
+        assert (made.percent_off is None) != (made.amount_off is None)
+        if made.amount_off is not None:
+            assert made.amount_off == parse_amount(amount, settings.SHOP_CURRENCY) > 0
+        else:
+            assert made.percent_off == int(percent) and 1 <= made.percent_off <= 100
+        made.delete()
+    else:
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert PromotionCode.objects.count() == codes_before
