@@ -224,16 +224,12 @@ class PromotionPreview:
         return f"{format_money(self.amount_off or 0, self.currency)} off"
 
 
-def promotion_preview(code, *, quantities: dict[int, int], currency: str) -> PromotionPreview:
-    """The typed ``code`` checked against the chosen ``quantities`` priced from the database
-    (display only: checkout checks again and holds a redemption)."""
-    from shop.selectors import products_by_id_for_sale
-
+def promotion_preview(code, *, subtotal: int, currency: str) -> PromotionPreview:
+    """The typed ``code`` checked against the chosen items' ``subtotal`` (display only:
+    checkout checks again and holds a redemption)."""
     text = code.strip()[:CODE_MAX_LENGTH] if isinstance(code, str) else ""
     if not text:
         return PromotionPreview(error="Type a promotion code, then press Apply.")
-    products = products_by_id_for_sale([pk for pk, n in quantities.items() if n > 0])
-    subtotal = sum(p.unit_amount * quantities[pk] for pk, p in products.items())
     try:
         promotion = promotion_check(text, subtotal=subtotal, currency=currency)
     except PromotionRefused as refused:

@@ -18,6 +18,7 @@ from shop.models.orders import Order
 from shop.models.shipping import ShippingRate
 from shop.money import format_money
 from shop.payments.base import CheckoutSession, ShippingAddress, ShippingOption
+from shop.promotions import discount_accepts
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,6 @@ def amounts_check(order: Order, session: CheckoutSession) -> AmountsChecked:
     """Our lines = the session's subtotal, its discount = what the order's promotion code
     takes off, its shipping = an option we offered for the address's country, and
     total = subtotal − discount + shipping (currency checked too)."""
-    from shop.promotions import discount_accepts
 
     money = lambda amount: format_money(amount or 0, order.currency)  # noqa: E731
     if session.currency != order.currency:

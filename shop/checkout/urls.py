@@ -5,6 +5,7 @@ from shop.payments import WEBHOOK_ROUTE, WEBHOOK_URL_NAME
 
 urlpatterns = [
     path("checkout/", views.checkout_start, name="checkout_start"),
+    path("checkout/promotion/", views.promotion_apply, name="promotion_apply"),
     path("checkout/success/", views.checkout_success, name="checkout_success"),
     path("checkout/cancel/", views.checkout_cancel, name="checkout_cancel"),
     path(

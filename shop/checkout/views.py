@@ -13,7 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from shop.cart import (
     REPEAT_CONFIRMED_FIELD,
@@ -30,8 +30,8 @@ from shop.models.orders import OrderQuerySet
 from shop.models.pages import ORDERS_FIRST_SESSION_KEY
 from shop.payments import gateway_class, get_gateway
 from shop.payments.base import GatewayUnavailable, PaymentError, SessionNotFound
-from shop.promotions import PROMOTION_FIELD, PromotionRefused, promotion_preview
-from shop.selectors import shop_page_live
+from shop.promotions import PROMOTION_FIELD, PromotionPreview, PromotionRefused, promotion_preview
+from shop.selectors import products_by_id_for_sale, shop_page_live
 from shop.services import fulfilment
 from shop.services.checkout import (
     CheckoutRefused,
@@ -81,15 +81,41 @@ def _refuse(
     typed = request.POST.getlist(PROMOTION_FIELD) if request.method == "POST" else []
     if len(typed) == 1 and typed[0].strip():
         # The code goes back in its field, with its discount or what is wrong with it.
-        kept["promotion"] = promotion_preview(
-            typed[0], quantities=_typed_quantities(request), currency=settings.SHOP_CURRENCY
-        )
+        kept["promotion"] = _promotion_preview(typed[0], _typed_quantities(request))
     return page.render_shop(
         request,
         status=status,
         chosen_quantities=_typed_quantities(request),
         checkout_error=message,
         **kept,
+    )
+
+
+def _promotion_preview(code: str, quantities: dict[int, int]) -> PromotionPreview:
+    """The typed code against the chosen items priced from the database (display only)."""
+    products = products_by_id_for_sale([pk for pk, n in quantities.items() if n > 0])
+    subtotal = sum(p.unit_amount * quantities[pk] for pk, p in products.items())
+    return promotion_preview(code, subtotal=subtotal, currency=settings.SHOP_CURRENCY)
+
+
+@require_POST
+# Counted with checkouts: trying codes one after another is limited like buying.
+@rate_limited("checkout", "CHECKOUT_RATE_LIMIT")
+def promotion_apply(request: HttpRequest) -> HttpResponse:
+    """Apply (no JavaScript needed): the Buy form posted here with its promotion code; the
+    shop page again with the quantities kept and the discount, or why not (400). Nothing is
+    written and no session is needed: the code goes on to checkout in the form."""
+    page = shop_page_live()
+    if page is None:
+        return JsonResponse({"error": "The shop is closed."}, status=404)
+    single = {field: values[0] for field, values in request.POST.lists() if len(values) == 1}
+    quantities = chosen_quantities(single)
+    preview = _promotion_preview(single.get(PROMOTION_FIELD, ""), quantities)
+    return page.render_shop(
+        request,
+        status=400 if preview.error else 200,
+        chosen_quantities=quantities,
+        promotion=preview,
     )
 
 

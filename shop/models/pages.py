@@ -92,28 +92,8 @@ class ShopPage(RoutablePageMixin, Page):
 
     @path("")
     def shop(self, request):
-        if request.method == "POST":
-            return self.promotion_apply(request)
         orders_first = request.session.pop(ORDERS_FIRST_SESSION_KEY, None) is not None
         return self.render_shop(request, orders_first=orders_first)
-
-    def promotion_apply(self, request):
-        """Apply (no JavaScript needed): the Buy form posted back here with its promotion
-        code; the page again with the quantities kept and the discount, or why not (400).
-        Nothing is written: the code goes on to checkout in the form."""
-        from shop.cart import chosen_quantities
-        from shop.promotions import PROMOTION_FIELD, promotion_preview
-
-        single = {field: values[0] for field, values in request.POST.lists() if len(values) == 1}
-        quantities = chosen_quantities(single)
-        code = single.get(PROMOTION_FIELD, "")
-        preview = promotion_preview(code, quantities=quantities, currency=settings.SHOP_CURRENCY)
-        return self.render_shop(
-            request,
-            status=400 if preview.error else 200,
-            chosen_quantities=quantities,
-            promotion=preview,
-        )
 
     @path("orders/")
     def order_history(self, request):

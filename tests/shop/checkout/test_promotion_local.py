@@ -13,8 +13,10 @@ pytestmark = pytest.mark.django_db
 
 
 def apply(browser: Browser, quantities: dict[Product, int], code: str):
-    """Press Apply: the Buy form posted back to the shop page."""
-    return browser.post_form("/", buy_form(browser.page_token(), quantities, promotion_code=code))
+    """Press Apply: the Buy form posted to be shown again with the code."""
+    return browser.post_form(
+        "/checkout/promotion/", buy_form(browser.page_token(), quantities, promotion_code=code)
+    )
 
 
 def test_apply_shows_the_discount_and_the_new_total_keeping_the_quantities(
