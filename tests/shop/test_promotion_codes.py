@@ -158,3 +158,13 @@ def test_line_shares_add_up_exactly_and_follow_the_amounts(amounts, fraction) ->
     for amount, share in zip(amounts, shares, strict=True):
         exact = amount * discount / sum(amounts)
         assert abs(share - exact) < 1 and share <= amount
+
+
+def test_the_admin_order_page_shows_the_code_and_discount(admin_client, shop) -> None:
+    order = order_make(status=Order.Status.PAID)
+    Order.objects.filter(pk=order.pk).update(promotion_code="SAVE10", amount_discount=180)
+
+    text = text_of(admin_client.get(reverse("orders:inspect", args=[order.pk])))
+
+    assert "Promotion code" in text and "SAVE10" in text
+    assert "−$1.80" in text
