@@ -258,6 +258,7 @@ class OrderInspectView(generic.InspectView):
         "decline_reason": "Decline reason",
         "amount_subtotal": "Subtotal",
         "amount_shipping": "Shipping",
+        "amount_tax": "Tax",
         "amount_total": "Total",
     }
 
@@ -288,6 +289,13 @@ class OrderInspectView(generic.InspectView):
 
     def get_amount_shipping_display_value(self):
         return format_money(self.object.amount_shipping, self.object.currency)
+
+    def get_amount_tax_display_value(self):
+        order = self.object
+        if not order.amount_tax:
+            return "—"
+        included = " (included in the prices)" if order.tax_included else ""
+        return f"{order.tax_display}{included}"
 
     def get_amount_total_display_value(self):
         return self.object.total_display
@@ -373,6 +381,7 @@ class OrderViewSet(ModelViewSet):
         "payment_id",
         "amount_subtotal",
         "amount_shipping",
+        "amount_tax",
         *shipping.EXPORT_FIELDS,
     ]
     export_headings = {
@@ -388,6 +397,7 @@ class OrderViewSet(ModelViewSet):
         "payment_id": "Payment",
         "amount_subtotal": "Subtotal (minor units)",
         "amount_shipping": "Shipping (minor units)",
+        "amount_tax": "Tax (minor units)",
         **shipping.EXPORT_HEADINGS,
     }
     export_filename = "orders"
@@ -410,6 +420,7 @@ class OrderViewSet(ModelViewSet):
         "payment_id",
         "amount_subtotal",
         "amount_shipping",
+        "amount_tax",
         "amount_total",
     ]
 

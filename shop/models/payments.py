@@ -62,6 +62,9 @@ class LocalCheckoutSession(models.Model):
     shipping_details = models.JSONField(null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     shipping_option = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Automatic tax at the flat test rate: {"behavior": "inclusive"|"exclusive",
+    # "rate": "20.00"}; empty when the session was opened without it.
+    tax = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.id

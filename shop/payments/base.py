@@ -23,6 +23,7 @@ class CheckoutLine:
     unit_amount: int  # minor units
     currency: str
     quantity: int
+    tax_code: str = ""  # Stripe's product tax code; "" for the account's default
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class CheckoutRequest:
     shipping_countries: tuple[str, ...] = ()
     shipping_options: tuple[ShippingOption, ...] = ()
     collect_phone: bool = False
+    # Automatic tax: "exclusive" (added on top of the prices), "inclusive" (contained in
+    # them), or "" for none.
+    tax_behavior: str = ""
 
     @property
     def idempotency_key(self) -> str:
@@ -95,6 +99,8 @@ class CheckoutSession:
     # Which of the request's shipping_options the shopper chose (its position), if any.
     shipping_option_index: int | None = None
     shipping_address: ShippingAddress | None = None
+    # The tax the provider calculated (total_details.amount_tax); None when not reported.
+    amount_tax: int | None = None
 
     @property
     def is_paid(self) -> bool:

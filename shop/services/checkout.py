@@ -143,7 +143,8 @@ def _stock_hold(order: Order, cart: Cart) -> dict[int, int]:
 
 
 def _order_create(cart: Cart, shopper: Shopper) -> Order:
-    offer = shipping.shipping_offer(subtotal=cart.amount_total)
+    settings = shipping.store_settings()
+    offer = shipping.shipping_offer(subtotal=cart.amount_total, settings=settings)
     if not offer.options and not Order.objects.filter(checkout_token=cart.checkout_token).exists():
         logger.error("checkout refused: no active shipping rate covers a ship-to country")
         raise CheckoutRefused(CheckoutRefused.Reason.NO_SHIPPING)
@@ -157,6 +158,7 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
             guest_token="" if shopper.user_id else (shopper.guest_token or ""),
             customer_email=shopper.email or "",
             shipping_offered=offer.to_snapshot(),
+            tax_behavior=settings.tax_behavior_in_use,
         )
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
@@ -169,6 +171,7 @@ def _order_create(cart: Cart, shopper: Shopper) -> Order:
                 unit_amount=line.product.unit_amount,
                 currency=line.product.currency,
                 quantity=line.quantity,
+                tax_code=line.product.tax_code,
                 held_quantity=line.quantity if line.product.pk in held else 0,
                 held_until=held_until if line.product.pk in held else None,
             )
@@ -259,6 +262,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
             unit_amount=line.unit_amount,
             currency=line.currency,
             quantity=line.quantity,
+            tax_code=line.tax_code,
         )
         for line in order.lines.all()
     )
@@ -277,6 +281,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         shipping_countries=offer.countries,
         shipping_options=offer.options,
         collect_phone=offer.ask_phone,
+        tax_behavior=order.tax_behavior,
     )
 
 
