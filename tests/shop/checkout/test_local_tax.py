@@ -49,7 +49,7 @@ def test_exclusive_flat_tax_is_shown_added_to_the_total_and_stored(
 
     page = soup_of(browser.get(payment_page))
     assert page.select_one("[data-tax]").get_text(strip=True) == "$3.60"  # 20% of 18.00
-    assert "Tax (20%), added when you pay" in page.get_text(" ", strip=True)
+    assert "Tax (20%) on the items, added when you pay" in page.get_text(" ", strip=True)
 
     with django_capture_on_commit_callbacks(execute=True):
         order = pay(browser, payment_page, order)
