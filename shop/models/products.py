@@ -106,7 +106,8 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         ),
     )
     tax_code = models.CharField(
-        max_length=13,
+        # Longer than a code (13), so a mistyped one gets the shape's message, not a length's.
+        max_length=20,
         blank=True,
         validators=[tax_code_validator],
         help_text=(
