@@ -1,8 +1,11 @@
 """Site-wide settings editors change under Settings → Store in the Wagtail admin."""
 
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_countries.fields import CountryField
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 
 # A fresh shop ships to these (Settings → Store settings changes them).
@@ -42,13 +45,60 @@ class StoreSettings(BaseSiteSetting):
         help_text="Checkout asks for a phone number for the delivery (shoppers may leave it out).",
     )
 
+    class TaxBehavior(models.TextChoices):
+        # Stripe's tax_behavior values.
+        INCLUSIVE = "inclusive", "Prices include tax"
+        EXCLUSIVE = "exclusive", "Tax is added at checkout"
+
+    automatic_tax = models.BooleanField(
+        "calculate tax automatically",
+        default=False,
+        help_text=(
+            "Checkout works out the sales tax or VAT for each order from the delivery address. "
+            "With real Stripe keys, Stripe Tax must first be set up in the Stripe Dashboard "
+            "(your business address and where you are registered to collect tax), or "
+            "checkout fails."
+        ),
+    )
+    tax_behavior = models.CharField(
+        "tax and your prices",
+        max_length=9,
+        choices=TaxBehavior.choices,
+        default=TaxBehavior.EXCLUSIVE,
+        help_text=(
+            "Whether the prices you enter for products and shipping already contain the tax, "
+            "or the tax is added on top of them at checkout. Used only when tax is "
+            "calculated automatically."
+        ),
+    )
+    test_tax_rate = models.DecimalField(
+        "tax rate for test payments (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=(
+            "Only the test payment page (used without Stripe keys) charges this one rate, "
+            "e.g. 20.00 for 20%. With Stripe, Stripe works out the real rate."
+        ),
+    )
+
     panels = [
         FieldPanel("store_name"),
         FieldPanel("support_email"),
         FieldPanel("low_stock_threshold"),
         FieldPanel("ship_to_countries"),
         FieldPanel("ask_for_phone"),
+        MultiFieldPanel(
+            [FieldPanel("automatic_tax"), FieldPanel("tax_behavior"), FieldPanel("test_tax_rate")],
+            heading="Tax",
+        ),
     ]
 
     class Meta:
         verbose_name = "store settings"
+
+    @property
+    def tax_behavior_in_use(self) -> str:
+        """ "inclusive" or "exclusive" when checkout calculates tax, else ""."""
+        return self.tax_behavior if self.automatic_tax else ""

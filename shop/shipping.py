@@ -131,25 +131,46 @@ class AmountsChecked:
     problem: str = ""
     option: ShippingOption | None = None
     address: ShippingAddress | None = None
-    discount: int = 0
+    discount: int = 0  # the discount the session reported, to record on the order
+    tax: int = 0  # the tax the session reported, to record on the order
+
+
+def _tax_check(order: Order, session: CheckoutSession) -> tuple[int, int, str]:
+    """(tax reported, tax added on top of the prices, problem) for the order's tax behaviour.
+
+    Exclusive tax is added to the total; inclusive tax is already inside the prices, so it
+    adds nothing. Either way it can be neither negative nor more than the total; an order
+    placed without automatic tax accepts none.
+    """
+    money = lambda amount: format_money(amount or 0, order.currency)  # noqa: E731
+    tax = session.amount_tax or 0
+    if tax < 0 or tax > (session.amount_total or 0):
+        return tax, 0, f"tax {money(tax)} is not within the total {money(session.amount_total)}"
+    if not order.tax_behavior:
+        return tax, 0, f"tax {money(tax)} charged, the order asked for none" if tax else ""
+    return tax, tax if order.tax_behavior == "exclusive" else 0, ""
 
 
 def amounts_check(order: Order, session: CheckoutSession) -> AmountsChecked:
     """Our lines = the session's subtotal, its discount = what the order's promotion code
     takes off, its shipping = an option we offered for the address's country, and
-    total = subtotal − discount + shipping (currency checked too)."""
-
+    total = subtotal − discount + shipping + tax, where tax is the exclusive tax the
+    provider added (inclusive tax is inside the prices). Currency checked too."""
     money = lambda amount: format_money(amount or 0, order.currency)  # noqa: E731
     if session.currency != order.currency:
         return AmountsChecked(f"currency {session.currency} is not the order's {order.currency}")
+    tax, added_tax, problem = _tax_check(order, session)
+    if problem:
+        return AmountsChecked(problem)
     offer = ShippingOffer.from_snapshot(order.shipping_offered)
     if not offer.options:
         # Placed before the shop shipped: the total is the lines.
-        if session.amount_total != order.amount_total:
+        if session.amount_total != order.amount_total + added_tax:
             return AmountsChecked(
-                f"charged {money(session.amount_total)}, order is {money(order.amount_total)}"
+                f"charged {money(session.amount_total)}, order is "
+                f"{money(order.amount_total + added_tax)}"
             )
-        return AmountsChecked()
+        return AmountsChecked(tax=tax)
     if session.amount_subtotal != order.amount_subtotal:
         return AmountsChecked(
             f"subtotal {money(session.amount_subtotal)}, our lines are "
@@ -178,7 +199,7 @@ def amounts_check(order: Order, session: CheckoutSession) -> AmountsChecked:
         return AmountsChecked(
             f"shipping {money(shipping)} to {address.country} is not a rate we offered"
         )
-    expected = order.amount_subtotal - discount + option.amount
+    expected = order.amount_subtotal - discount + option.amount + added_tax
     if session.amount_total != expected:
         return AmountsChecked(f"charged {money(session.amount_total)}, expected {money(expected)}")
-    return AmountsChecked(option=option, address=address, discount=discount)
+    return AmountsChecked(option=option, address=address, discount=discount, tax=tax)

@@ -260,6 +260,7 @@ class OrderInspectView(generic.InspectView):
         "promotion_code": "Promotion code",
         "amount_discount": "Discount",
         "amount_shipping": "Shipping",
+        "amount_tax": "Tax",
         "amount_total": "Total",
     }
 
@@ -294,6 +295,13 @@ class OrderInspectView(generic.InspectView):
     def get_amount_discount_display_value(self):
         discount = self.object.amount_discount
         return f"−{self.object.discount_display}" if discount else "—"
+
+    def get_amount_tax_display_value(self):
+        order = self.object
+        if not order.amount_tax:
+            return "—"
+        included = " (included in the prices)" if order.tax_included else ""
+        return f"{order.tax_display}{included}"
 
     def get_amount_total_display_value(self):
         return self.object.total_display
@@ -381,6 +389,7 @@ class OrderViewSet(ModelViewSet):
         "amount_shipping",
         "promotion_code",
         "amount_discount",
+        "amount_tax",
         *shipping.EXPORT_FIELDS,
     ]
     export_headings = {
@@ -398,6 +407,7 @@ class OrderViewSet(ModelViewSet):
         "amount_shipping": "Shipping (minor units)",
         "promotion_code": "Promotion code",
         "amount_discount": "Discount (minor units)",
+        "amount_tax": "Tax (minor units)",
         **shipping.EXPORT_HEADINGS,
     }
     export_filename = "orders"
@@ -422,6 +432,7 @@ class OrderViewSet(ModelViewSet):
         "promotion_code",
         "amount_discount",
         "amount_shipping",
+        "amount_tax",
         "amount_total",
     ]
 

@@ -18,7 +18,7 @@ from shop.models import LocalCheckoutSession, Order
 from shop.models.shipping import estimate_text
 from shop.money import format_money
 from shop.payments.base import ShippingAddress
-from shop.payments.local import LocalGateway
+from shop.payments.local import LocalGateway, tax_amount, taxable_amount
 from shop.services.webhooks import webhook_deliver
 
 ACTIONS = ("pay", "decline", "cancel")
@@ -193,6 +193,7 @@ def _render(
     context = {
         "session": row,
         "lines": lines,
+        **_tax_context(row),
         "total_display": format_money(row.amount_total, row.currency),
         "discount_code": (row.discount or {}).get("code", ""),
         "discount_display": format_money(row.amount_discount, row.currency),
@@ -206,6 +207,24 @@ def _render(
         "form": form or _pay_form(row),
     }
     return TemplateResponse(request, "shop/local_checkout.html", context, status=status)
+
+
+def _tax_context(row: LocalCheckoutSession) -> dict:
+    """The flat-rate tax as the page shows it: on the items while delivery is still to be
+    chosen, on everything once the session is paid."""
+    if not row.tax:
+        return {}
+    options = (row.shipping or {}).get("options") or []
+    delivery = 0
+    if options and row.shipping_option is not None:
+        delivery = options[row.shipping_option]["amount"]
+    taxable = taxable_amount(row, delivery)
+    rate = row.tax["rate"].removesuffix(".00")
+    return {
+        "tax_display": format_money(tax_amount(row, taxable), row.currency),
+        "tax_rate": rate,
+        "tax_included": row.tax["behavior"] == "inclusive",
+    }
 
 
 def _deliver(delivery: tuple[bytes, dict[str, str]]) -> None:

@@ -156,6 +156,12 @@ class Order(models.Model):
     # The redemption is held until then while the order is pending (like its stock).
     promotion_held_until = models.DateTimeField(null=True, blank=True, editable=False)
     amount_total = models.PositiveIntegerField(help_text="In the currency's minor unit.")
+    # The tax the provider reported for the paid session: added on top of the lines and
+    # shipping ("exclusive"), or contained in them ("inclusive"). Zero without automatic tax.
+    amount_tax = models.PositiveIntegerField(default=0, help_text="In minor units.")
+    # How checkout was asked to tax this order (a snapshot of Settings → Store settings, so
+    # a retry sends the same): "inclusive", "exclusive", or "" for no automatic tax.
+    tax_behavior = models.CharField(max_length=9, blank=True, editable=False)
     # Given back so far, as the provider's events report it (shop/services/refunds.py).
     amount_refunded = models.PositiveIntegerField(default=0, editable=False)
     checkout_token = models.UUIDField(unique=True, editable=False)
@@ -274,6 +280,19 @@ class Order(models.Model):
         return format_money(self.amount_discount, self.currency)
 
     @property
+    def tax_display(self) -> str:
+        return format_money(self.amount_tax, self.currency)
+
+    @property
+    def tax_label(self) -> str:
+        return "Tax included in the prices" if self.tax_behavior == "inclusive" else "Tax"
+
+    @property
+    def tax_included(self) -> bool:
+        """The tax is contained in the prices (shown as "includes"), not added to them."""
+        return self.tax_behavior == "inclusive"
+
+    @property
     def shipping_amount_display(self) -> str:
         return format_money(self.amount_shipping, self.currency) if self.amount_shipping else "Free"
 
@@ -361,6 +380,8 @@ class OrderLine(models.Model):
     unit_amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     quantity = models.PositiveIntegerField()
+    # The product's Stripe tax code when the order was placed ("" for none).
+    tax_code = models.CharField(max_length=13, blank=True, editable=False)
     # The stock hold (shop/stock.py): units of a tracked product held for this order until
     # its payment session can no longer be paid, then released, or sold when it is paid.
     # Zero held units: the product was not tracked when the order was placed.

@@ -59,6 +59,7 @@ class ShopPage(RoutablePageMixin, Page):
         """The shop view's own context: a fresh checkout token for the Buy form, the
         quantities to show in it, and this shopper's recent orders (the product cards come
         from the ``product_cards`` template tag)."""
+        store = StoreSettings.for_request(request)
         # A guest gets their token with the form, not with their first Buy: two clicks sent
         # before the first answer arrives, or a Buy retried after an error page (whose session
         # changes Django does not save), then come from the same shopper and find one order.
@@ -71,9 +72,8 @@ class ShopPage(RoutablePageMixin, Page):
             "recent_orders": orders[:RECENT_ORDERS_ON_PAGE],
             "more_orders": len(orders) > RECENT_ORDERS_ON_PAGE,
             # The request's store settings, which the catalogue reads too (one query).
-            "shipping_note": shipping_summary(
-                currency=settings.SHOP_CURRENCY, settings=StoreSettings.for_request(request)
-            ),
+            "shipping_note": shipping_summary(currency=settings.SHOP_CURRENCY, settings=store),
+            "tax_note": store.get_tax_behavior_display() if store.automatic_tax else "",
         }
 
     def render_shop(

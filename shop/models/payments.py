@@ -65,6 +65,9 @@ class LocalCheckoutSession(models.Model):
     # The discount as the request gave it: {"code", "percent_off", "amount_off"}, or {}.
     discount = models.JSONField(default=dict, blank=True)
     amount_discount = models.PositiveIntegerField(default=0)
+    # Automatic tax at the flat test rate: {"behavior": "inclusive"|"exclusive",
+    # "rate": "20.00"}; empty when the session was opened without it.
+    tax = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.id

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Cast
@@ -28,6 +28,13 @@ from shop.money import CURRENCY_CHOICES, MAX_UNIT_AMOUNT, format_money
 
 # The order the shop shows products in, and lists them in the admin: the editors' order.
 DISPLAY_ORDER = ("sort_order", "name", "pk")
+
+
+# Stripe's product tax codes: "txcd_" and eight digits (https://docs.stripe.com/tax/tax-codes).
+tax_code_validator = RegexValidator(
+    r"^txcd_[0-9]{8}\Z",
+    message='Enter a Stripe tax code: "txcd_" followed by 8 digits, e.g. txcd_99999999.',
+)
 
 
 def default_currency() -> str:
@@ -98,6 +105,18 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
             " Leave empty to sell without counting stock."
         ),
     )
+    tax_code = models.CharField(
+        # Longer than a code (13), so a mistyped one gets the shape's message, not a length's.
+        max_length=20,
+        blank=True,
+        validators=[tax_code_validator],
+        help_text=(
+            "Optional. The Stripe tax code for this kind of product (e.g. txcd_99999999 for "
+            "general goods, listed at stripe.com/docs/tax/tax-codes), used when tax is "
+            "calculated automatically. Leave empty to use the default set in the Stripe "
+            "Dashboard."
+        ),
+    )
 
     revisions = GenericRelation(
         "wagtailcore.Revision",
@@ -121,6 +140,7 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         FieldPanel("image"),
         FieldPanel("unit_amount"),
         FieldPanel("stock"),
+        FieldPanel("tax_code"),
         MultiFieldPanel([FieldPanel("available"), FieldPanel("sort_order")], heading="Display"),
         PublishingPanel(),
     ]

@@ -23,6 +23,7 @@ class CheckoutLine:
     unit_amount: int  # minor units
     currency: str
     quantity: int
+    tax_code: str = ""  # Stripe's product tax code; "" for the account's default
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ class CheckoutRequest:
     shipping_options: tuple[ShippingOption, ...] = ()
     collect_phone: bool = False
     discount: Discount | None = None
+    # Automatic tax: "exclusive" (added on top of the prices), "inclusive" (contained in
+    # them), or "" for none.
+    tax_behavior: str = ""
 
     @property
     def idempotency_key(self) -> str:
@@ -110,6 +114,8 @@ class CheckoutSession:
     shipping_address: ShippingAddress | None = None
     # What the provider took off for the session's discounts (total_details.amount_discount).
     amount_discount: int = 0
+    # The tax the provider calculated (total_details.amount_tax); None when not reported.
+    amount_tax: int | None = None
 
     @property
     def is_paid(self) -> bool:

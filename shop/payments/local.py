@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -51,6 +52,7 @@ def _fingerprint(request: CheckoutRequest) -> str:
         "customer_email": request.customer_email,
         "shipping": _shipping_params(request),
         "discount": _discount_params(request),
+        "tax_behavior": request.tax_behavior,
     }
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
@@ -99,6 +101,46 @@ def discount_amount(discount: dict, subtotal: int) -> int:
     )
 
 
+def _tax_params(request: CheckoutRequest) -> dict:
+    """Automatic tax, as this gateway does it: one flat rate from Settings → Store settings,
+    fixed when the session opens (as Stripe's rate is fixed by the address)."""
+    if not request.tax_behavior:
+        return {}
+    from shop.shipping import store_settings
+
+    return {"behavior": request.tax_behavior, "rate": str(store_settings().test_tax_rate)}
+
+
+def tax_amount(row: LocalCheckoutSession, taxable: int) -> int:
+    """The flat-rate tax on ``taxable`` minor units: added on top (exclusive) or the part of
+    it that is tax (inclusive); 0 without automatic tax. Rounded half up, as Stripe does."""
+    if not row.tax:
+        return 0
+    rate = Decimal(row.tax["rate"])
+    base = Decimal(100) if row.tax["behavior"] == "exclusive" else Decimal(100) + rate
+    return int((taxable * rate / base).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def added_tax(row: LocalCheckoutSession, taxable: int) -> int:
+    """What the tax adds to the total: all of it when exclusive, nothing when inclusive."""
+    return tax_amount(row, taxable) if row.tax.get("behavior") == "exclusive" else 0
+
+
+def _subtotal(row: LocalCheckoutSession) -> int:
+    return sum(line["unit_amount"] * line["quantity"] for line in row.line_items)
+
+
+def taxable_amount(row: LocalCheckoutSession, delivery: int = 0) -> int:
+    """What the tax is charged on: the items after the discount, and the delivery."""
+    return _subtotal(row) - row.amount_discount + delivery
+
+
+def _chosen_shipping(row: LocalCheckoutSession) -> int:
+    options = (row.shipping or {}).get("options") or []
+    chosen = row.shipping_option
+    return options[chosen]["amount"] if options and chosen is not None else 0
+
+
 def _rate_id(row: LocalCheckoutSession, index: int) -> str:
     return f"shr_local_{row.pk[-12:]}_{index}"
 
@@ -120,16 +162,17 @@ def _shipping_payload(row: LocalCheckoutSession) -> dict:
         "collected_information": None,
     }
     if chosen is not None:
+        shipping_tax = tax_amount(row, amount)
         payload["shipping_cost"] = {
             "amount_subtotal": amount,
-            "amount_tax": 0,
-            "amount_total": amount,
+            "amount_tax": shipping_tax,
+            "amount_total": amount + added_tax(row, amount),
             "shipping_rate": _rate_id(row, chosen),
         }
         payload["total_details"] = {
             "amount_discount": row.amount_discount,
             "amount_shipping": amount,
-            "amount_tax": 0,
+            "amount_tax": tax_amount(row, taxable_amount(row, amount)),
         }
     if row.shipping_details is not None:
         payload["collected_information"] = {
@@ -143,7 +186,17 @@ def _shipping_payload(row: LocalCheckoutSession) -> dict:
 def session_payload(row: LocalCheckoutSession) -> dict:
     """The session as Stripe's JSON shapes it (used in events and by the payment page)."""
     shipping = _shipping_payload(row)
-    subtotal = sum(line["unit_amount"] * line["quantity"] for line in row.line_items)
+    subtotal = _subtotal(row)
+    if row.tax:
+        shipping["automatic_tax"] = {"enabled": True, "liability": None, "status": "complete"}
+        shipping.setdefault(
+            "total_details",
+            {
+                "amount_discount": row.amount_discount,
+                "amount_shipping": 0,
+                "amount_tax": tax_amount(row, taxable_amount(row)),
+            },
+        )
     details = {"email": row.customer_email} if row.customer_email else None
     if details is not None and row.phone:
         details["phone"] = row.phone
@@ -237,6 +290,7 @@ class LocalGateway:
                             _discount_params(request),
                             sum(line.unit_amount * line.quantity for line in request.lines),
                         ),
+                        tax=_tax_params(request),
                     )
                 return _to_session(existing)
             except IntegrityError:
@@ -331,18 +385,19 @@ class LocalGateway:
         """Complete an open session as paid; None when it was not open (a second click).
 
         ``address`` and ``option`` (a position in the session's shipping options) are what
-        the shopper chose; the total then includes that option's amount, as Stripe's does.
+        the shopper chose; the total then includes that option's amount, as Stripe's does,
+        and the flat-rate tax when it is added on top.
         """
         row = LocalCheckoutSession.objects.filter(pk=session_id).first()
         shipping: dict = {}
-        if row is not None and option is not None:
-            subtotal = sum(line["unit_amount"] * line["quantity"] for line in row.line_items)
-            shipping = {
-                "shipping_option": option,
-                "amount_total": subtotal
-                - row.amount_discount
-                + row.shipping["options"][option]["amount"],
-            }
+        if row is not None:
+            # The total includes the chosen option's amount and any tax added on top.
+            delivery = row.shipping["options"][option]["amount"] if option is not None else 0
+            taxable = taxable_amount(row, delivery)
+            if option is not None:
+                shipping["shipping_option"] = option
+            if option is not None or row.tax:
+                shipping["amount_total"] = taxable + added_tax(row, taxable)
         if address is not None:
             shipping["phone"] = address.phone
             shipping["shipping_details"] = {

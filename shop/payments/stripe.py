@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from shop.payments import require
 from shop.payments.base import (
+    CheckoutLine,
     CheckoutRequest,
     CheckoutSession,
     GatewayMisconfigured,
@@ -314,14 +315,7 @@ def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [
-            {
-                "price_data": {
-                    "currency": line.currency.lower(),
-                    "unit_amount": line.unit_amount,
-                    "product_data": {"name": line.name},
-                },
-                "quantity": line.quantity,
-            }
+            {"price_data": _price_data(line, request.tax_behavior), "quantity": line.quantity}
             for line in request.lines
         ],
         "client_reference_id": request.order_reference,
@@ -337,22 +331,39 @@ def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:
     }
     if request.customer_email:
         params["customer_email"] = request.customer_email
+    if request.tax_behavior:
+        # Stripe Tax works out the rate from the address; it must be set up in the Dashboard.
+        params["automatic_tax"] = {"enabled": True}
     if request.shipping_options:
         params["shipping_address_collection"] = {
             "allowed_countries": list(request.shipping_countries)
         }
         params["shipping_options"] = [
-            {"shipping_rate_data": _shipping_rate_data(option, request.currency)}
+            {"shipping_rate_data": _shipping_rate_data(option, request)}
             for option in request.shipping_options
         ]
         params["phone_number_collection"] = {"enabled": request.collect_phone}
     return params
 
 
-def _shipping_rate_data(option: ShippingOption, currency: str) -> dict[str, Any]:
-    return {
+def _price_data(line: CheckoutLine, tax_behavior: str) -> dict[str, Any]:
+    product: dict[str, Any] = {"name": line.name}
+    data: dict[str, Any] = {
+        "currency": line.currency.lower(),
+        "unit_amount": line.unit_amount,
+        "product_data": product,
+    }
+    if tax_behavior:
+        data["tax_behavior"] = tax_behavior
+        if line.tax_code:
+            product["tax_code"] = line.tax_code
+    return data
+
+
+def _shipping_rate_data(option: ShippingOption, request: CheckoutRequest) -> dict[str, Any]:
+    data = {
         "type": "fixed_amount",
-        "fixed_amount": {"amount": option.amount, "currency": currency.lower()},
+        "fixed_amount": {"amount": option.amount, "currency": request.currency.lower()},
         "display_name": option.name,
         "delivery_estimate": {
             "minimum": {"unit": "business_day", "value": option.min_days},
@@ -360,6 +371,9 @@ def _shipping_rate_data(option: ShippingOption, currency: str) -> dict[str, Any]
         },
         "metadata": {"shipping_option": option.key},
     }
+    if request.tax_behavior:
+        data["tax_behavior"] = request.tax_behavior
+    return data
 
 
 def _unix_seconds(moment: dt.datetime) -> int:

@@ -233,12 +233,20 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
         shipping_option_index=option_index,
         shipping_address=_shipping_address(obj),
         amount_discount=_discount_of(obj),
+        amount_tax=_amount_tax(obj),
     )
 
 
 def _discount_of(obj: Mapping) -> int:
     totals = _mapping_or_none(obj, "total_details", "session.")
     return (_amount_or_none(totals.get("amount_discount")) or 0) if totals else 0
+
+
+def _amount_tax(obj: Mapping) -> int | None:
+    """total_details.amount_tax: the tax Stripe calculated (inside the amounts with
+    inclusive prices, added to the total with exclusive ones)."""
+    totals = _mapping_or_none(obj, "total_details", "session.")
+    return _int_or_none(totals.get("amount_tax")) if totals else None
 
 
 def _mapping_or_none(obj: Mapping, key: str, where: str) -> Mapping | None:
@@ -258,7 +266,12 @@ def _shipping_choice(obj: Mapping) -> tuple[int | None, int | None]:
     """
     cost = _mapping_or_none(obj, "shipping_cost", "session.")
     totals = _mapping_or_none(obj, "total_details", "session.")
-    amount = _int_or_none(cost.get("amount_total")) if cost else None
+    # The rate's own amount: amount_total would include the tax on shipping (exclusive tax).
+    amount = None
+    if cost:
+        amount = _int_or_none(cost.get("amount_subtotal"))
+        if amount is None:
+            amount = _int_or_none(cost.get("amount_total"))
     if amount is None and totals is not None:
         amount = _int_or_none(totals.get("amount_shipping"))
     chosen = _id_of(cost.get("shipping_rate")) if cost else None

@@ -163,10 +163,11 @@ def _promotion_hold(cart: Cart, code: str) -> tuple[PromotionCode | None, dict, 
 def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Order:
     # A token that already made an order goes on to it (its own hold must not refuse it).
     used = Order.objects.filter(checkout_token=cart.checkout_token).exists()
+    settings = shipping.store_settings()
     with transaction.atomic():
         promotion, terms, discount = _promotion_hold(cart, "" if used else promotion_code)
         # Free shipping thresholds look at what the items cost after the discount.
-        offer = shipping.shipping_offer(subtotal=cart.amount_total - discount)
+        offer = shipping.shipping_offer(subtotal=cart.amount_total - discount, settings=settings)
         if not offer.options and not used:
             logger.error("checkout refused: no active shipping rate covers a ship-to country")
             raise CheckoutRefused(CheckoutRefused.Reason.NO_SHIPPING)
@@ -183,6 +184,7 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
             guest_token="" if shopper.user_id else (shopper.guest_token or ""),
             customer_email=shopper.email or "",
             shipping_offered=offer.to_snapshot(),
+            tax_behavior=settings.tax_behavior_in_use,
         )
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
@@ -199,6 +201,7 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
                 unit_amount=line.product.unit_amount,
                 currency=line.product.currency,
                 quantity=line.quantity,
+                tax_code=line.product.tax_code,
                 held_quantity=line.quantity if line.product.pk in held else 0,
                 held_until=held_until if line.product.pk in held else None,
                 amount_discount=share,
@@ -294,6 +297,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
             unit_amount=line.unit_amount,
             currency=line.currency,
             quantity=line.quantity,
+            tax_code=line.tax_code,
         )
         for line in order.lines.all()
     )
@@ -313,6 +317,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         shipping_options=offer.options,
         collect_phone=offer.ask_phone,
         discount=_discount(order),
+        tax_behavior=order.tax_behavior,
     )
 
 

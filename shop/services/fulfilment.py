@@ -202,6 +202,7 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
         if session.customer_email and not order.customer_email:
             order.customer_email = session.customer_email
         shipped = _shipping_record(order, checked) if checked.option else ()
+        taxed = _tax_record(order, checked)
         # One entry, not two: receiving the money is what makes the order paid.
         received = f"{order.total_display} received, payment {order.payment_id or 'unknown'}"
         if _move(
@@ -210,7 +211,7 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             source=source,
             kind=OrderEvent.Kind.PAYMENT_RECEIVED,
             message=received,
-            fields=("payment_id", "customer_email", *shipped),
+            fields=("payment_id", "customer_email", *shipped, *taxed),
         ):
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
@@ -266,6 +267,19 @@ def _discount_record(order: Order, discount: int) -> None:
         line.amount_discount = share
     OrderLine.objects.bulk_update(lines, ["amount_discount"])
     order.amount_discount = discount
+
+
+def _tax_record(order: Order, checked: "shipping.AmountsChecked") -> tuple[str, ...]:
+    """On a locked order about to be paid: the tax the session reported, and the total
+    with it when it was added on top (exclusive)."""
+    if not order.tax_behavior and not checked.tax:
+        return ()
+    order.amount_tax = checked.tax
+    if order.tax_behavior == "exclusive":
+        order.amount_total = (
+            order.amount_subtotal - order.amount_discount + order.amount_shipping + checked.tax
+        )
+    return ("amount_tax", "amount_total")
 
 
 SHIPPING_FIELDS = (

@@ -1,6 +1,7 @@
 """Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs, and
 what a broken client or a hostile editor can post to the admin's product, shipping-rate and
-promotion-code forms and a manager to an order's actions (cancel, resend, note).
+promotion-code forms, an administrator to the store settings' tax fields, and a manager to
+an order's actions (cancel, resend, note).
 
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
@@ -8,6 +9,7 @@ Under CI=true each property runs at least 1,000 examples (tests/conftest.py prof
 """
 
 import json
+import re
 import uuid
 
 import pytest
@@ -19,6 +21,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from wagtail.models import Site
 
 from shop.models import (
     LocalCheckoutSession,
@@ -270,6 +273,13 @@ draftail_text = st.text(
         }
     )
 )
+tax_codes = (
+    st.sampled_from(
+        ["", "txcd_99999999", " txcd_10000000 ", "txcd_1234567", "TXCD_99999999", "txcd_123456789"]
+    )
+    | st.from_regex(r"txcd_[0-9٠-٩]{7,9}\n?", fullmatch=True)
+    | weird_text
+)
 money_like = st.builds(
     lambda symbol, units, mark, cents: f"{symbol}{units}{mark}{cents}",
     st.sampled_from(["", "$", "€", "-", " "]),
@@ -283,9 +293,10 @@ money_like = st.builds(
 @given(
     price=money_like | weird_text,
     description=draftail_text | json_values.map(json.dumps) | weird_text,
+    tax_code=tax_codes,
 )
 def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
-    admin_client, price, description
+    admin_client, price, description, tax_code
 ):
     products_before = Product.objects.count()
     slug = f"fuzz-{uuid.uuid4().hex[:12]}"
@@ -294,6 +305,7 @@ def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
         "slug": slug,
         "description": description,
         "unit_amount": price,
+        "tax_code": tax_code,
         "available": "on",
         "sort_order": "0",
         "action-publish": "publish",
@@ -307,6 +319,8 @@ def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
         assert product.unit_amount == parse_amount(price, settings.SHOP_CURRENCY)
         assert 0 < product.unit_amount <= MAX_UNIT_AMOUNT
         assert product.currency == settings.SHOP_CURRENCY
+        assert product.tax_code == tax_code.strip()
+        assert product.tax_code == "" or re.fullmatch(r"txcd_[0-9]{8}", product.tax_code)
     else:
         assert response.status_code == 200
         assert response.context["form"].errors
@@ -357,6 +371,58 @@ def test_shipping_rate_form_posts_never_5xx_and_store_exactly_what_was_typed(
         assert response.status_code == 200
         assert response.context["form"].errors
         assert ShippingRate.objects.count() == rates_before
+
+
+@FUZZ
+@given(
+    automatic_tax=st.sampled_from(["on", "", "yes", "false"]),
+    behavior=st.sampled_from(["inclusive", "exclusive", "", "INCLUSIVE", "both"]) | weird_text,
+    rate=st.decimals(min_value=-10, max_value=200, places=3).map(str)
+    | st.sampled_from(["20", "20.00", "100", "0", "-0.01", "100.01", "1e2", "NaN", "Infinity"])
+    | weird_text,
+)
+def test_store_settings_tax_form_never_5xx_and_stores_only_a_valid_behaviour_and_rate(
+    admin_client, automatic_tax, behavior, rate
+):
+    from decimal import Decimal, InvalidOperation
+
+    from home.models import StoreSettings
+
+    site = Site.objects.get(is_default_site=True)
+    before = StoreSettings.for_site(site)
+    form = {
+        "store_name": "Fuzzed store",
+        "support_email": "",
+        "low_stock_threshold": "5",
+        "ship_to_countries": ["US", "FR"],
+        "automatic_tax": automatic_tax,
+        "tax_behavior": behavior,
+        "test_tax_rate": rate,
+    }
+
+    response = admin_client.post(
+        reverse("wagtailsettings:edit", args=["home", "storesettings", site.pk]), form
+    )
+
+    assert response.status_code < 500
+    after = StoreSettings.objects.get(site=site)
+    if response.status_code == 302:
+        assert after.tax_behavior in ("inclusive", "exclusive") and after.tax_behavior == behavior
+        assert after.automatic_tax == (automatic_tax not in ("", "false"))
+        assert Decimal(0) <= after.test_tax_rate <= Decimal(100)
+        try:
+            typed = Decimal(rate.strip())
+        except InvalidOperation:
+            typed = None
+        assert after.test_tax_rate == typed
+    else:
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert (after.automatic_tax, after.tax_behavior, after.test_tax_rate) == (
+            before.automatic_tax,
+            before.tax_behavior,
+            before.test_tax_rate,
+        )
 
 
 # -- bodies too big or too deep, and the local payment page's form ---------------------------

@@ -313,3 +313,25 @@ def test_an_empty_stock_is_not_tracked(admin_client):
 
     assert response.status_code == 302, response.content[:2000]
     assert Product.objects.get(slug="linen-napkins").stock is None
+
+
+def test_a_stripe_tax_code_is_stored_and_left_empty_is_allowed(admin_client):
+    response = admin_client.post(reverse(ADD_URL), _product_form(tax_code="txcd_99999999"))
+
+    assert response.status_code == 302, response.content[:2000]
+    assert Product.objects.get(slug="linen-napkins").tax_code == "txcd_99999999"
+    response = admin_client.post(
+        reverse(ADD_URL), _product_form(slug="plain-napkins", name="Plain", tax_code="")
+    )
+    assert response.status_code == 302
+    assert Product.objects.get(slug="plain-napkins").tax_code == ""
+
+
+@pytest.mark.parametrize("code", ["txcd_1234567", "TXCD_12345678", "txcd_123456789", "12345678"])
+def test_a_tax_code_of_another_shape_is_refused_with_a_clear_form_error(admin_client, code):
+    response = admin_client.post(reverse(ADD_URL), _product_form(tax_code=code))
+
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["tax_code"]
+    assert '"txcd_" followed by 8 digits' in error
+    assert not Product.objects.filter(slug="linen-napkins").exists()

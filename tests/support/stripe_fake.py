@@ -1,6 +1,7 @@
 """A fake Stripe API server for tests: real HTTP on 127.0.0.1, Stripe-shaped answers.
 
-It covers what the shop uses of Checkout Sessions (create, retrieve, expire) and
+It covers what the shop uses of Checkout Sessions (create, retrieve, expire; automatic
+tax at one fixed rate, FAKE_TAX_RATE_PERCENT) and
 Refunds (create, retrieve, and the events Stripe sends about them), and answers
 the way Stripe does: form-encoded requests with bracketed keys,
 JSON objects back, ``{"error": {...}}`` bodies with Stripe's status codes,
@@ -41,6 +42,12 @@ _EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$")
 _PAY_PATH = re.compile(r"^/pay/([^/]+)$")
 _REFUND_PATH = re.compile(r"^/v1/refunds/([^/]+)$")
 _COUPON_PATH = re.compile(r"^/v1/coupons/([^/]+)$")
+
+# Automatic tax: the fake's Stripe Tax charges this one rate, wherever the address is, on
+# every line and shipping rate (rounded half up per line, as Stripe rounds per line item).
+FAKE_TAX_RATE_PERCENT = 10
+_TAX_CODE = re.compile(r"^txcd_[0-9]{8}$")
+_TAX_BEHAVIORS = ("inclusive", "exclusive")
 
 # Stripe's limits on a Checkout Session's expires_at, counted from creation.
 MIN_EXPIRY_SECONDS = 30 * 60
@@ -124,6 +131,8 @@ class FakeStripe:
         self.sessions: dict[str, dict[str, Any]] = {}
         # ShippingRate objects made from sessions' shipping_rate_data, by id.
         self.shipping_rates: dict[str, dict[str, Any]] = {}
+        # Sessions with automatic tax: each line's (amount, tax_behavior), by session id.
+        self.taxed_lines: dict[str, list[tuple[int, str]]] = {}
         self.session_creations = 0
         # Payment intents of completed sessions: amount, currency, amount_refunded.
         self.payments: dict[str, dict[str, Any]] = {}
@@ -215,6 +224,7 @@ class FakeStripe:
         with self._lock:
             self.sessions.clear()
             self.shipping_rates.clear()
+            self.taxed_lines.clear()
             self.session_creations = 0
             self.payments.clear()
             self.refunds.clear()
@@ -240,6 +250,7 @@ class FakeStripe:
         shipping_details: Mapping[str, Any] | None = None,
         country: str | None = None,
         phone: str | None = None,
+        amount_tax: int | None = None,
     ) -> dict[str, Any]:
         """Finish an open session as if the shopper paid; return the session.
 
@@ -248,7 +259,9 @@ class FakeStripe:
         allowed country) and the option at position ``shipping_option``, charged its
         amount unless ``shipping_amount`` says otherwise (an amount we did not offer).
         ``amount_total`` and ``currency`` override what Stripe charged, for testing
-        mismatches against the order.
+        mismatches against the order. A session with automatic tax is taxed at
+        FAKE_TAX_RATE_PERCENT; ``amount_tax`` then overrides the tax it reports (the total
+        stays as calculated).
         """
         with self._lock:
             session = self._open_session(session_id)
@@ -274,6 +287,10 @@ class FakeStripe:
                     details=shipping_details,
                     country=country,
                 )
+            if session["id"] in self.taxed_lines:
+                self._calculate_tax(session)
+            if amount_tax is not None:
+                session.setdefault("total_details", {})["amount_tax"] = amount_tax
             if amount_total is not None:
                 session["amount_total"] = amount_total
                 session["amount_subtotal"] = amount_total
@@ -340,6 +357,38 @@ class FakeStripe:
                 refund["failure_reason"] = failure_reason or "unknown"
             snapshot = dict(refund)
         return self.event("refund.failed" if status == "failed" else "refund.updated", snapshot)
+
+    def _calculate_tax(self, session: dict[str, Any]) -> None:
+        """Stripe Tax at FAKE_TAX_RATE_PERCENT: inclusive tax is the part of the amount that
+        is tax (the total unchanged), exclusive tax is added on top of the total."""
+
+        def tax_of(amount: int, behavior: str) -> int:
+            base = 100 if behavior == "exclusive" else 100 + FAKE_TAX_RATE_PERCENT
+            return (2 * amount * FAKE_TAX_RATE_PERCENT + base) // (2 * base)
+
+        lines = self.taxed_lines[session["id"]]
+        # Stripe taxes what is charged: a discount's share comes off each line first
+        # (proportionally, the rounding remainder on the last line).
+        discount = (session.get("total_details") or {}).get("amount_discount", 0)
+        subtotal = sum(a for a, _ in lines) or 1
+        shares = [discount * a // subtotal for a, _ in lines]
+        if shares:
+            shares[-1] += discount - sum(shares)
+        taxes = [(tax_of(a - share, b), b) for (a, b), share in zip(lines, shares, strict=True)]
+        cost = session.get("shipping_cost")
+        if cost:
+            behavior = self.shipping_rates[cost["shipping_rate"]].get("tax_behavior")
+            shipping_tax = tax_of(cost["amount_subtotal"], behavior)
+            taxes.append((shipping_tax, behavior))
+            cost["amount_tax"] = shipping_tax
+            if behavior == "exclusive":
+                cost["amount_total"] = cost["amount_subtotal"] + shipping_tax
+        totals = session.setdefault(
+            "total_details", {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
+        )
+        totals["amount_tax"] = sum(tax for tax, _ in taxes)
+        session["amount_total"] += sum(tax for tax, b in taxes if b == "exclusive")
+        session["automatic_tax"]["status"] = "complete"
 
     def _choose_shipping(
         self,
@@ -585,6 +634,7 @@ class FakeStripe:
 
         amount_total = 0
         currencies = set()
+        lines_taxed: list[tuple[int, str]] = []
         for index, item in enumerate(line_items):
             prefix = f"line_items[{index}]"
             price_data = item.get("price_data") if isinstance(item, dict) else None
@@ -619,6 +669,21 @@ class FakeStripe:
                 raise _ApiError(400, f"Invalid amount or quantity in {prefix}.", param=prefix)
             currencies.add(currency.lower())
             amount_total += unit_amount * quantity
+            tax_behavior = price_data.get("tax_behavior", "unspecified")
+            if tax_behavior not in (*_TAX_BEHAVIORS, "unspecified"):
+                raise _ApiError(
+                    400,
+                    f"Invalid {prefix}[price_data][tax_behavior].",
+                    param=f"{prefix}[price_data][tax_behavior]",
+                )
+            tax_code = product_data.get("tax_code")
+            if tax_code is not None and not _TAX_CODE.match(str(tax_code)):
+                raise _ApiError(
+                    400,
+                    f"Invalid tax code: {tax_code}.",
+                    param=f"{prefix}[price_data][product_data][tax_code]",
+                )
+            lines_taxed.append((unit_amount * quantity, tax_behavior))
         if len(currencies) != 1:
             raise _ApiError(400, "All line items must use the same currency.", param="line_items")
 
@@ -637,7 +702,16 @@ class FakeStripe:
         else:
             expires_at = created + MAX_EXPIRY_SECONDS
 
-        shipping = self._shipping_params(params, currencies)
+        automatic_tax = str((params.get("automatic_tax") or {}).get("enabled")).lower() == "true"
+        # This fake's account has no default tax behaviour in its Tax settings, so each
+        # price and shipping rate must say whether it includes tax.
+        if automatic_tax and any(b == "unspecified" for _, b in lines_taxed):
+            raise _ApiError(
+                400,
+                "Automatic tax needs tax_behavior on every price (no default is set).",
+                param="line_items",
+            )
+        shipping = self._shipping_params(params, currencies, automatic_tax=automatic_tax)
         discounts, amount_discount = self._discounts(params, currencies, amount_total)
         shipping["total_details"] = {
             **shipping["total_details"],
@@ -662,6 +736,12 @@ class FakeStripe:
             "customer_email": params.get("customer_email") or None,
             "customer_details": None,
             "payment_intent": None,
+            "automatic_tax": {
+                "enabled": automatic_tax,
+                "liability": {"type": "self"} if automatic_tax else None,
+                "provider": "stripe" if automatic_tax else None,
+                "status": "requires_location_inputs" if automatic_tax else None,
+            },
             "expires_at": expires_at,
             "success_url": params["success_url"],
             "cancel_url": params.get("cancel_url") or None,
@@ -669,6 +749,8 @@ class FakeStripe:
             "created": created,
         }
         self.sessions[session_id] = session
+        if automatic_tax:
+            self.taxed_lines[session_id] = lines_taxed
         self.session_creations += 1
         return dict(session)
 
@@ -810,7 +892,9 @@ class FakeStripe:
             discount = min(subtotal, coupon["amount_off"])
         return [{"coupon": coupon["id"], "promotion_code": None}], discount
 
-    def _shipping_params(self, params: dict[str, Any], currencies: set[str]) -> dict[str, Any]:
+    def _shipping_params(
+        self, params: dict[str, Any], currencies: set[str], *, automatic_tax: bool = False
+    ) -> dict[str, Any]:
         """shipping_address_collection, shipping_options and phone_number_collection as a
         session reports them; each shipping_rate_data becomes a ShippingRate (shr_...)."""
         collection = params.get("shipping_address_collection")
@@ -852,6 +936,11 @@ class FakeStripe:
             if amount < 0 or str(fixed.get("currency", "")).lower() not in currencies:
                 raise _ApiError(400, f"Invalid {prefix}[fixed_amount].", param=prefix)
             estimate = data.get("delivery_estimate") or {}
+            tax_behavior = data.get("tax_behavior", "unspecified")
+            if tax_behavior not in (*_TAX_BEHAVIORS, "unspecified") or (
+                automatic_tax and tax_behavior == "unspecified"
+            ):
+                raise _ApiError(400, f"Invalid {prefix}[tax_behavior].", param=prefix)
             rate_id = f"shr_{_random_id()}"
             self.shipping_rates[rate_id] = {
                 "id": rate_id,
@@ -870,6 +959,7 @@ class FakeStripe:
                 }
                 or None,
                 "metadata": data.get("metadata") or {},
+                "tax_behavior": tax_behavior,
                 "livemode": False,
             }
             reported["shipping_options"].append(

@@ -224,3 +224,12 @@ def test_a_superuser_holds_every_action(admin_client):
     assert offered(inspect(admin_client, pending_order())) == {"cancel", "note"}
     order = order_make(status=S.PAID, email="ada@example.com")
     assert offered(inspect(admin_client, order)) == {"resend", "note"}
+
+
+def test_the_order_view_lists_the_tax_and_whether_prices_included_it(admin_client):
+    order = order_make(status=Order.Status.PAID)
+    Order.objects.filter(pk=order.pk).update(amount_tax=300, tax_behavior="inclusive")
+
+    text = inspect(admin_client, order).get_text(" ", strip=True)
+
+    assert "Tax $3.00 (included in the prices)" in text

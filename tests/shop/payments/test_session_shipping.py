@@ -116,3 +116,29 @@ def test_bad_shapes_are_malformed_and_a_webhook_of_one_is_unusable(fields):
         }
     )
     assert isinstance(read, events.UnusableEvent)
+
+
+def test_the_tax_is_read_and_shipping_is_the_rate_before_its_tax():
+    # Exclusive tax: shipping_cost.amount_total holds the rate plus its tax (1495 + 150).
+    read = session_from_dict(
+        session(
+            amount_total=1800 + 1495 + 180 + 150,
+            shipping_cost={
+                "amount_subtotal": 1495,
+                "amount_tax": 150,
+                "amount_total": 1645,
+                "shipping_rate": "shr_express",
+            },
+            total_details={"amount_discount": 0, "amount_shipping": 1495, "amount_tax": 330},
+        )
+    )
+
+    assert (read.amount_shipping, read.amount_tax) == (1495, 330)
+    assert read.shipping_option_index == 1
+
+
+def test_a_session_without_total_details_reports_no_tax():
+    bare = session()
+    del bare["total_details"]
+
+    assert session_from_dict(bare).amount_tax is None
