@@ -8,8 +8,8 @@ for sale, mostly paid, spread over a year)::
     manage.py create_orders --shopper-orders 500 --shopper-email shopper@example.com
     manage.py create_orders --pending 2000   # waiting for payment, sessions open
 
-Other shoppers' orders belong to guests. Events are ``checkout.session.completed`` records
-of the paid orders just made, cycling over them when there are more events than orders.
+Other shoppers' orders belong to guests. Events record completed payment sessions of the
+paid orders just made, cycling over them when there are more events than orders.
 Run ``seed_shop`` first.
 """
 
@@ -104,9 +104,9 @@ class Command(BaseCommand):
             amount_total=subtotal,
             amount_refunded=subtotal if status == Order.Status.REFUNDED else 0,
             checkout_token=uuid.uuid4(),
-            payment_session_id=f"cs_gen_{index:09d}_{rng.getrandbits(40):010x}",
+            payment_session_id=f"sess_gen_{index:09d}_{rng.getrandbits(40):010x}",
             session_expires_at=created + dt.timedelta(minutes=31),
-            payment_id=f"pi_gen_{index:09d}" if paid else "",
+            payment_id=f"pay_gen_{index:09d}" if paid else "",
             customer_email=f"buyer{index}@example.com" if paid else "",
             user=user,
             guest_token="" if user else f"guest-{rng.randrange(5_000):05d}",
@@ -139,7 +139,7 @@ class Command(BaseCommand):
             PaymentEvent.objects.bulk_create(
                 PaymentEvent(
                     provider_event_id=f"evt_gen_{first + i:010d}",
-                    type="checkout.session.completed",
+                    type=EventKind.SESSION_COMPLETED.value,  # not the provider's name
                     kind=EventKind.SESSION_COMPLETED,
                     payment_id=payment_id,
                     order_id=order_id,
