@@ -25,21 +25,23 @@ def ceiling(request):
 
 
 class QueryCountMiddleware:
-    """Sets ``X-Bench-Queries`` to the SQL statements the request ran."""
+    """Sets ``X-Bench-Queries`` to the SQL statements the request ran, ``X-Bench-Writes`` to
+    those of them that wrote (INSERT, UPDATE, DELETE)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        count = [0]
+        count = [0, 0]
 
         def counted(execute, sql, params, many, context):
             count[0] += 1
+            count[1] += sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(counted):
             response = self.get_response(request)
-        response["X-Bench-Queries"] = str(count[0])
+        response["X-Bench-Queries"], response["X-Bench-Writes"] = map(str, count)
         return response
 
 

@@ -2,8 +2,9 @@
 
 A fresh PostgreSQL database; gunicorn (2 sync workers, production settings plus plain HTTP)
 started with the tests' AppServer; the fake Stripe in this process. Each phase runs the
-ceiling first and last with the scenarios between, at 1,000 orders and again once
-``create_orders`` has grown the data. The table goes to bench/results/<date>-<sha>.md.
+ceiling first and last with the scenarios between, at 1,000 orders (plus 500 pending for
+the webhooks) and again once ``create_orders`` has grown the data. The table goes to
+bench/results/<date>-<sha>.md.
 """
 
 import datetime as dt
@@ -60,6 +61,7 @@ class Row:
     p99: float
     cpu_ms: float
     queries: float
+    writes: float
     errors: int
     ratio: float = 0.0
 
@@ -123,10 +125,11 @@ def measure(server: AppServer, scenario: Scenario, orders: int) -> Row:
     n = max(1, r["requests"])
     rps, p50, p99 = r["requests"] / (r["us"] / 1e6), r["p50"] / 1e3, r["p99"] / 1e3
     errors = r["unexpected"] + r["errors"]
-    row = Row(scenario.title, orders, rps, p50, p99, cpu * 1e3 / n, r["queries"] / n, errors)
+    q, w = r["queries"] / n, r["writes"] / n
+    row = Row(scenario.title, orders, rps, p50, p99, cpu * 1e3 / n, q, w, errors)
     log(
         f"{row.title} at {orders:,} orders: {row.rps:,.0f} req/s, {row.cpu_ms:.1f} ms CPU, "
-        f"{row.queries:.1f} queries, {row.errors} errors"
+        f"{row.queries:.1f} queries ({row.writes:.1f} writes), {row.errors} errors"
     )
     return row
 
@@ -365,7 +368,7 @@ def markdown(started, load, rows: list[Row], plans: dict, rss: list[int], sizes:
     def cells(r: Row) -> str:
         return (
             f"| {r.title} | {r.orders:,} | {r.rps:,.0f} | {r.p50:.1f} | {r.p99:.1f} | "
-            f"{r.ratio:.2f}× | {r.cpu_ms:.1f} | {r.queries:.1f} | {r.errors} |"
+            f"{r.ratio:.2f}× | {r.cpu_ms:.1f} | {r.queries:.1f} | {r.writes:.1f} | {r.errors} |"
         )
 
     by = {(r.title, r.orders): r for r in rows}
@@ -391,10 +394,17 @@ def markdown(started, load, rows: list[Row], plans: dict, rss: list[int], sizes:
                 f"{change(a.cpu_ms, b.cpu_ms)} |"
             )
     explained = "\n".join(f"| {t} | {p} |" for t, p in plans.items())
+    ceilings = [
+        " / ".join(f"{r.rps:,.0f}" for r in rows if r.orders == n and r.title.startswith("ceiling"))
+        + f" at {n:,} orders"
+        for n, _ in sizes
+    ]
     versions = ", ".join(
         f"{p} {version(p)}" for p in ("Django", "wagtail", "gunicorn", "psycopg2-binary")
     )
-    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split(" Copyright")[
+        0
+    ]
     return f"""# Benchmark {started:%Y-%m-%d %H:%M} UTC
 
 `make bench` ([bench/README.md](../README.md)) on {os.cpu_count()} cores shared with other
@@ -414,17 +424,18 @@ move with it; compare ratios and CPU within the run). Python {platform.python_ve
   connection (the ceiling pays for it too). Database connections persist across requests
   (`CONN_MAX_AGE` 60, production's default).
 - CPU ms/req: user + system time of both workers (`/proc/<pid>/stat`) over the scenario per
-  response (PostgreSQL's own CPU not included). Queries: the `X-Bench-Queries` header of
-  every timed response, averaged.
+  response (PostgreSQL's own CPU not included). Queries and writes (INSERT, UPDATE, DELETE
+  among them): the `X-Bench-Queries`/`X-Bench-Writes` headers of every timed response, averaged.
 - Webhooks: signed `checkout.session.completed` events, each paying a distinct pending order.
   Checkout: a fresh checkout token per Buy, 1–3 products, against the fake Stripe
   (`tests/support/stripe_fake.py`) in the runner's process.
 
-| Scenario | Orders | Req/s | p50 ms | p99 ms | × ceiling | CPU ms/req | Queries/req | Errors |
-|---|--:|--:|--:|--:|--:|--:|--:|--:|
+| Scenario | Orders | Req/s | p50 ms | p99 ms | × ceiling | CPU ms/req | Queries | Writes | Errors |
+|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|
 {chr(10).join(map(cells, rows))}
 
-Worker RSS after the run: {", ".join(f"{m} MiB" for m in rss)}.
+Ceiling first / last, req/s: {" and ".join(ceilings)} (the spread is the machine's other
+load). Worker RSS after the run: {", ".join(f"{m} MiB" for m in rss)}.
 
 ## Cost against the data
 
