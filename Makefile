@@ -60,16 +60,15 @@ screenshots: venv e2e-deps  ## refresh docs/screenshots/ (shop page before and a
 	E2E_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_shopper_journeys.py -p no:cacheprovider \
 		-k "test_two_products_bought_and_paid_show_as_paid_in_my_orders or test_phone_shopper_buys_without_sideways_scrolling"
 
-# Benchmarks (bench/README.md): a fresh PostgreSQL database, gunicorn, wrk. About 4 minutes.
+# Benchmarks (bench/README.md): a fresh PostgreSQL database, gunicorn, wrk. A few minutes.
 BENCH_ORDERS ?= 100000
-BENCH_SHOPPER_ORDERS ?= 500
-BENCH_DURATION ?= 10
+BENCH_EVENTS ?= 1000000
+BENCH_DURATION ?= 5
 BENCH_CONNECTIONS ?= 4
 
 bench: venv  ## measure the shop under gunicorn against a ceiling; writes bench/results/
 	command -v wrk >/dev/null 2>&1 || { apt-get update && apt-get install -y wrk; }
-	$(BIN)/pip install --quiet -r bench/requirements.txt
-	BENCH_ORDERS=$(BENCH_ORDERS) BENCH_SHOPPER_ORDERS=$(BENCH_SHOPPER_ORDERS) \
+	BENCH_ORDERS=$(BENCH_ORDERS) BENCH_EVENTS=$(BENCH_EVENTS) \
 	BENCH_DURATION=$(BENCH_DURATION) BENCH_CONNECTIONS=$(BENCH_CONNECTIONS) \
 	$(BIN)/python -m bench.run
 
