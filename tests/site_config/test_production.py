@@ -218,12 +218,12 @@ def test_catalogue_cache_shows_a_published_price_change_immediately(client, seed
 
 @pytest.mark.django_db
 def test_catalogue_is_served_from_cache_with_fewer_queries(
-    client, seeded_shop, django_assert_max_num_queries
+    client, seeded_shop, django_assert_num_queries
 ):
     client.get("/")  # fills the cache
-    # 9 since the page says what shipping costs (one query for the live rates); the
+    # Exactly 9 since the page says what shipping costs (one query for the live rates); the
     # performance issue moves these constant lookups into the cache.
-    with django_assert_max_num_queries(9):
+    with django_assert_num_queries(9):
         body = client.get("/").content.decode()
     assert body.count('class="product-card"') == 3
 
