@@ -63,8 +63,18 @@ class ShopPage(RoutablePageMixin, Page):
         # A guest gets their token with the form, not with their first Buy: two clicks sent
         # before the first answer arrives, or a Buy retried after an error page (whose session
         # changes Django does not save), then come from the same shopper and find one order.
-        shopper = shopper_from_request(request, create=True)
-        orders = list(Order.objects.history_of(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
+        known = shopper_from_request(request)
+        shopper = (
+            known
+            if known.user_id or known.guest_token
+            else shopper_from_request(request, create=True)
+        )
+        # A guest given their token just now has no orders yet: no query for them.
+        orders = (
+            list(Order.objects.history_of(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
+            if known.user_id or known.guest_token
+            else []
+        )
         return {
             # A fresh token per render: resubmitting this page's form finds the same order.
             "checkout_token": uuid.uuid4(),
