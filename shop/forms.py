@@ -101,99 +101,80 @@ class ProductForm(WagtailAdminModelForm):
         super()._post_clean()
 
 
+def _money_field(label: str, *, required: bool = True) -> forms.CharField:
+    """Money typed as text (see ProductForm.unit_amount), in the shop's currency."""
+    return forms.CharField(
+        label=label,
+        max_length=40,
+        required=required,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+
+def _money_initial(form: forms.ModelForm, names: tuple[str, ...]) -> str:
+    """Shows the instance's amounts as money; returns the help text's example."""
+    currency = settings.SHOP_CURRENCY
+    for name in names:
+        value = getattr(form.instance, name)
+        if value is not None:
+            form.initial[name] = f"{to_decimal(value, currency):f}"
+    return f"In {currency.upper()}, e.g. {amount_forms(currency)}."
+
+
+def _money_parse(text: str, *, limit: int, zero_allowed: bool) -> int:
+    currency = settings.SHOP_CURRENCY
+    try:
+        amount = parse_amount(text, currency)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+    if amount <= 0 and not zero_allowed:
+        raise forms.ValidationError("The amount must be more than zero.")
+    if amount < 0:
+        raise forms.ValidationError("The amount cannot be negative.")
+    if amount > limit:
+        raise forms.ValidationError(f"The amount can be at most {format_money(limit, currency)}.")
+    return amount
+
+
 class ShippingRateForm(WagtailAdminModelForm):
     """Prices typed as money, as on products; zero is allowed (a rate that is always free)."""
 
-    amount = forms.CharField(
-        label="Price",
-        max_length=40,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-    free_from = forms.CharField(
-        label="Free when the order's subtotal reaches",
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount = _money_field("Price")
+    free_from = _money_field("Free when the order's subtotal reaches", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        currency = settings.SHOP_CURRENCY
-        example = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
+        example = _money_initial(self, ("amount", "free_from"))
         self.fields["amount"].help_text = example
         self.fields["free_from"].help_text = f"{example} Leave empty to always charge the price."
-        for name in ("amount", "free_from"):
-            value = getattr(self.instance, name)
-            if value is not None:
-                self.initial[name] = f"{to_decimal(value, currency):f}"
-
-    def _money(self, name: str, *, limit: int) -> int:
-        currency = settings.SHOP_CURRENCY
-        try:
-            amount = parse_amount(self.cleaned_data[name], currency)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        if amount < 0:
-            raise forms.ValidationError("The amount cannot be negative.")
-        if amount > limit:
-            raise forms.ValidationError(
-                f"The amount can be at most {format_money(limit, currency)}."
-            )
-        return amount
 
     def clean_amount(self) -> int:
-        return self._money("amount", limit=MAX_UNIT_AMOUNT)
+        return _money_parse(self.cleaned_data["amount"], limit=MAX_UNIT_AMOUNT, zero_allowed=True)
 
     def clean_free_from(self) -> int | None:
-        if not (self.cleaned_data.get("free_from") or "").strip():
+        text = self.cleaned_data.get("free_from") or ""
+        if not text.strip():
             return None
-        return self._money("free_from", limit=MAX_UNIT_AMOUNT * 1000)
+        return _money_parse(text, limit=MAX_UNIT_AMOUNT * 1000, zero_allowed=True)
 
 
 class PromotionCodeForm(WagtailAdminModelForm):
     """Amounts typed as money, as on shipping rates; the code is stored upper-cased."""
 
-    amount_off = forms.CharField(
-        label="Amount off",
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-    minimum_subtotal = forms.CharField(
-        label="Minimum subtotal",
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
+    amount_off = _money_field("Amount off", required=False)
+    minimum_subtotal = _money_field("Minimum subtotal", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        currency = settings.SHOP_CURRENCY
-        example = f"In {currency.upper()}, e.g. {amount_forms(currency)}."
+        example = _money_initial(self, ("amount_off", "minimum_subtotal"))
         self.fields["amount_off"].help_text = f"{example} Fill in this or the percentage."
         self.fields["minimum_subtotal"].help_text = f"{example} Leave empty for no minimum."
-        for name in ("amount_off", "minimum_subtotal"):
-            value = getattr(self.instance, name)
-            if value is not None:
-                self.initial[name] = f"{to_decimal(value, currency):f}"
 
     def _money(self, name: str) -> int | None:
         text = self.cleaned_data.get(name) or ""
         if not text.strip():
             return None
-        currency = settings.SHOP_CURRENCY
-        try:
-            amount = parse_amount(text, currency)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        if amount <= 0:
-            raise forms.ValidationError("The amount must be more than zero.")
-        limit = MAX_UNIT_AMOUNT * 1000
-        if amount > limit:
-            raise forms.ValidationError(
-                f"The amount can be at most {format_money(limit, currency)}."
-            )
-        return amount
+        return _money_parse(text, limit=MAX_UNIT_AMOUNT * 1000, zero_allowed=False)
 
     def clean_code(self) -> str:
         code = (self.cleaned_data.get("code") or "").strip().upper()
