@@ -23,6 +23,24 @@ class StoreSettings(BaseSiteSetting):
         blank=True, help_text="Shown to shoppers who need help with an order."
     )
 
+    store_address = models.TextField(
+        "store address",
+        blank=True,
+        help_text=(
+            "Your business's postal address, printed at the top of receipts. One line per "
+            "line of the address."
+        ),
+    )
+    tax_number = models.CharField(
+        "tax or VAT number",
+        max_length=40,
+        blank=True,
+        help_text=(
+            "Printed on receipts when filled in, e.g. your VAT registration number. Leave "
+            "empty if you have none."
+        ),
+    )
+
     low_stock_threshold = models.PositiveIntegerField(
         default=5,
         help_text=(
@@ -86,6 +104,10 @@ class StoreSettings(BaseSiteSetting):
     panels = [
         FieldPanel("store_name"),
         FieldPanel("support_email"),
+        MultiFieldPanel(
+            [FieldPanel("store_address"), FieldPanel("tax_number")],
+            heading="Receipts",
+        ),
         FieldPanel("low_stock_threshold"),
         FieldPanel("ship_to_countries"),
         FieldPanel("ask_for_phone"),

@@ -12,17 +12,19 @@ from shop.selectors import shop_page_live
 from site_config.site_url import absolute_url
 
 
-def order_path(order: Order) -> str:
-    """The path of the order's page on the shop, e.g. ``/orders/ABCD-EFGH/``."""
+def order_path(order: Order, *, route: str = "order_detail") -> str:
+    """The path of the order's page on the shop, e.g. ``/orders/ABCD-EFGH/`` (or of its
+    receipt, ``route="order_receipt"``)."""
     page = shop_page_live()
     url_parts = page.get_url_parts() if page else None
     if not url_parts:
         return "/"  # no shop page: the shop is closed
     # reverse_subpage() is relative to the page ("orders/ABCD-EFGH/"); page paths end in "/".
-    return url_parts[2] + page.reverse_subpage("order_detail", args=[order.reference])
+    return url_parts[2] + page.reverse_subpage(route, args=[order.reference])
 
 
-def order_signed_url(order: Order) -> str:
-    """The absolute, signed, read-only link to ``order`` that its e-mail carries."""
+def order_signed_url(order: Order, *, route: str = "order_detail") -> str:
+    """The absolute, signed, read-only link to ``order`` that its e-mail carries (or to its
+    receipt, ``route="order_receipt"``: the same key opens both)."""
     query = urlencode({KEY_PARAMETER: order_link_key(order.reference)})
-    return absolute_url(f"{order_path(order)}?{query}", origin=order.site_origin)
+    return absolute_url(f"{order_path(order, route=route)}?{query}", origin=order.site_origin)

@@ -71,6 +71,9 @@ def _order_message(
     context = {
         "order": order,
         "order_url": order_signed_url(order),
+        "receipt_url": (
+            order_signed_url(order, route="order_receipt") if order.has_receipt else ""
+        ),
         "store_name": store.store_name,
         "support_email": store.support_email,
         "lines": list(order.lines.all()),

@@ -338,6 +338,11 @@ class Order(models.Model):
         return old
 
     @property
+    def has_receipt(self) -> bool:
+        """Paid (refunded orders included): the shop prints it a receipt."""
+        return self.status in self.PAID_STATUSES
+
+    @property
     def is_declined(self) -> bool:
         """A payment attempt was declined and no payment has succeeded since."""
         return self.payment_declined_at is not None and self.status not in self.PAID_STATUSES

@@ -116,12 +116,13 @@ class ShopPage(RoutablePageMixin, Page):
             context_overrides={"orders_page": orders_page},
         )
 
-    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/$")
-    def order_detail(self, request, reference):
-        """One order: for its owner, or read-only for anyone holding its e-mail's signed link.
+    def _order_for(self, request, reference):
+        """The order ``reference`` for this request, and whether its signed link opened it.
 
-        A logged-out visitor asking for an account's order is sent to log in and back here;
-        anyone else gets a 404, not a 403: another shopper's order must not be seen to exist.
+        Its owner sees it, and anyone holding its e-mail's signed link sees it read-only.
+        A logged-out visitor asking for an account's order is sent to log in and back (the
+        answer is then a response); anyone else gets a 404, not a 403: another shopper's
+        order must not be seen to exist.
         """
         reference = reference_normalise(reference)
         orders = Order.objects.by_reference(reference)
@@ -132,18 +133,59 @@ class ShopPage(RoutablePageMixin, Page):
             order = orders.with_lines().first()
         if order is None:
             if not request.user.is_authenticated and orders.filter(user__isnull=False).exists():
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(request.get_full_path()), False
             raise Http404("No such order.")
+        return order, by_link
+
+    def _render_order_page(self, request, *, template, order, by_link, **context):
         response = self.render(
             request,
-            template="shop/order_detail.html",
-            context_overrides={"order": order, "by_link": by_link},
+            template=template,
+            context_overrides={
+                "order": order,
+                "by_link": by_link,
+                # The signed link's key, carried to the order's other page (order ↔ receipt).
+                "order_key": request.GET.get(KEY_PARAMETER, "") if by_link else "",
+                **context,
+            },
         )
         if by_link:
             # The key opens the order: keep the page out of shared caches and Referer headers.
             response["Cache-Control"] = "private, no-store"
             response["Referrer-Policy"] = "no-referrer"
         return response
+
+    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/$")
+    def order_detail(self, request, reference):
+        """One order: for its owner, or read-only for anyone holding its e-mail's signed link."""
+        order, by_link = self._order_for(request, reference)
+        if not isinstance(order, Order):
+            return order
+        return self._render_order_page(
+            request,
+            template="shop/order_detail.html",
+            order=order,
+            by_link=by_link,
+        )
+
+    @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/receipt/$")
+    def order_receipt(self, request, reference):
+        """A paid order's printable receipt, for whoever may see the order (same rules).
+
+        An order not paid (or no longer: refunded orders keep theirs) has none: 404.
+        """
+        order, by_link = self._order_for(request, reference)
+        if not isinstance(order, Order):
+            return order
+        if not order.has_receipt:
+            raise Http404("No receipt for this order.")
+        return self._render_order_page(
+            request,
+            template="shop/order_receipt.html",
+            order=order,
+            by_link=by_link,
+            store=StoreSettings.for_request(request),
+        )
 
     @re_path(rf"^orders/(?P<reference>{REFERENCE_REGEX})/status/$")
     def order_status(self, request, reference):
