@@ -1,4 +1,5 @@
-"""Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs, and
+"""Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs,
+receipt URLs, and
 what a broken client or a hostile editor can post to the admin's product, shipping-rate and
 promotion-code forms, an administrator to the store settings' tax fields, and a manager to
 an order's actions (cancel, resend, note).
@@ -252,6 +253,42 @@ def test_return_urls_with_any_session_id_never_5xx_and_change_nothing(
     assert response.status_code == 302
     pending.refresh_from_db()
     assert pending.status == Order.Status.PENDING and pending.awaiting_confirmation_since is None
+
+
+@FUZZ
+@given(
+    reference=weird_text
+    | st.from_regex(r"[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}", fullmatch=True)
+    | st.sampled_from(["pending", "paid", "paid-lower", "ABCD-EFGH", "../..", "%2e%2e", " "]),
+    key=st.none() | weird_text | st.sampled_from(["paid", "pending"]),
+)
+def test_receipt_urls_with_bad_references_and_keys_never_5xx_and_change_nothing(
+    client, products, reference, key
+):
+    """The receipt of an order nobody here owns, not paid, or not there: never a 5xx, and
+    a key is only ever the one its own paid order's e-mail carries."""
+    from urllib.parse import quote
+
+    from shop.order_keys import order_link_key
+
+    paid = order_make(status=Order.Status.PAID, email="fuzz@example.com")
+    pending = order_make(status=Order.Status.PENDING)
+    references = {
+        "paid": paid.reference,
+        "paid-lower": paid.reference.lower(),
+        "pending": pending.reference,
+    }
+    keys = {"paid": order_link_key(paid.reference), "pending": order_link_key(pending.reference)}
+    typed = references.get(reference, reference)
+    query = {} if key is None else {"key": keys.get(key, key)}
+    before = list(Order.objects.order_by("pk").values_list("pk", "status", "updated_at"))
+
+    response = client.get(f"/orders/{quote(typed, safe='')}/receipt/", query)
+
+    assert response.status_code < 500
+    opens = reference in ("paid", "paid-lower") and key == "paid"
+    assert response.status_code == (200 if opens else 404), (typed, query)
+    assert list(Order.objects.order_by("pk").values_list("pk", "status", "updated_at")) == before
 
 
 draftail_text = st.text(
