@@ -1,9 +1,7 @@
 """Fuzzing what anyone on the internet can send: checkout posts, webhooks, return URLs,
-receipt URLs, and
-what a broken client or a hostile editor can post to the admin's product, shipping-rate and
-promotion-code forms, an administrator to the store settings' tax fields, and a manager to
-an order's actions (cancel, resend, note).
-
+receipt URLs, and what a broken client or a hostile editor can post to the admin's product,
+shipping-rate and promotion-code forms, an administrator to the store settings' tax and
+receipt fields, and a manager to an order's actions (cancel, resend, note).
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
 Under CI=true each property runs at least 1,000 examples (tests/conftest.py profile).
@@ -460,6 +458,47 @@ def test_store_settings_tax_form_never_5xx_and_stores_only_a_valid_behaviour_and
             before.tax_behavior,
             before.test_tax_rate,
         )
+
+
+@FUZZ
+@given(
+    address=weird_text
+    | st.text(max_size=400)
+    | st.sampled_from(["1 Pottery Lane\nBristol", "1 Pottery Lane\r\nBristol", "\x00"]),
+    tax_number=weird_text | st.text(min_size=41, max_size=60) | st.sampled_from(["GB123456789"]),
+)
+def test_store_settings_receipt_fields_never_5xx_and_store_exactly_what_was_typed(
+    admin_client, address, tax_number
+):
+    from home.models import StoreSettings
+
+    site = Site.objects.get(is_default_site=True)
+    before = StoreSettings.for_site(site)
+    form = {
+        "store_name": "Fuzzed store",
+        "support_email": "",
+        "store_address": address,
+        "tax_number": tax_number,
+        "low_stock_threshold": "5",
+        "ship_to_countries": ["US", "FR"],
+        "tax_behavior": "exclusive",
+        "test_tax_rate": "20.00",
+    }
+
+    response = admin_client.post(
+        reverse("wagtailsettings:edit", args=["home", "storesettings", site.pk]), form
+    )
+
+    assert response.status_code < 500
+    after = StoreSettings.objects.get(site=site)
+    if response.status_code == 302:
+        assert after.store_address == address.strip()
+        assert after.tax_number == tax_number.strip()
+        assert len(after.tax_number) <= 40 and "\x00" not in after.store_address
+    else:
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert (after.store_address, after.tax_number) == (before.store_address, before.tax_number)
 
 
 # -- bodies too big or too deep, and the local payment page's form ---------------------------
