@@ -2,6 +2,7 @@
 receipt URLs, and what a broken client or a hostile editor can post to the admin's product,
 shipping-rate and promotion-code forms, an administrator to the store settings' tax and
 receipt fields, and a manager to an order's actions (cancel, resend, note).
+
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
 Under CI=true each property runs at least 1,000 examples (tests/conftest.py profile).
