@@ -95,6 +95,9 @@ def test_shop_and_payment_pages_have_no_serious_accessibility_violations(page, a
     page.get_by_role("link", name=f"Order {reference}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {reference}")
     audit(page, "order detail")
+    page.get_by_role("link", name="Receipt").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Receipt")
+    audit(page, "receipt")
 
 
 def test_account_pages_have_no_serious_accessibility_violations(page, audit):
