@@ -14,8 +14,8 @@ from shop.models import Order, Source
 from shop.order_links import order_signed_url
 from shop.payments.base import CheckoutSession
 from shop.services import fulfilment
-from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.support.orders import order_create
+from tests.support.shopper import guest_client
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +25,6 @@ LOGIN_PAGE = "/accounts/login/"
 def _references(response) -> list[str]:
     soup = BeautifulSoup(response.content, "html.parser")
     return [h.get_text(strip=True).removeprefix("Order ") for h in soup.select(".order__reference")]
-
-
-def _guest(token: str) -> Client:
-    client = Client()
-    session = client.session
-    session[GUEST_TOKEN_SESSION_KEY] = token
-    session.save()
-    return client
 
 
 def _member(email: str) -> tuple[Client, object]:
@@ -100,7 +92,7 @@ def test_signed_in_shoppers_never_see_each_others_orders(seeded_shop):
 
 
 def test_guests_never_see_each_others_orders(seeded_shop):
-    one, two = _guest("guest-token-one"), _guest("guest-token-two")
+    one, two = guest_client("guest-token-one"), guest_client("guest-token-two")
     mine = order_create(guest_token="guest-token-one")
     theirs = order_create(guest_token="guest-token-two")
 
@@ -112,7 +104,7 @@ def test_guests_never_see_each_others_orders(seeded_shop):
 
 
 def test_guest_and_member_never_see_each_others_orders(seeded_shop):
-    guest = _guest("guest-token-one")
+    guest = guest_client("guest-token-one")
     member, user = _member("ann@example.com")
     guest_order = order_create(guest_token="guest-token-one")
     member_order = order_create(user=user)
@@ -199,7 +191,7 @@ def test_a_signed_in_stranger_gets_no_login_prompt_only_a_404(seeded_shop):
 
 def test_a_guests_session_orders_move_to_the_account_on_log_in(seeded_shop):
     get_user_model().objects.create_user("ann@example.com", "ann@example.com", "pw-long-1234")
-    guest = _guest("guest-token-one")
+    guest = guest_client("guest-token-one")
     order = order_create(guest_token="guest-token-one")
     same_email_elsewhere = order_create(guest_token="someone-else", email="ann@example.com")
 
@@ -215,7 +207,7 @@ def test_a_guests_session_orders_move_to_the_account_on_log_in(seeded_shop):
 
 
 def test_a_guests_session_orders_move_to_the_account_on_sign_up(seeded_shop):
-    guest = _guest("guest-token-one")
+    guest = guest_client("guest-token-one")
     order = order_create(guest_token="guest-token-one")
 
     guest.post(

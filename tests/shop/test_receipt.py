@@ -13,9 +13,9 @@ from home.models import StoreSettings
 from shop import tasks
 from shop.models import Order, PromotionCode
 from shop.order_links import order_signed_url
-from shop.shoppers import GUEST_TOKEN_SESSION_KEY
 from tests.support.orders import SHIP_TO, order_make
 from tests.support.promotions import promotion
+from tests.support.shopper import guest_client
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +23,7 @@ GUEST = "guest-token-receipt"
 
 
 def _guest(token: str = GUEST) -> Client:
-    client = Client()
-    session = client.session
-    session[GUEST_TOKEN_SESSION_KEY] = token
-    session.save()
-    return client
+    return guest_client(token)
 
 
 def _paid_order(*, status: str = Order.Status.PAID, guest_token: str = GUEST, **changes) -> Order:

@@ -116,6 +116,17 @@ def form_fields_of(response: HttpResponse, form: str) -> dict[str, str]:
     return {field["name"]: field.get("value", "") for field in found.select("input[name]")}
 
 
+def guest_client(token: str) -> Client:
+    """A guest's browser whose session holds the guest token ``token`` (their orders')."""
+    from shop.shoppers import GUEST_TOKEN_SESSION_KEY
+
+    client = Client()
+    session = client.session
+    session[GUEST_TOKEN_SESSION_KEY] = token
+    session.save()
+    return client
+
+
 def soup_of(response: HttpResponse) -> BeautifulSoup:
     return BeautifulSoup(response.content, "html.parser")
 
