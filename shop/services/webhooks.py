@@ -14,7 +14,7 @@ from django.db import transaction
 from shop.models import Order, PaymentEvent
 from shop.payments import events as ev
 from shop.payments import get_gateway
-from shop.services import disputes, fulfilment, refunds
+from shop.services import disputes, fulfilment, invoices, refunds
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ def _disputed(event: ev.DisputeUpdated, source: str) -> Order | None:
     return disputes.dispute_record(event=event, source=source)
 
 
+def _invoice_ready(event: ev.InvoiceReady, source: str) -> Order | None:
+    # Recorded even when no paid order names the invoice yet: attached once it is paid.
+    return invoices.invoice_record(event=event, source=source)
+
+
 HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.SessionCompleted: _completed,
     ev.AsyncPaymentSucceeded: _completed,
@@ -78,6 +83,7 @@ HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.RefundUpdated: _refunded,
     ev.DisputeUpdated: _disputed,
     ev.RefundChanged: _refund_changed,
+    ev.InvoiceReady: _invoice_ready,
 }
 
 
