@@ -7,12 +7,15 @@ the events arrive.
 """
 
 import pytest
+from bs4 import BeautifulSoup
+from django.core import mail
+from django.urls import reverse
 
 from home.models import StoreSettings
 from shop.models import Order, OrderEvent, PaymentEvent, Product
 from tests.shop.checkout.test_shipping_checkout import checkout, session_creates
 from tests.support.events import deliver, event
-from tests.support.shopper import Browser
+from tests.support.shopper import Browser, soup_of
 from tests.support.stripe_fake import FakeStripe
 from tests.support.stripe_settings import WEBHOOK_SECRET
 
@@ -164,3 +167,89 @@ def test_a_url_that_is_not_https_is_ignored(
     order.refresh_from_db()
     assert (order.invoice_hosted_url, order.invoice_pdf_url) == ("", "")
     assert not order.timeline.filter(kind=OrderEvent.Kind.INVOICE_READY).exists()
+
+
+def paid_with_invoice(browser: Browser, fake: FakeStripe, mug: Product) -> tuple[Order, dict]:
+    invoices_on()
+    order, session_id = checkout(browser, {mug: 1})
+    paid = complete(browser, fake, session_id)
+    delivered(browser, fake.invoice_event(paid["invoice"], "invoice.paid"))
+    order.refresh_from_db()
+    return order, fake.invoices[paid["invoice"]]
+
+
+def test_the_order_page_links_the_invoice_and_its_pdf(
+    fake: FakeStripe, browser: Browser, mug: Product
+) -> None:
+    order, invoice = paid_with_invoice(browser, fake, mug)
+
+    page = soup_of(browser.get(f"/orders/{order.reference}/"))
+
+    invoice_link = page.select_one("[data-invoice-link]")
+    pdf_link = page.select_one("[data-invoice-pdf-link]")
+    assert (invoice_link.get_text(strip=True), invoice_link["href"]) == (
+        "Invoice",
+        invoice["hosted_invoice_url"],
+    )
+    assert (pdf_link.get_text(strip=True), pdf_link["href"]) == (
+        "Invoice PDF",
+        invoice["invoice_pdf"],
+    )
+
+
+def test_without_an_invoice_the_order_page_has_no_invoice_links(
+    fake: FakeStripe, browser: Browser, mug: Product
+) -> None:
+    order, session_id = checkout(browser, {mug: 1})
+    complete(browser, fake, session_id)
+
+    page = soup_of(browser.get(f"/orders/{order.reference}/"))
+
+    assert page.select_one("[data-order-invoice]") is None
+
+
+def test_the_confirmation_email_links_the_invoice_known_when_it_is_sent(
+    fake: FakeStripe, browser: Browser, mug: Product
+) -> None:
+    # invoice.paid came first: the confirmation, sent once paid, already has the links.
+    invoices_on()
+    _, session_id = checkout(browser, {mug: 1})
+    paid = fake.complete_session(session_id, customer_email="ada@example.com")
+    delivered(browser, fake.invoice_event(paid["invoice"], "invoice.paid"))
+    mail.outbox.clear()
+
+    delivered(browser, event("checkout.session.completed", paid))
+
+    invoice = fake.invoices[paid["invoice"]]
+    (message,) = mail.outbox
+    assert f"Invoice: {invoice['hosted_invoice_url']}" in message.body
+    assert f"Invoice PDF: {invoice['invoice_pdf']}" in message.body
+    html = BeautifulSoup(message.alternatives[0][0], "html.parser")
+    links = {a.get_text(strip=True): a["href"] for a in html.find_all("a")}
+    assert links["Invoice"] == invoice["hosted_invoice_url"]
+    assert links["Invoice PDF"] == invoice["invoice_pdf"]
+
+
+def test_the_confirmation_email_without_an_invoice_names_none(
+    fake: FakeStripe, browser: Browser, mug: Product
+) -> None:
+    _, session_id = checkout(browser, {mug: 1})
+    mail.outbox.clear()
+
+    complete(browser, fake, session_id)
+
+    (message,) = mail.outbox
+    assert "Invoice" not in message.body
+
+
+def test_the_admin_order_view_shows_the_invoice_and_its_links(
+    fake: FakeStripe, browser: Browser, mug: Product, editor_client
+) -> None:
+    order, invoice = paid_with_invoice(browser, fake, mug)
+
+    page = soup_of(editor_client.get(reverse("orders:inspect", args=[order.pk])))
+
+    hrefs = {a.get_text(strip=True): a["href"] for a in page.find_all("a")}
+    assert hrefs["Invoice"] == invoice["hosted_invoice_url"]
+    assert hrefs["PDF"] == invoice["invoice_pdf"]
+    assert order.invoice_id in page.get_text()
