@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.core import mail
 from django.urls import reverse
+from wagtail.models import Site
 
 from home.models import StoreSettings
 from shop.models import Order, OrderEvent, PaymentEvent, Product
@@ -253,3 +254,27 @@ def test_the_admin_order_view_shows_the_invoice_and_its_links(
     assert hrefs["Invoice"] == invoice["hosted_invoice_url"]
     assert hrefs["PDF"] == invoice["invoice_pdf"]
     assert order.invoice_id in page.get_text()
+
+
+def test_an_administrator_turns_stripe_invoices_on_in_store_settings(admin_client) -> None:
+    site = Site.objects.get(is_default_site=True)
+    url = reverse("wagtailsettings:edit", args=["home", "storesettings", site.pk])
+    form = soup_of(admin_client.get(url))
+    field = form.find("input", attrs={"name": "stripe_invoices"})
+    assert field is not None and not field.has_attr("checked")
+    assert "an invoice that Stripe e-mails to the shopper" in form.get_text()
+
+    response = admin_client.post(
+        url,
+        {
+            "store_name": "Storefront",
+            "low_stock_threshold": "5",
+            "ship_to_countries": ["US"],
+            "tax_behavior": "exclusive",
+            "test_tax_rate": "20",
+            "stripe_invoices": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    assert StoreSettings.for_site(site).stripe_invoices is True
