@@ -54,14 +54,15 @@ def invoices_attach(order: Order, *, source: Source) -> None:
     """On a locked order just paid: invoice events that came before its payment apply now."""
     if not order.invoice_id:
         return
-    from shop.payments import stripe_json
-
     early = PaymentEvent.objects.filter(
-        kind=EventKind.INVOICE_READY, order__isnull=True, payload__data__object__id=order.invoice_id
-    )
+        kind=EventKind.INVOICE_READY, order__isnull=True, invoice_id=order.invoice_id
+    ).order_by("received_at", "pk")
     for record in early:
-        event = stripe_json.event_from_payload(record.payload)
-        if isinstance(event, InvoiceReady) and event.invoice_id == order.invoice_id:
-            _links_store(order, hosted_url=event.hosted_url, pdf_url=event.pdf_url, source=source)
+        _links_store(
+            order,
+            hosted_url=record.invoice_hosted_url,
+            pdf_url=record.invoice_pdf_url,
+            source=source,
+        )
         record.order = order
         record.save(update_fields=["order"])

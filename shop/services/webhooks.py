@@ -87,6 +87,16 @@ HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
 }
 
 
+def _invoice_fields(event: ev.ProviderEvent) -> dict:
+    if not isinstance(event, ev.InvoiceReady):
+        return {}
+    return {
+        "invoice_id": event.invoice_id,
+        "invoice_hosted_url": event.hosted_url,
+        "invoice_pdf_url": event.pdf_url,
+    }
+
+
 def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
     """Record and apply one verified event; a known event id changes nothing."""
     handler = HANDLERS.get(type(event))
@@ -102,6 +112,7 @@ def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
                 "amount_refunded": event.amount_refunded
                 if isinstance(event, ev.RefundUpdated)
                 else None,
+                **_invoice_fields(event),
                 "payload": dict(event.payload),
             },
         )
