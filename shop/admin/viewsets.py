@@ -311,7 +311,7 @@ class OrderInspectView(generic.InspectView):
         """The provider's invoice, with its hosted page and PDF when its events gave them."""
         order = self.object
         if not order.invoice_id:
-            return "Requested, not made yet" if order.invoice_requested else "—"
+            return "Asked for at checkout; none reported yet" if order.invoice_requested else "—"
         links = [
             format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, label)
             for url, label in (
