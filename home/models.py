@@ -101,6 +101,17 @@ class StoreSettings(BaseSiteSetting):
         ),
     )
 
+    stripe_invoices = models.BooleanField(
+        "Stripe invoices for paid orders",
+        default=False,
+        help_text=(
+            "With Stripe, each paid order gets an invoice that Stripe e-mails to the shopper "
+            "and hosts online (with a PDF); the order page and confirmation e-mail link it. "
+            "Without it, shoppers are offered the shop's own receipt. Stripe may charge a fee "
+            "per invoice. The test payment page (without Stripe keys) makes no invoices."
+        ),
+    )
+
     panels = [
         FieldPanel("store_name"),
         FieldPanel("support_email"),
@@ -115,6 +126,7 @@ class StoreSettings(BaseSiteSetting):
             [FieldPanel("automatic_tax"), FieldPanel("tax_behavior"), FieldPanel("test_tax_rate")],
             heading="Tax",
         ),
+        FieldPanel("stripe_invoices"),
     ]
 
     class Meta:

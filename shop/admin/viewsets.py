@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.admin.views import generic
@@ -262,6 +262,7 @@ class OrderInspectView(generic.InspectView):
         "amount_shipping": "Shipping",
         "amount_tax": "Tax",
         "amount_total": "Total",
+        "invoice_id": "Invoice",
     }
 
     def get_field_label(self, field_name, field):
@@ -305,6 +306,25 @@ class OrderInspectView(generic.InspectView):
 
     def get_amount_total_display_value(self):
         return self.object.total_display
+
+    def get_invoice_id_display_value(self):
+        """The provider's invoice, with its hosted page and PDF when its events gave them."""
+        order = self.object
+        if not order.invoice_id:
+            return "Asked for at checkout; none reported yet" if order.invoice_requested else "—"
+        links = [
+            format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, label)
+            for url, label in (
+                (order.invoice_hosted_url, "Invoice"),
+                (order.invoice_pdf_url, "PDF"),
+            )
+            if url
+        ]
+        if not links:
+            return f"{order.invoice_id} (links not reported yet)"
+        return format_html(
+            "{} ({})", order.invoice_id, format_html_join(" · ", "{}", ((link,) for link in links))
+        )
 
     def get_user_display_value(self):
         user = self.object.user
@@ -434,6 +454,7 @@ class OrderViewSet(ModelViewSet):
         "amount_shipping",
         "amount_tax",
         "amount_total",
+        "invoice_id",
     ]
 
     def get_urlpatterns(self):

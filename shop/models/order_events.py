@@ -135,6 +135,7 @@ class OrderEvent(models.Model):
         REFUND_FAILED = "refund_failed", "Refund failed"
         STOCK_RETURNED = "stock_returned", "Stock returned"
         AMOUNTS_MISMATCH = "amounts_mismatch", "Amounts do not match"
+        INVOICE_READY = "invoice_ready", "Invoice ready"
 
     Origin = Origin
     MESSAGE_MAX_LENGTH = 255

@@ -162,6 +162,13 @@ class Order(models.Model):
     # How checkout was asked to tax this order (a snapshot of Settings → Store settings, so
     # a retry sends the same): "inclusive", "exclusive", or "" for no automatic tax.
     tax_behavior = models.CharField(max_length=9, blank=True, editable=False)
+    # Whether checkout asked the provider for an invoice (a snapshot of Settings → Store
+    # settings, so a retry sends the same), and the invoice it made once paid: its id, and
+    # the hosted page and PDF its invoice events report (https only).
+    invoice_requested = models.BooleanField(default=False, editable=False)
+    invoice_id = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
+    invoice_hosted_url = models.CharField(max_length=500, blank=True, editable=False)
+    invoice_pdf_url = models.CharField(max_length=500, blank=True, editable=False)
     # Given back so far, as the provider's events report it (shop/services/refunds.py).
     amount_refunded = models.PositiveIntegerField(default=0, editable=False)
     checkout_token = models.UUIDField(unique=True, editable=False)

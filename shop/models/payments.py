@@ -10,8 +10,9 @@ class PaymentEvent(models.Model):
     """A webhook event, recorded in the same transaction as its effect.
 
     The unique event id is what makes a replayed or concurrently delivered event a no-op.
-    ``kind``, ``payment_id``, ``full_refund`` and ``amount_refunded`` are ours, read from the
-    payload when it was recorded: a refund that arrives before its payment is found by them.
+    ``kind``, ``payment_id``, ``full_refund``, ``amount_refunded`` and the ``invoice_*`` fields
+    are ours, read from the payload when it was recorded: a refund or an invoice that arrives
+    before its payment is found by them.
     """
 
     provider_event_id = models.CharField(max_length=255, unique=True)
@@ -23,6 +24,11 @@ class PaymentEvent(models.Model):
     # What a refund event says has gone back on the payment so far (cumulative): a refund
     # that arrives before its payment is applied from it once the payment lands.
     amount_refunded = models.PositiveIntegerField(null=True, blank=True)
+    # An invoice event's invoice and links (https or empty): one arriving before its order is
+    # paid is applied from them once the session naming the invoice lands.
+    invoice_id = models.CharField(max_length=255, blank=True, db_index=True)
+    invoice_hosted_url = models.CharField(max_length=500, blank=True)
+    invoice_pdf_url = models.CharField(max_length=500, blank=True)
     order = models.ForeignKey(
         "shop.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )

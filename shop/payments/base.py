@@ -86,6 +86,8 @@ class CheckoutRequest:
     # Automatic tax: "exclusive" (added on top of the prices), "inclusive" (contained in
     # them), or "" for none.
     tax_behavior: str = ""
+    # Ask the provider to make (and e-mail) an invoice once the session is paid.
+    invoice: bool = False
 
     @property
     def idempotency_key(self) -> str:
@@ -116,6 +118,8 @@ class CheckoutSession:
     amount_discount: int = 0
     # The tax the provider calculated (total_details.amount_tax); None when not reported.
     amount_tax: int | None = None
+    # The provider's invoice for the paid session (invoice_creation), if it made one.
+    invoice_id: str | None = None
 
     @property
     def is_paid(self) -> bool:

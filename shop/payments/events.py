@@ -30,6 +30,7 @@ class EventKind(models.TextChoices):
     REFUND_UPDATED = "refund_updated", "Refund updated"
     DISPUTE_UPDATED = "dispute_updated", "Dispute opened, updated or closed"
     REFUND_CHANGED = "refund_changed", "Refund created or changed"
+    INVOICE_READY = "invoice_ready", "Invoice finalized or paid"
     UNUSABLE = "unusable", "Not usable"
     UNHANDLED = "unhandled", "Not handled"
 
@@ -162,3 +163,18 @@ class RefundChanged(ProviderEvent):
     @property
     def payment_id(self) -> str | None:
         return self.refund.payment_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceReady(ProviderEvent):
+    """The provider's invoice for a paid order is final: where the shopper can see it.
+
+    The URLs are https or empty. An event arriving before its order is paid (the invoice id
+    not known yet) is recorded and applied once the order is paid.
+    """
+
+    kind: ClassVar[EventKind] = EventKind.INVOICE_READY
+
+    invoice_id: str
+    hosted_url: str
+    pdf_url: str

@@ -5,6 +5,9 @@ payment page (``shop.checkout.local_page``), which confirms a payment by deliver
 signed ``checkout.session.completed`` event through the real webhook handler. Its events
 are Stripe's, signed as Stripe signs them (with :func:`shop.payments.webhook_secret`), so
 they are read by the same parser.
+
+It makes no invoices (``CheckoutRequest.invoice`` is ignored): the shop's own receipt
+covers test orders.
 """
 
 import hashlib

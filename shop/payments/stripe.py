@@ -334,6 +334,9 @@ def _session_create_params(request: CheckoutRequest) -> dict[str, Any]:
     if request.tax_behavior:
         # Stripe Tax works out the rate from the address; it must be set up in the Dashboard.
         params["automatic_tax"] = {"enabled": True}
+    if request.invoice:
+        # A payment-mode session makes a paid invoice once completed; Stripe e-mails it.
+        params["invoice_creation"] = {"enabled": True}
     if request.shipping_options:
         params["shipping_address_collection"] = {
             "allowed_countries": list(request.shipping_countries)

@@ -165,6 +165,28 @@ def _refund_changed(obj: Mapping, envelope: dict) -> events.RefundChanged:
     return events.RefundChanged(**envelope, refund=refund_from_dict(obj))
 
 
+def _https_or_empty(value) -> str:
+    """A URL the provider gave for the shopper to open: kept only when it is https."""
+    url = _str_or_none(value)
+    if url is None or len(url) > 500 or not url.startswith("https://"):
+        return ""
+    if any(c.isspace() or ord(c) < 32 for c in url) or "\\" in url:
+        return ""
+    return url
+
+
+def _invoice_ready(obj: Mapping, envelope: dict) -> events.InvoiceReady:
+    invoice_id = _str_or_none(obj.get("id"))
+    if invoice_id is None or len(invoice_id) > 255:
+        raise MalformedEvent("invoice has no usable id")
+    return events.InvoiceReady(
+        **envelope,
+        invoice_id=invoice_id,
+        hosted_url=_https_or_empty(obj.get("hosted_invoice_url")),
+        pdf_url=_https_or_empty(obj.get("invoice_pdf")),
+    )
+
+
 def refund_from_dict(obj: Mapping) -> ProviderRefund:
     """A Refund object (from a webhook or the API) as a ProviderRefund.
 
@@ -203,6 +225,9 @@ _READERS: dict[str, Callable[[Mapping, dict], events.ProviderEvent]] = {
     "refund.created": _refund_changed,
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
+    # The invoice of a session with invoice_creation: final (finalized), then paid.
+    "invoice.finalized": _invoice_ready,
+    "invoice.paid": _invoice_ready,
 }
 
 
@@ -234,6 +259,7 @@ def session_from_dict(obj: Mapping) -> CheckoutSession:
         shipping_address=_shipping_address(obj),
         amount_discount=_discount_of(obj),
         amount_tax=_amount_tax(obj),
+        invoice_id=_id_of(obj.get("invoice")),
     )
 
 

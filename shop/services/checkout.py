@@ -185,6 +185,7 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
             customer_email=shopper.email or "",
             shipping_offered=offer.to_snapshot(),
             tax_behavior=settings.tax_behavior_in_use,
+            invoice_requested=settings.stripe_invoices,
         )
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
@@ -318,6 +319,7 @@ def _checkout_request(order: Order, urls: CheckoutUrls) -> CheckoutRequest:
         collect_phone=offer.ask_phone,
         discount=_discount(order),
         tax_behavior=order.tax_behavior,
+        invoice=order.invoice_requested,
     )
 
 

@@ -17,6 +17,7 @@ from shop import promotions, shipping, stock
 from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services.disputes import disputes_attach
+from shop.services.invoices import invoices_attach
 from shop.tasks import order_confirmation_queue
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             order.payment_id = session.payment_id
         if session.customer_email and not order.customer_email:
             order.customer_email = session.customer_email
+        if session.invoice_id and len(session.invoice_id) <= 255:
+            order.invoice_id = session.invoice_id
         shipped = _shipping_record(order, checked) if checked.option else ()
         taxed = _tax_record(order, checked)
         # One entry, not two: receiving the money is what makes the order paid.
@@ -211,12 +214,13 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             source=source,
             kind=OrderEvent.Kind.PAYMENT_RECEIVED,
             message=received,
-            fields=("payment_id", "customer_email", *shipped, *taxed),
+            fields=("payment_id", "customer_email", "invoice_id", *shipped, *taxed),
         ):
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
             _apply_early_refund(order, source=source)
             disputes_attach(order)
+            invoices_attach(order, source=source)
         return order
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from shop.models import Order, PaymentEvent
 from shop.payments import events as ev
 from shop.payments import get_gateway
-from shop.services import disputes, fulfilment, refunds
+from shop.services import disputes, fulfilment, invoices, refunds
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ def _disputed(event: ev.DisputeUpdated, source: str) -> Order | None:
     return disputes.dispute_record(event=event, source=source)
 
 
+def _invoice_ready(event: ev.InvoiceReady, source: str) -> Order | None:
+    # Recorded even when no paid order names the invoice yet: attached once it is paid.
+    return invoices.invoice_record(event=event, source=source)
+
+
 HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.SessionCompleted: _completed,
     ev.AsyncPaymentSucceeded: _completed,
@@ -78,7 +83,18 @@ HANDLERS: Mapping[type[ev.ProviderEvent], Callable[..., Order | None]] = {
     ev.RefundUpdated: _refunded,
     ev.DisputeUpdated: _disputed,
     ev.RefundChanged: _refund_changed,
+    ev.InvoiceReady: _invoice_ready,
 }
+
+
+def _invoice_fields(event: ev.ProviderEvent) -> dict:
+    if not isinstance(event, ev.InvoiceReady):
+        return {}
+    return {
+        "invoice_id": event.invoice_id,
+        "invoice_hosted_url": event.hosted_url,
+        "invoice_pdf_url": event.pdf_url,
+    }
 
 
 def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
@@ -96,6 +112,7 @@ def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
                 "amount_refunded": event.amount_refunded
                 if isinstance(event, ev.RefundUpdated)
                 else None,
+                **_invoice_fields(event),
                 "payload": dict(event.payload),
             },
         )

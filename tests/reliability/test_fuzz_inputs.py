@@ -179,6 +179,8 @@ event_types = (
             "refund.created",
             "refund.updated",
             "refund.failed",
+            "invoice.paid",
+            "invoice.finalized",
             "payment_intent.created",
         ]
     )
@@ -209,6 +211,9 @@ def test_validly_signed_events_of_any_shape_never_5xx(products, data):
                 "amount_refunded": st.integers(min_value=-(2**70), max_value=2**70) | json_values,
                 "metadata": st.fixed_dictionaries({"refund_id": weird_text}) | json_values,
                 "failure_reason": json_values,
+                "invoice": st.sampled_from(["in_fuzzed"]) | json_values,
+                "hosted_invoice_url": json_values,
+                "invoice_pdf": json_values,
             },
         ),
         label="object",
@@ -237,6 +242,59 @@ def test_validly_signed_events_of_any_shape_never_5xx(products, data):
         assert session_object.get("amount_total") == order.amount_total
         assert session_object.get("currency") == order.currency
         assert session_object.get("payment_status") == "paid"
+
+
+invoice_urls = (
+    st.sampled_from(
+        [
+            "https://invoice.stripe.com/i/acct_x/test_y",
+            "http://invoice.stripe.com/i/acct_x/test_y",
+            "javascript:alert(1)",
+            "//evil.example/x",
+            "https://" + "a" * 600,
+            "https://invoice.stripe.com/i/a b",
+            "https://invoice.stripe.com/i/a\nb",
+            "",
+        ]
+    )
+    | st.text(max_size=40).map(lambda text: f"https://{text}")
+    | json_values
+)
+
+
+@FUZZ
+@given(
+    invoice_id=st.sampled_from(["in_paid_order", "in_unknown"]) | json_values,
+    hosted=invoice_urls,
+    pdf=invoice_urls,
+    event_type=st.sampled_from(["invoice.paid", "invoice.finalized"]),
+)
+def test_invoice_events_of_any_shape_never_5xx_and_store_only_https_links(
+    products, invoice_id, hosted, pdf, event_type
+):
+    order = order_create()
+    Order.objects.filter(pk=order.pk).update(invoice_id="in_paid_order")
+    invoice = {"id": invoice_id, "object": "invoice", "status": "paid"}
+    invoice |= {"hosted_invoice_url": hosted, "invoice_pdf": pdf}
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "api_version": STRIPE_API_VERSION,
+        "type": event_type,
+        "data": {"object": invoice},
+    }
+    body = json.dumps(event).encode()
+
+    response = _post_webhook(body, sign_payload(body, webhook_secret()))
+
+    assert response.status_code in (200, 400)
+    order.refresh_from_db()
+    for stored, sent in ((order.invoice_hosted_url, hosted), (order.invoice_pdf_url, pdf)):
+        assert stored in ("", sent)
+        if stored:
+            assert invoice_id == "in_paid_order"
+            assert stored.startswith("https://") and len(stored) <= 500
+            assert not any(c.isspace() for c in stored)
 
 
 @FUZZ

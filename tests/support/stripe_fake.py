@@ -2,7 +2,8 @@
 
 It covers what the shop uses of Checkout Sessions (create, retrieve, expire; automatic
 tax at one fixed rate, FAKE_TAX_RATE_PERCENT) and
-Refunds (create, retrieve, and the events Stripe sends about them), and answers
+Refunds (create, retrieve, and the events Stripe sends about them), the Invoice a
+session with ``invoice_creation`` makes when paid (retrieve, and its events), and answers
 the way Stripe does: form-encoded requests with bracketed keys,
 JSON objects back, ``{"error": {...}}`` bodies with Stripe's status codes,
 bearer-key authentication and idempotency keys. Tests drive it through the
@@ -42,6 +43,7 @@ _EXPIRE_PATH = re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$")
 _PAY_PATH = re.compile(r"^/pay/([^/]+)$")
 _REFUND_PATH = re.compile(r"^/v1/refunds/([^/]+)$")
 _COUPON_PATH = re.compile(r"^/v1/coupons/([^/]+)$")
+_INVOICE_PATH = re.compile(r"^/v1/invoices/([^/]+)$")
 
 # Automatic tax: the fake's Stripe Tax charges this one rate, wherever the address is, on
 # every line and shipping rate (rounded half up per line, as Stripe rounds per line item).
@@ -140,6 +142,8 @@ class FakeStripe:
         self.refund_creations = 0
         # Coupons made with POST /v1/coupons, by id (sessions' discounts name them).
         self.coupons: dict[str, dict[str, Any]] = {}
+        # Invoices made by paid sessions with invoice_creation enabled, by id.
+        self.invoices: dict[str, dict[str, Any]] = {}
         # The status the next refunds are created with (cards: succeeded at once).
         self.refund_status = "succeeded"
         self._requests: list[RecordedRequest] = []
@@ -230,6 +234,7 @@ class FakeStripe:
             self.refunds.clear()
             self.refund_creations = 0
             self.coupons.clear()
+            self.invoices.clear()
             self._requests.clear()
             self._idempotent_results.clear()
             self._faults.clear()
@@ -301,7 +306,45 @@ class FakeStripe:
                 "currency": session["currency"],
                 "amount_refunded": 0,
             }
+            if session["invoice_creation"]["enabled"] and payment_status == "paid":
+                session["invoice"] = self._create_invoice(session)["id"]
             return dict(session)
+
+    # -- invoices: made by paid sessions with invoice_creation ---------------
+
+    def _create_invoice(self, session: dict[str, Any]) -> dict[str, Any]:
+        """The paid Invoice Stripe makes for a completed session (``invoice_creation``)."""
+        invoice_id = f"in_{_random_id()}"
+        token = _random_id(40)
+        details = session.get("customer_details") or {}
+        invoice = {
+            "id": invoice_id,
+            "object": "invoice",
+            "amount_due": session["amount_total"],
+            "amount_paid": session["amount_total"],
+            "amount_remaining": 0,
+            "collection_method": "charge_automatically",
+            "created": int(time.time()),
+            "currency": session["currency"],
+            "customer": session.get("customer"),
+            "customer_email": details.get("email") or session.get("customer_email"),
+            "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_fake/test_{token}",
+            "invoice_pdf": f"https://pay.stripe.com/invoice/acct_fake/test_{token}/pdf",
+            "livemode": False,
+            "metadata": dict(session.get("metadata") or {}),
+            "number": f"FAKE-{len(self.invoices) + 1:04d}",
+            "status": "paid",
+            "status_transitions": {"finalized_at": int(time.time()), "paid_at": int(time.time())},
+            "total": session["amount_total"],
+        }
+        self.invoices[invoice_id] = invoice
+        return invoice
+
+    def invoice_event(self, invoice_id: str, event_type: str = "invoice.paid") -> dict[str, Any]:
+        """``invoice.finalized`` or ``invoice.paid`` for one of the fake's invoices."""
+        with self._lock:
+            invoice = dict(self.invoices[invoice_id])
+        return self.event(event_type, invoice)
 
     # -- refunds: the objects and the events Stripe sends about them --------
 
@@ -586,6 +629,11 @@ class FakeStripe:
             if coupon is None:
                 raise _ApiError(404, "No such coupon", code="resource_missing", param="id")
             return dict(coupon)
+        if method == "GET" and (match := _INVOICE_PATH.match(path)):
+            invoice = self.invoices.get(unquote_plus(match.group(1)))
+            if invoice is None:
+                raise _ApiError(404, "No such invoice", code="resource_missing", param="id")
+            return dict(invoice)
         if method == "GET" and (match := _REFUND_PATH.match(path)):
             refund = self.refunds.get(unquote_plus(match.group(1)))
             if refund is None:
@@ -712,6 +760,11 @@ class FakeStripe:
                 param="line_items",
             )
         shipping = self._shipping_params(params, currencies, automatic_tax=automatic_tax)
+        invoice_creation = params.get("invoice_creation") or {"enabled": "false"}
+        if not isinstance(invoice_creation, dict) or str(
+            invoice_creation.get("enabled")
+        ).lower() not in ("true", "false"):
+            raise _ApiError(400, "Invalid boolean", param="invoice_creation[enabled]")
         discounts, amount_discount = self._discounts(params, currencies, amount_total)
         shipping["total_details"] = {
             **shipping["total_details"],
@@ -741,6 +794,19 @@ class FakeStripe:
                 "liability": {"type": "self"} if automatic_tax else None,
                 "provider": "stripe" if automatic_tax else None,
                 "status": "requires_location_inputs" if automatic_tax else None,
+            },
+            "invoice": None,
+            "invoice_creation": {
+                "enabled": str(invoice_creation.get("enabled")).lower() == "true",
+                "invoice_data": {
+                    "account_tax_ids": None,
+                    "custom_fields": None,
+                    "description": None,
+                    "footer": None,
+                    "issuer": None,
+                    "metadata": {},
+                    "rendering_options": None,
+                },
             },
             "expires_at": expires_at,
             "success_url": params["success_url"],
