@@ -14,6 +14,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from shop.models.orders import Order
-from shop.models.promotions import CODE_MAX_LENGTH, PromotionCode, code_normalise
+from shop.models.promotions import CODE_MAX_LENGTH, CODE_PATTERN, PromotionCode, code_normalise
 from shop.money import format_money
 
 # The shop page's and checkout's form field (and JSON key).
@@ -129,7 +130,9 @@ def promotion_check(
     """
     now = now or timezone.now()
     normalised = code_normalise(code)
-    if not normalised or len(normalised) > CODE_MAX_LENGTH:
+    # A code editors could not have saved is unknown without asking the database (which
+    # refuses some characters, NUL on PostgreSQL, with an error rather than no match).
+    if len(normalised) > CODE_MAX_LENGTH or not re.fullmatch(CODE_PATTERN, normalised):
         raise PromotionRefused(
             PromotionRefused.Reason.UNKNOWN, f"We don't know the promotion code {code[:40]!r}."
         )

@@ -232,6 +232,18 @@ def test_an_exhausted_code_is_refused_with_409(
     assert "LAST has been used up" in text_of(response)
 
 
+@pytest.mark.parametrize("code", ["WEL\x00COME", "WELCOME 10", "ü10", "-LEADING"])
+def test_a_code_no_editor_could_have_saved_is_unknown_without_an_error(
+    fake: FakeStripe, browser: Browser, mug: Product, code: str
+) -> None:
+    # PostgreSQL refuses a NUL in a query's string with an error, not a miss.
+    response = _refusal(browser, mug, code)
+
+    assert response.status_code == 400
+    assert "We don't know the promotion code" in text_of(response)
+    assert not fake.requests
+
+
 def test_an_unpublished_draft_code_is_unknown(fake: FakeStripe, browser: Browser, mug: Product):
     promotion("DRAFT", percent_off=10, publish=False)
 
