@@ -64,7 +64,7 @@ class StoreSettings(BaseSiteSetting):
     )
 
     class TaxBehavior(models.TextChoices):
-        # Stripe's tax_behavior values.
+        # The payment provider's tax behaviour values.
         INCLUSIVE = "inclusive", "Prices include tax"
         EXCLUSIVE = "exclusive", "Tax is added at checkout"
 
@@ -73,9 +73,9 @@ class StoreSettings(BaseSiteSetting):
         default=False,
         help_text=(
             "Checkout works out the sales tax or VAT for each order from the delivery address. "
-            "With real Stripe keys, Stripe Tax must first be set up in the Stripe Dashboard "
-            "(your business address and where you are registered to collect tax), or "
-            "checkout fails."
+            "With real payment keys, automatic tax must first be set up in the payment "
+            "provider's dashboard (your business address and where you are registered to "
+            "collect tax), or checkout fails."
         ),
     )
     tax_behavior = models.CharField(
@@ -96,19 +96,20 @@ class StoreSettings(BaseSiteSetting):
         default=Decimal("20.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text=(
-            "Only the test payment page (used without Stripe keys) charges this one rate, "
-            "e.g. 20.00 for 20%. With Stripe, Stripe works out the real rate."
+            "Only the test payment page (used without payment keys) charges this one rate, "
+            "e.g. 20.00 for 20%. With real keys, the payment provider works out the real rate."
         ),
     )
 
-    stripe_invoices = models.BooleanField(
-        "Stripe invoices for paid orders",
+    hosted_invoices = models.BooleanField(
+        "hosted invoices for paid orders",
         default=False,
         help_text=(
-            "With Stripe, each paid order gets an invoice that Stripe e-mails to the shopper "
-            "and hosts online (with a PDF); the order page and confirmation e-mail link it. "
-            "Without it, shoppers are offered the shop's own receipt. Stripe may charge a fee "
-            "per invoice. The test payment page (without Stripe keys) makes no invoices."
+            "With real payment keys, each paid order gets an invoice that the payment "
+            "provider e-mails to the shopper and hosts online (with a PDF); the order page "
+            "and confirmation e-mail link it. Without it, shoppers are offered the shop's own "
+            "receipt. The provider may charge a fee per invoice. The test payment page "
+            "(without payment keys) makes no invoices."
         ),
     )
 
@@ -126,7 +127,7 @@ class StoreSettings(BaseSiteSetting):
             [FieldPanel("automatic_tax"), FieldPanel("tax_behavior"), FieldPanel("test_tax_rate")],
             heading="Tax",
         ),
-        FieldPanel("stripe_invoices"),
+        FieldPanel("hosted_invoices"),
     ]
 
     class Meta:

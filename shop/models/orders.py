@@ -392,7 +392,7 @@ class OrderLine(models.Model):
     unit_amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     quantity = models.PositiveIntegerField()
-    # The product's Stripe tax code when the order was placed ("" for none).
+    # The product's tax code when the order was placed ("" for none).
     tax_code = models.CharField(max_length=13, blank=True, editable=False)
     # The stock hold (shop/stock.py): units of a tracked product held for this order until
     # its payment session can no longer be paid, then released, or sold when it is paid.

@@ -30,10 +30,10 @@ from shop.money import CURRENCY_CHOICES, MAX_UNIT_AMOUNT, format_money
 DISPLAY_ORDER = ("sort_order", "name", "pk")
 
 
-# Stripe's product tax codes: "txcd_" and eight digits (https://docs.stripe.com/tax/tax-codes).
+# The payment provider's product tax codes: "txcd_" and eight digits (its tax-codes list).
 tax_code_validator = RegexValidator(
     r"^txcd_[0-9]{8}\Z",
-    message='Enter a Stripe tax code: "txcd_" followed by 8 digits, e.g. txcd_99999999.',
+    message='Enter a tax code: "txcd_" followed by 8 digits, e.g. txcd_99999999.',
 )
 
 
@@ -111,10 +111,10 @@ class Product(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, m
         blank=True,
         validators=[tax_code_validator],
         help_text=(
-            "Optional. The Stripe tax code for this kind of product (e.g. txcd_99999999 for "
-            "general goods, listed at stripe.com/docs/tax/tax-codes), used when tax is "
-            "calculated automatically. Leave empty to use the default set in the Stripe "
-            "Dashboard."
+            "Optional. The payment provider's tax code for this kind of product (e.g. "
+            "txcd_99999999 for general goods, from the provider's list of tax codes), used "
+            "when tax is calculated automatically. Leave empty to use the default set in the "
+            "provider's dashboard."
         ),
     )
 

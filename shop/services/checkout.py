@@ -185,7 +185,7 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
             customer_email=shopper.email or "",
             shipping_offered=offer.to_snapshot(),
             tax_behavior=settings.tax_behavior_in_use,
-            invoice_requested=settings.stripe_invoices,
+            invoice_requested=settings.hosted_invoices,
         )
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)

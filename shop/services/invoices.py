@@ -1,4 +1,4 @@
-"""The provider's invoices for paid orders (Settings → Store settings, "Stripe invoices").
+"""The provider's invoices for paid orders (Settings → Store settings, "Hosted invoices").
 
 Checkout asks for one when the order was placed with the setting on; the completed session
 names it (``Order.invoice_id``, stored when paid) and its ``invoice.finalized`` /

@@ -43,7 +43,7 @@ def test_admin_turns_tax_on_and_a_shopper_pays_it_on_top(
     admin_page.get_by_label("Calculate tax automatically").check()
     admin_page.get_by_label("Tax and your prices").select_option(label="Tax is added at checkout")
     expect(admin_page.get_by_label("Tax rate for test payments (%)")).to_have_value("20.00")
-    expect(admin_page.locator("main")).to_contain_text("Stripe Tax must first be set up")
+    expect(admin_page.locator("main")).to_contain_text("automatic tax must first be set up")
     save_screenshot(admin_page, "store-settings-tax")
     save_settings(admin_page)
 

@@ -1,6 +1,6 @@
 """Stripe-hosted invoices for paid orders, through the real stripe SDK against the fake.
 
-With Settings → Store settings "Stripe invoices for paid orders" on, checkout asks Stripe
+With Settings → Store settings "Hosted invoices for paid orders" on, checkout asks Stripe
 for an invoice; the completed session names it, and its invoice.paid / invoice.finalized
 events say where the shopper sees it (the hosted page and the PDF), in whichever order
 the events arrive.
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 def invoices_on() -> None:
     settings = StoreSettings.objects.get()
-    settings.stripe_invoices = True
+    settings.hosted_invoices = True
     settings.save()
 
 
@@ -79,7 +79,7 @@ def test_a_retry_after_the_setting_changed_sends_what_the_first_attempt_did(
     fake.inject_fault(503)
     assert browser.buy(token, {mug: 1}).status_code == 503
     settings = StoreSettings.objects.get()
-    settings.stripe_invoices = False
+    settings.hosted_invoices = False
     settings.save()
 
     checkout(browser, {mug: 1}, token=token)
@@ -256,13 +256,15 @@ def test_the_admin_order_view_shows_the_invoice_and_its_links(
     assert order.invoice_id in page.get_text()
 
 
-def test_an_administrator_turns_stripe_invoices_on_in_store_settings(admin_client) -> None:
+def test_an_administrator_turns_hosted_invoices_on_in_store_settings(admin_client) -> None:
     site = Site.objects.get(is_default_site=True)
     url = reverse("wagtailsettings:edit", args=["home", "storesettings", site.pk])
     form = soup_of(admin_client.get(url))
-    field = form.find("input", attrs={"name": "stripe_invoices"})
+    field = form.find("input", attrs={"name": "hosted_invoices"})
     assert field is not None and not field.has_attr("checked")
-    assert "an invoice that Stripe e-mails to the shopper" in form.get_text()
+    assert "an invoice that the payment provider e-mails to the shopper" in " ".join(
+        form.get_text().split()
+    )
 
     response = admin_client.post(
         url,
@@ -272,9 +274,9 @@ def test_an_administrator_turns_stripe_invoices_on_in_store_settings(admin_clien
             "ship_to_countries": ["US"],
             "tax_behavior": "exclusive",
             "test_tax_rate": "20",
-            "stripe_invoices": "on",
+            "hosted_invoices": "on",
         },
     )
 
     assert response.status_code == 302
-    assert StoreSettings.for_site(site).stripe_invoices is True
+    assert StoreSettings.for_site(site).hosted_invoices is True
