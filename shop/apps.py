@@ -7,3 +7,6 @@ class ShopConfig(AppConfig):
 
     def ready(self):
         from shop import checks  # noqa: F401  (registers the system checks)
+        from shop.shop_state import connect_signals
+
+        connect_signals()

@@ -1,23 +1,30 @@
 """The shop page's product cards, rendered once and cached, keyed on what is for sale.
 
-The key is derived from the database — every field a card shows, of every product for
-sale right now, and what each card says of its stock — so a publish, an edit, a sale, a
-reorder from the snippet listing, an expiry or a scheduled go-live shows at once on every
-server, whatever cache each one has. Per-shopper parts of the page (the checkout token,
-chosen quantities, My orders) are never cached.
+Two layers. Each process keeps the drawn cards while the shop's shared version holds
+(``shop.shop_state``: bumped by every save of a product, image, page, site or the store
+settings, and by every hold or release of stock) and until the clock next changes a card (a
+schedule starting or ending, a hold lapsing: ``seconds_until_cards_change``). Drawing them
+again reads every field a card shows and what each card says of stock, and looks for that
+digest in the shared cache, so a server that has drawn these cards lends them to the others.
+Per-shopper parts of the page (the checkout token, chosen quantities, My orders) are never
+kept here.
 """
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Min, Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from shop import selectors
-from shop.models import Product
-from shop.stock import stock_levels_of
+from shop.models import OrderLine, Product
+from shop.shop_state import remembered
+from shop.stock import holding, stock_levels_of
 
 # Everything product_card.html shows, in the order the catalogue shows it; stock last.
 _CARD_FIELDS = (
@@ -98,12 +105,47 @@ class ProductCards:
 
 
 def product_cards_render(
-    page, *, low_stock_threshold: int, chosen_quantities: dict | None = None
+    page, *, low_stock_threshold: int, chosen_quantities: dict | None = None, request=None
 ) -> ProductCards:
     """The product cards of ``page``, with their quantity inputs.
 
-    Cached unless the shopper's own quantities are to be kept in the inputs.
+    Cached unless the shopper's own quantities are to be kept in the inputs; and kept by
+    the process, without a query, while the shop's version holds (``shop.shop_state``) and
+    until the clock next changes a card.
     """
+    if chosen_quantities or request is None:
+        return _cards(
+            page, low_stock_threshold=low_stock_threshold, chosen_quantities=chosen_quantities
+        )
+    key = ("product-cards", page.pk, page.live_revision_id, page.max_quantity, low_stock_threshold)
+
+    def build():
+        cards = _cards(page, low_stock_threshold=low_stock_threshold)
+        return cards, seconds_until_cards_change()
+
+    return remembered(request, key, build)
+
+
+def seconds_until_cards_change(now: dt.datetime | None = None) -> float:
+    """How long the cards may be kept with nothing saved: until a product's schedule starts
+    or ends, or a hold lapses with its payment session, and at most CATALOGUE_CACHE_SECONDS
+    (a change written behind the ORM's back, such as a raw UPDATE, shows by then)."""
+    now = now or timezone.now()
+    schedule = Product.objects.aggregate(
+        starts=Min("go_live_at", filter=Q(go_live_at__gt=now)),
+        ends=Min("expire_at", filter=Q(expire_at__gt=now)),
+    )
+    lapses = OrderLine.objects.filter(holding(now), product__stock__isnull=False).aggregate(
+        at=Min("held_until")
+    )["at"]
+    seconds = float(settings.CATALOGUE_CACHE_SECONDS)
+    for moment in (schedule["starts"], schedule["ends"], lapses):
+        if moment is not None:
+            seconds = min(seconds, (moment - now).total_seconds())
+    return max(seconds, 0.0)
+
+
+def _cards(page, *, low_stock_threshold: int, chosen_quantities: dict | None = None):
     ids, stock, digest = product_cards_state(
         max_quantity=page.max_quantity, low_stock_threshold=low_stock_threshold
     )

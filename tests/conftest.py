@@ -11,6 +11,7 @@ Every fixture is defined once, here or in the one conftest or module that uses i
 import logging
 import os
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +20,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from hypothesis import settings
 
+from shop import shop_state
 from shop.models import Product, ShopPage
 from tests.support.shop import product, shop_build
 from tests.support.shopper import Browser
@@ -100,6 +102,14 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _shop_state_bumped_at_the_change(monkeypatch):
+    """A test's transaction is rolled back, never committed, so work waiting for the commit
+    never runs: the shop's shared version (shop/shop_state.py) is bumped at the change
+    itself, as the commit would a moment later. Tests against servers commit for real."""
+    monkeypatch.setattr(shop_state, "transaction", SimpleNamespace(on_commit=lambda work: work()))
 
 
 @pytest.fixture

@@ -83,8 +83,9 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(reference=normalised) if normalised else self.none()
 
     def history_of(self, shopper: "Shopper") -> "OrderQuerySet":
-        """The shopper's orders worth showing them, newest first, lines prefetched."""
-        return self.owned_by(shopper).shown_to_shopper().with_lines().order_by("-created_at", "-pk")
+        """The shopper's orders worth showing them, newest first (their cards read the lines
+        of those not drawn yet: ``shop.order_cards``)."""
+        return self.owned_by(shopper).shown_to_shopper().order_by("-created_at", "-pk")
 
 
 class FulfilmentStatus(models.TextChoices):

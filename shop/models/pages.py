@@ -16,8 +16,10 @@ from wagtail.search import index
 
 from home.models import StoreSettings
 from shop.models.orders import REFERENCE_REGEX, Order, reference_normalise
+from shop.order_cards import order_cards
 from shop.order_keys import KEY_PARAMETER, order_link_opens
 from shop.shipping import shipping_summary
+from shop.shop_state import remembered
 from shop.shoppers import shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
@@ -79,10 +81,14 @@ class ShopPage(RoutablePageMixin, Page):
             # A fresh token per render: resubmitting this page's form finds the same order.
             "checkout_token": uuid.uuid4(),
             "chosen_quantities": chosen_quantities or {},
-            "recent_orders": orders[:RECENT_ORDERS_ON_PAGE],
+            "recent_orders": order_cards(request, self, orders[:RECENT_ORDERS_ON_PAGE]),
             "more_orders": len(orders) > RECENT_ORDERS_ON_PAGE,
-            # The request's store settings, which the catalogue reads too (one query).
-            "shipping_note": shipping_summary(currency=settings.SHOP_CURRENCY, settings=store),
+            # The live rates, read once per process while the shop's version holds.
+            "shipping_note": remembered(
+                request,
+                ("shipping-note", store.pk),
+                lambda: (shipping_summary(currency=settings.SHOP_CURRENCY, settings=store), None),
+            ),
             "tax_note": store.get_tax_behavior_display() if store.automatic_tax else "",
         }
 
@@ -113,7 +119,10 @@ class ShopPage(RoutablePageMixin, Page):
         return self.render(
             request,
             template="shop/order_history.html",
-            context_overrides={"orders_page": orders_page},
+            context_overrides={
+                "orders_page": orders_page,
+                "order_cards": order_cards(request, self, list(orders_page.object_list)),
+            },
         )
 
     def _order_for(self, request, reference):

@@ -20,6 +20,7 @@ from shop.models.promotions import code_normalise
 from shop.payments import get_gateway, limits
 from shop.payments.base import CheckoutLine, CheckoutRequest, CheckoutSession, Discount
 from shop.services import fulfilment
+from shop.shop_state import shop_state_changed
 from shop.shoppers import Shopper
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,8 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
         )
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
+        if held:
+            shop_state_changed()  # fewer units left on the held products' cards
         held_until = session_expiry(order) + stock.HOLD_MARGIN
         if promotion is not None:
             order.promotion_held_until = held_until

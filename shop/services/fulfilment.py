@@ -18,6 +18,7 @@ from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
 from shop.services.disputes import disputes_attach
 from shop.services.invoices import invoices_attach
+from shop.shop_state import shop_state_changed
 from shop.tasks import order_confirmation_queue
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def _stock_release(order: Order, *, source: Source, now: dt.datetime | None = No
     if not lines:
         return
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(hold_released_at=now)
+    shop_state_changed()  # the units are back on sale: the cards say so
     message = f"Released: {stock.units_text(lines)}"
     OrderEvent.objects.record(order, OrderEvent.Kind.STOCK_RELEASED, source, message=message)
     logger.info("order %s stock released (%s) source=%s", order.reference, message, source)
@@ -116,6 +118,8 @@ def _stock_sell(order: Order, *, source: Source) -> None:
     list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
     lapsed = {line.product_id for line in lines if not _held_at(line, now)}
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(sold_at=now)
+    if lapsed:
+        shop_state_changed()  # units no longer held are now sold: fewer left on the cards
     OrderEvent.objects.record(
         order, OrderEvent.Kind.STOCK_SOLD, source, message=f"Sold: {stock.units_text(lines)}"
     )

@@ -33,6 +33,7 @@ from shop.payments.base import (
 )
 from shop.payments.events import EventKind
 from shop.services.fulfilment import _move
+from shop.shop_state import shop_state_changed
 
 logger = logging.getLogger(__name__)
 
@@ -385,6 +386,7 @@ def _restock(order: Order, record: Refund, *, source: Source) -> None:
         returned.append(f"{line.product_name} × {units}")
     Refund.objects.filter(pk=record.pk).update(restocked_at=timezone.now())
     if returned:
+        shop_state_changed()  # the units are back on sale: the cards say so
         OrderEvent.objects.record(
             order,
             OrderEvent.Kind.STOCK_RETURNED,

@@ -20,6 +20,7 @@ def product_cards(context, page, chosen_quantities=None) -> ProductCards:
         page,
         low_stock_threshold=store.low_stock_threshold,
         chosen_quantities=chosen_quantities,
+        request=request,
     )
 
 

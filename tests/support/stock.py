@@ -8,13 +8,21 @@ import uuid
 from django.utils import timezone
 
 from shop.models import Order, OrderLine, Product
+from shop.shop_state import shop_state_changed
 
 
 def stock_line_make(
-    product: Product, quantity: int, *, sold: bool = False, oversold: bool = False
+    product: Product,
+    quantity: int,
+    *,
+    sold: bool = False,
+    oversold: bool = False,
+    held_for: dt.timedelta = dt.timedelta(minutes=30),
 ) -> OrderLine:
-    """An order line holding ``quantity`` units of ``product`` for half an hour, or sold."""
+    """An order line holding ``quantity`` units of ``product`` for ``held_for``, or sold;
+    the shop's cards are told, as the checkout that holds units tells them."""
     now = timezone.now()
+    shop_state_changed()
     order = Order.objects.create(
         status=Order.Status.PAID if sold else Order.Status.PENDING,
         checkout_token=uuid.uuid4(),
@@ -31,6 +39,6 @@ def stock_line_make(
         currency=product.currency,
         quantity=quantity,
         held_quantity=quantity,
-        held_until=now + dt.timedelta(minutes=30),
+        held_until=now + held_for,
         sold_at=now if sold else None,
     )
