@@ -60,6 +60,21 @@ def test_fulfilment_staff_see_mark_as_shipped_on_a_paid_order(fulfilment_client,
     assert "12 Marylebone Road" in page.select_one("[data-ship-to]").get_text()
 
 
+def test_the_order_lines_add_up_to_the_total_with_the_shipping_row(fulfilment_client, paid_to_ship):
+    page = _inspect(fulfilment_client, paid_to_ship)
+
+    rows = [
+        [cell.get_text(strip=True) for cell in row.find_all(["th", "td"])]
+        for row in page.select("[data-order-lines] tfoot tr")
+    ]
+    # $36.00 + $24.50 of lines, then what the shopper paid on top of them.
+    assert rows == [
+        ["Subtotal", "$60.50"],
+        ["Shipping (Standard)", "$4.95"],
+        ["Total (USD)", "$65.45"],
+    ]
+
+
 def test_no_mark_as_shipped_on_an_unpaid_order(fulfilment_client, shop):
     pending = order_make(status=Order.Status.PENDING)
 
