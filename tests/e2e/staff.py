@@ -8,6 +8,7 @@ from tests.e2e.conftest import EDITOR
 
 # Created by seed_shop --demo-users (DEBUG only), like EDITOR.
 MANAGER = ("manager", "manager")
+FULFILMENT = ("fulfilment", "fulfilment")
 SUPERUSER = ("admin", "admin")
 
 

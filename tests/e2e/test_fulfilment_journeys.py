@@ -13,11 +13,10 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import EDITOR
 from tests.e2e.shopper import MUG, TOTE, choose, open_shop, order_card, pay, press_buy
-from tests.e2e.staff import log_in_to_admin
+from tests.e2e.staff import FULFILMENT, log_in_to_admin
 
 pytestmark = pytest.mark.e2e
 
-FULFILMENT = ("fulfilment", "fulfilment")
 TRACKING = "https://track.example.com/parcel/RM123456789GB"
 
 

@@ -9,11 +9,9 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import EDITOR
 from tests.e2e.shopper import choose, open_shop, pay, press_buy
-from tests.e2e.staff import log_in_to_admin
+from tests.e2e.staff import MANAGER, log_in_to_admin
 
 pytestmark = pytest.mark.e2e
-
-MANAGER = ("manager", "manager")  # seed_shop --demo-users: the real Managers group
 
 
 def _paid_order(new_context) -> str:

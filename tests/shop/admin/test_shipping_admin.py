@@ -60,6 +60,21 @@ def test_fulfilment_staff_see_mark_as_shipped_on_a_paid_order(fulfilment_client,
     assert "12 Marylebone Road" in page.select_one("[data-ship-to]").get_text()
 
 
+def test_the_order_lines_add_up_to_the_total_with_the_shipping_row(fulfilment_client, paid_to_ship):
+    page = _inspect(fulfilment_client, paid_to_ship)
+
+    rows = [
+        [cell.get_text(strip=True) for cell in row.find_all(["th", "td"])]
+        for row in page.select("[data-order-lines] tfoot tr")
+    ]
+    # $36.00 + $24.50 of lines, then what the shopper paid on top of them.
+    assert rows == [
+        ["Subtotal", "$60.50"],
+        ["Shipping (Standard)", "$4.95"],
+        ["Total (USD)", "$65.45"],
+    ]
+
+
 def test_no_mark_as_shipped_on_an_unpaid_order(fulfilment_client, shop):
     pending = order_make(status=Order.Status.PENDING)
 
@@ -314,7 +329,7 @@ def test_packing_slip_shows_store_reference_date_address_lines_and_rate(
         "Flat 3",
         "NW1 5LR London",
         "Greater London",
-        "GB",
+        "United Kingdom",  # the country's name, as the shopper's page writes it
         "+44 20 7946 0000",
     ]
     lines = [
@@ -328,6 +343,22 @@ def test_packing_slip_shows_store_reference_date_address_lines_and_rate(
     assert stylesheet.startswith("/static/")
     css = finders.find(stylesheet.removeprefix("/static/"))
     assert "@media print" in open(css, encoding="utf-8").read()  # noqa: SIM115
+
+
+def test_packing_slip_writes_a_one_day_estimate_as_the_shopper_reads_it(fulfilment_client):
+    order = order_make(
+        status=Order.Status.PAID,
+        shipping={
+            **SHIP_TO,
+            "shipping_rate_name": "Next day",
+            "shipping_min_days": 1,
+            "shipping_max_days": 1,
+        },
+    )
+
+    page = _page(fulfilment_client.get(reverse("orders:packing_slip", args=[order.pk])))
+
+    assert page.select_one("[data-rate]").get_text(strip=True) == "Next day (1 business day)"
 
 
 def test_editors_may_print_a_packing_slip_but_not_others(editor_client, paid_to_ship, client, shop):

@@ -79,9 +79,14 @@ def test_a_shipment_sends_one_email_with_the_carrier_and_tracking_link(
     assert message.subject == f"Your order {paid_to_ship.reference} has shipped"
     assert "Royal Mail" in message.body
     assert TRACKING in message.body
-    assert "12 Marylebone Road" in message.body
+    # The address as the shopper's order page writes it: the country by name.
+    assert (
+        "To:\nAda Lovelace\n12 Marylebone Road\nFlat 3\nNW1 5LR London\nGreater London\n"
+        "United Kingdom\n" in message.body
+    )
     html = message.alternatives[0][0]
     assert f'href="{TRACKING}"' in html
+    assert "12 Marylebone Road<br>Flat 3" in html and "United Kingdom" in html
     paid_to_ship.refresh_from_db()
     assert paid_to_ship.shipped_emailed_at is not None
     assert (
