@@ -65,11 +65,13 @@ BENCH_ORDERS ?= 100000
 BENCH_EVENTS ?= 1000000
 BENCH_DURATION ?= 5
 BENCH_CONNECTIONS ?= 4
+BENCH_CACHE_URL ?=
 
 bench: venv  ## measure the shop under gunicorn against a ceiling; writes bench/results/
 	command -v wrk >/dev/null 2>&1 || { apt-get update && apt-get install -y wrk; }
 	BENCH_ORDERS=$(BENCH_ORDERS) BENCH_EVENTS=$(BENCH_EVENTS) \
 	BENCH_DURATION=$(BENCH_DURATION) BENCH_CONNECTIONS=$(BENCH_CONNECTIONS) \
+	BENCH_CACHE_URL=$(BENCH_CACHE_URL) \
 	$(BIN)/python -m bench.run
 
 clean:

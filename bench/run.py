@@ -30,6 +30,8 @@ DURATION = int(os.environ.get("BENCH_DURATION") or 5)  # seconds per scenario
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS") or 4)
 ORDERS = int(os.environ.get("BENCH_ORDERS") or 100_000)
 EVENTS = int(os.environ.get("BENCH_EVENTS") or 1_000_000)
+# Production's cache: the database's when empty, else e.g. redis://127.0.0.1:6379/9.
+CACHE_URL = os.environ.get("BENCH_CACHE_URL", "")
 SMALL = 1_000  # orders (and events) of the first phase
 SHOPPERS = {"few@example.com": 10, "many@example.com": 500}
 UNIQUE = 600 * DURATION  # fresh requests prepared per webhook/checkout scenario
@@ -308,7 +310,7 @@ def main() -> int:
             SECRET_KEY="bench-only-secret-key-" + "x" * 40,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             DATABASE_URL=database.url,
-            CACHE_URL="",  # production's: the database cache every worker shares
+            CACHE_URL=CACHE_URL,
             PAYMENT_GATEWAY="stripe",
             STRIPE_SECRET_KEY="sk_test_bench",  # noqa: S106
             STRIPE_WEBHOOK_SECRET=SECRET,
@@ -360,6 +362,12 @@ def main() -> int:
 
 def change(a: float, b: float) -> str:
     return f"{(b - a) / a * 100:+.0f}%" if a else "–"
+
+
+def _cache_words() -> str:
+    if not CACHE_URL:
+        return "the database's (`CACHE_URL` unset, production's default): one query a read"
+    return f"`CACHE_URL={CACHE_URL}` (`BENCH_CACHE_URL`): cache reads are not queries"
 
 
 def markdown(started, load, rows: list[Row], plans: dict, rss: list[int], sizes: list) -> str:
@@ -415,6 +423,7 @@ move with it; compare ratios and CPU within the run). Python {platform.python_ve
 - gunicorn `-c gunicorn.conf.py site_config.wsgi`, 2 sync workers, `site_config.settings.bench`
   (production's settings plus plain HTTP, no rate limits, the ceiling and a query-count
   header), PostgreSQL database `{DATABASE}`, created fresh; every product's stock tracked.
+  Cache: {_cache_words()}.
 - Each phase: the ceiling (the anonymous shop page's bytes, rendered once, returned by the
   same gunicorn) first and last, the scenarios between; × ceiling is req/s over the mean of
   the phase's two ceilings. wrk, 1 thread, {CONNECTIONS} connections, {DURATION} s per
