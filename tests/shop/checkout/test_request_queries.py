@@ -77,7 +77,7 @@ def _tracked(*products: Product) -> None:
 
 
 @override_settings(TASKS=DATABASE_TASKS)
-def test_a_paid_event_for_an_order_holding_stock_costs_20_queries_and_no_cache_call(
+def test_a_paid_event_for_an_order_holding_stock_costs_13_queries_and_no_cache_call(
     browser: Browser, committed_shop: list[Product], django_assert_num_queries
 ) -> None:
     mug, tote = committed_shop
@@ -87,14 +87,14 @@ def test_a_paid_event_for_an_order_holding_stock_costs_20_queries_and_no_cache_c
     deliver = _paid_delivery(browser, order)
 
     # 1 SELECT the event id (get_or_create), 2 SAVEPOINT, 3 INSERT the PaymentEvent,
-    # 4 RELEASE; 5 SAVEPOINT (order_fulfil's atomic), 6 SELECT the order FOR UPDATE,
-    # 7 UPDATE the order (paid, payment, address), 8 INSERT its "payment received" entry,
-    # 9 SELECT its held lines, 10 SELECT the products FOR UPDATE, 11 UPDATE the lines sold,
-    # 12 INSERT the "stock sold" entry, 13 SELECT the products' stock again, 14 SELECT the
-    # held and sold units (stock levels), 15 SELECT early refunds, 16 SELECT early refund
-    # events, 17 SELECT early disputes (invoice: none asked for), 18 RELEASE, 19 UPDATE the
-    # PaymentEvent's order; after COMMIT, 20 INSERT the confirmation e-mail's task.
-    with django_assert_num_queries(counted(20, transactions=1)), cache_calls() as calls:
+    # 4 RELEASE; 5 SELECT the order FOR UPDATE, and (EXISTS) whether it holds unsold units
+    # and whether refunds, refund events, disputes or invoice events wait for its payment;
+    # 6 SELECT its held lines; 7 SELECT the products' stock FOR UPDATE; 8 UPDATE the lines
+    # sold; 9 SELECT the held and sold units (stock levels); 10 UPDATE the order (paid,
+    # payment, address); 11 INSERT its "payment received" and "stock sold" entries;
+    # 12 UPDATE the PaymentEvent's order; after COMMIT, 13 INSERT the confirmation e-mail's
+    # task.
+    with django_assert_num_queries(counted(13, transactions=1)), cache_calls() as calls:
         response = deliver()
 
     assert response.status_code == 200
@@ -105,15 +105,15 @@ def test_a_paid_event_for_an_order_holding_stock_costs_20_queries_and_no_cache_c
 
 
 @override_settings(TASKS=DATABASE_TASKS)
-def test_a_paid_event_for_an_order_without_held_stock_costs_15_queries(
+def test_a_paid_event_for_an_order_without_held_stock_costs_9_queries(
     browser: Browser, committed_shop: list[Product], django_assert_num_queries
 ) -> None:
     # As the benchmark's pending orders are made (create_orders): no units held.
     order = order_make(session_id="cs_test_bench_shaped", email="ada@example.com")
     deliver = _paid_delivery(browser, order)
 
-    # As above without 9–14: its lines hold no units, so nothing is sold.
-    with django_assert_num_queries(counted(15, transactions=1)), cache_calls() as calls:
+    # As above without 6–9: the lock saw no unsold units, so nothing is sold.
+    with django_assert_num_queries(counted(9, transactions=1)), cache_calls() as calls:
         response = deliver()
 
     assert response.status_code == 200
