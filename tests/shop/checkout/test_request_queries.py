@@ -77,7 +77,7 @@ def _tracked(*products: Product) -> None:
 
 
 @override_settings(TASKS=DATABASE_TASKS)
-def test_a_paid_event_for_an_order_holding_stock_costs_13_queries_and_no_cache_call(
+def test_a_paid_event_for_an_order_holding_stock_costs_9_queries_and_no_cache_call(
     browser: Browser, committed_shop: list[Product], django_assert_num_queries
 ) -> None:
     mug, tote = committed_shop
@@ -86,15 +86,13 @@ def test_a_paid_event_for_an_order_holding_stock_costs_13_queries_and_no_cache_c
     order = Order.objects.get()
     deliver = _paid_delivery(browser, order)
 
-    # 1 SELECT the event id (get_or_create), 2 SAVEPOINT, 3 INSERT the PaymentEvent,
-    # 4 RELEASE; 5 SELECT the order FOR UPDATE, and (EXISTS) whether it holds unsold units
-    # and whether refunds, refund events, disputes or invoice events wait for its payment;
-    # 6 SELECT its held lines; 7 SELECT the products' stock FOR UPDATE; 8 UPDATE the lines
-    # sold; 9 SELECT the held and sold units (stock levels); 10 UPDATE the order (paid,
-    # payment, address); 11 INSERT its "payment received" and "stock sold" entries;
-    # 12 UPDATE the PaymentEvent's order; after COMMIT, 13 INSERT the confirmation e-mail's
-    # task.
-    with django_assert_num_queries(counted(13, transactions=1)), cache_calls() as calls:
+    # 1 SELECT the order FOR UPDATE, and (EXISTS) whether it holds unsold units and whether
+    # refunds, refund events, disputes or invoice events wait for its payment; 2 SELECT its
+    # held lines; 3 SELECT the products' stock FOR UPDATE; 4 UPDATE the lines sold; 5 SELECT
+    # the held and sold units (stock levels); 6 UPDATE the order (paid, payment, address);
+    # 7 INSERT its "payment received" and "stock sold" entries; 8 INSERT the PaymentEvent,
+    # naming the order; after COMMIT, 9 INSERT the confirmation e-mail's task.
+    with django_assert_num_queries(counted(9, transactions=1)), cache_calls() as calls:
         response = deliver()
 
     assert response.status_code == 200
@@ -105,15 +103,15 @@ def test_a_paid_event_for_an_order_holding_stock_costs_13_queries_and_no_cache_c
 
 
 @override_settings(TASKS=DATABASE_TASKS)
-def test_a_paid_event_for_an_order_without_held_stock_costs_9_queries(
+def test_a_paid_event_for_an_order_without_held_stock_costs_5_queries(
     browser: Browser, committed_shop: list[Product], django_assert_num_queries
 ) -> None:
     # As the benchmark's pending orders are made (create_orders): no units held.
     order = order_make(session_id="cs_test_bench_shaped", email="ada@example.com")
     deliver = _paid_delivery(browser, order)
 
-    # As above without 6–9: the lock saw no unsold units, so nothing is sold.
-    with django_assert_num_queries(counted(9, transactions=1)), cache_calls() as calls:
+    # As above without 2–5: the lock saw no unsold units, so nothing is sold.
+    with django_assert_num_queries(counted(5, transactions=1)), cache_calls() as calls:
         response = deliver()
 
     assert response.status_code == 200
