@@ -121,7 +121,7 @@ def _stock_sell(order: Order, *, source: Source) -> list[OrderEvent]:
     it) when the stock cannot cover it: its units were no longer held and are now more than
     what is left, or the units sold are more than the stock.
     """
-    if not getattr(order, UNSOLD_UNITS, True):
+    if not _waiting(order, UNSOLD_UNITS):
         return []  # the order's lock said it has none: no need to look
     now = timezone.now()
     lines = list(order.lines.filter(held_quantity__gt=0, sold_at__isnull=True))
@@ -248,11 +248,11 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
             # What came before the payment, each looked for only when the lock saw some.
-            if order.refunds_waiting or order.refund_events_waiting:
+            if _waiting(order, "refunds_waiting") or _waiting(order, "refund_events_waiting"):
                 _apply_early_refund(order, source=source)
-            if order.disputes_waiting:
+            if _waiting(order, "disputes_waiting"):
                 disputes_attach(order)
-            if order.invoices_waiting:
+            if _waiting(order, "invoices_waiting"):
                 invoices_attach(order, source=source)
         return order
 
@@ -265,26 +265,32 @@ UNSOLD_UNITS = "has_unsold_units"
 def _paying_checks(session: CheckoutSession) -> dict:
     """What paying the session's order needs to know, asked by the statement that locks it:
     whether the order holds unsold units, and whether refunds, disputes or invoice events
-    that arrived before the payment wait for the payment id and invoice it is paid with."""
+    that arrived before the payment wait for the payment id and invoice it is paid with.
+
+    A session without a payment id or an invoice asks nothing about them: the attaching
+    then looks for itself (see :func:`_waiting`).
+    """
     from shop.services.refunds import refund_events_waiting, refunds_waiting
 
-    payment_id = session.payment_id or OuterRef("payment_id")
-    invoice_id = (
-        session.invoice_id
-        if session.invoice_id and len(session.invoice_id) <= 255
-        else OuterRef("invoice_id")
-    )
-    return {
+    checks = {
         UNSOLD_UNITS: Exists(
             OrderLine.objects.filter(
                 order=OuterRef("pk"), held_quantity__gt=0, sold_at__isnull=True
             )
-        ),
-        "refunds_waiting": Exists(refunds_waiting(payment_id)),
-        "refund_events_waiting": Exists(refund_events_waiting(payment_id)),
-        "disputes_waiting": Exists(disputes_waiting(payment_id)),
-        "invoices_waiting": Exists(invoice_events_waiting(invoice_id)),
+        )
     }
+    if session.payment_id:
+        checks["refunds_waiting"] = Exists(refunds_waiting(session.payment_id))
+        checks["refund_events_waiting"] = Exists(refund_events_waiting(session.payment_id))
+        checks["disputes_waiting"] = Exists(disputes_waiting(session.payment_id))
+    if session.invoice_id and len(session.invoice_id) <= 255:
+        checks["invoices_waiting"] = Exists(invoice_events_waiting(session.invoice_id))
+    return checks
+
+
+def _waiting(order: Order, check: str) -> bool:
+    """What the order's lock said of ``check``; True (go and look) when it did not ask."""
+    return getattr(order, check, True)
 
 
 def _flag_amounts_mismatch(order: Order, *, problem: str, source: Source) -> None:

@@ -87,11 +87,12 @@ def test_a_paid_event_for_an_order_holding_stock_costs_9_queries_and_no_cache_ca
     deliver = _paid_delivery(browser, order)
 
     # 1 SELECT the order FOR UPDATE, and (EXISTS) whether it holds unsold units and whether
-    # refunds, refund events, disputes or invoice events wait for its payment; 2 SELECT its
-    # held lines; 3 SELECT the products' stock FOR UPDATE; 4 UPDATE the lines sold; 5 SELECT
-    # the held and sold units (stock levels); 6 UPDATE the order (paid, payment, address);
-    # 7 INSERT its "payment received" and "stock sold" entries; 8 INSERT the PaymentEvent,
-    # naming the order; after COMMIT, 9 INSERT the confirmation e-mail's task.
+    # refunds, refund events or disputes wait for its payment (invoice events too, for a
+    # session with an invoice); 2 SELECT its held lines; 3 SELECT the products' stock FOR
+    # UPDATE; 4 UPDATE the lines sold; 5 SELECT the held and sold units (stock levels);
+    # 6 UPDATE the order (paid, payment, address); 7 INSERT its "payment received" and
+    # "stock sold" entries; 8 INSERT the PaymentEvent, naming the order; after COMMIT,
+    # 9 INSERT the confirmation e-mail's task.
     with django_assert_num_queries(counted(9, transactions=1)), cache_calls() as calls:
         response = deliver()
 
