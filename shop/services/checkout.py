@@ -124,15 +124,17 @@ def _stock_hold(order: Order, cart: Cart) -> dict[int, int]:
     wanted: dict[int, int] = {}
     for line in cart.lines:
         wanted[line.product.pk] = wanted.get(line.product.pk, 0) + line.quantity
-    tracked = list(
+    # Their stock is read by the statement that locks them.
+    stock_of = dict(
         Product.objects.select_for_update()
         .filter(pk__in=wanted, stock__isnull=False)
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "stock")
     )
-    if not tracked:
+    if not stock_of:
         return {}
-    levels = stock.stock_levels(tracked)
+    tracked = list(stock_of)
+    levels = stock.stock_levels_of(stock_of)
     products = {line.product.pk: line.product for line in cart.lines}
     short = tuple(
         ShortLine(products[pk], wanted[pk], max(0, levels[pk].available))
@@ -161,18 +163,23 @@ def _promotion_hold(cart: Cart, code: str) -> tuple[PromotionCode | None, dict, 
     return promotion, terms, discount
 
 
+def _token_used(cart: Cart) -> bool:
+    return Order.objects.filter(checkout_token=cart.checkout_token).exists()
+
+
 def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Order:
-    # A token that already made an order goes on to it (its own hold must not refuse it).
-    used = Order.objects.filter(checkout_token=cart.checkout_token).exists()
+    # A token that already made an order goes on to it (its own hold must not refuse it);
+    # without a code or a refusal to make, the order's INSERT finds out (IntegrityError).
+    used = bool(promotion_code) and _token_used(cart)
     settings = shipping.store_settings()
     with transaction.atomic():
         promotion, terms, discount = _promotion_hold(cart, "" if used else promotion_code)
         # Free shipping thresholds look at what the items cost after the discount.
         offer = shipping.shipping_offer(subtotal=cart.amount_total - discount, settings=settings)
-        if not offer.options and not used:
+        if not offer.options and not (used or _token_used(cart)):
             logger.error("checkout refused: no active shipping rate covers a ship-to country")
             raise CheckoutRefused(CheckoutRefused.Reason.NO_SHIPPING)
-        order = Order.objects.create(
+        order = Order(
             checkout_token=cart.checkout_token,
             currency=cart.currency,
             amount_subtotal=cart.amount_total,
@@ -188,14 +195,15 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
             tax_behavior=settings.tax_behavior_in_use,
             invoice_requested=settings.hosted_invoices,
         )
+        # Its creation time is set: the holds last as long as its session can be paid.
+        held_until = session_expiry(order) + stock.HOLD_MARGIN
+        if promotion is not None:
+            order.promotion_held_until = held_until
+        order.save(force_insert=True)
         # After the order: a token used before fails on it first, and goes on to its order.
         held = _stock_hold(order, cart)
         if held:
             shop_state_changed()  # fewer units left on the held products' cards
-        held_until = session_expiry(order) + stock.HOLD_MARGIN
-        if promotion is not None:
-            order.promotion_held_until = held_until
-            order.save(update_fields=["promotion_held_until"])
         shares = promotions.shares_split([line.amount for line in cart.lines], discount)
         lines = OrderLine.objects.bulk_create(
             OrderLine(
@@ -216,16 +224,35 @@ def _order_create(cart: Cart, shopper: Shopper, promotion_code: str = "") -> Ord
         if terms:
             placed += f", promotion code {promotions.describe(terms, order.currency)}: "
             placed += f"{order.discount_display} off, redemption held until {held_until:%H:%M} UTC"
-        OrderEvent.objects.record(order, OrderEvent.Kind.PLACED, Source.checkout(), message=placed)
+        entries = [
+            OrderEvent.objects.entry(
+                order, OrderEvent.Kind.PLACED, Source.checkout(), message=placed
+            )
+        ]
         if held:
             units = stock.units_text(line for line in lines if line.held_quantity)
-            OrderEvent.objects.record(
-                order,
-                OrderEvent.Kind.STOCK_HELD,
-                Source.checkout(),
-                message=f"Held until {held_until:%Y-%m-%d %H:%M} UTC: {units}",
+            entries.append(
+                OrderEvent.objects.entry(
+                    order,
+                    OrderEvent.Kind.STOCK_HELD,
+                    Source.checkout(),
+                    message=f"Held until {held_until:%Y-%m-%d %H:%M} UTC: {units}",
+                )
             )
+        OrderEvent.objects.record_all(entries)
+    _lines_known(order, lines)
     return order
+
+
+def _lines_known(order: Order, lines: list[OrderLine]) -> None:
+    """``order.lines.all()`` answers with the lines just written (in their order) rather
+    than asking the database again: the payment session is opened from them next.
+
+    Set as ``prefetch_related("lines")`` would have set it.
+    """
+    known = order.lines.all()
+    known._result_cache, known._prefetch_done = list(lines), True
+    order._prefetched_objects_cache = {"lines": known}
 
 
 def _order_reuse(order: Order, cart: Cart, shopper: Shopper, promotion_code: str = "") -> Order:
@@ -363,14 +390,14 @@ def checkout_session_open(*, order: Order, urls: CheckoutUrls) -> CheckoutSessio
         # The shopper gets a fresh token with the refusal, and their next Buy starts afresh.
         raise CheckoutRefused(CheckoutRefused.Reason.TIMED_OUT)
     session = gateway.create_session(request)
-    with transaction.atomic():
-        updated = Order.objects.filter(pk=order.pk, payment_session_id__isnull=True).update(
-            payment_session_id=session.id,
-            session_expires_at=session.expires_at,
-            # An origin too long to keep is not kept: links then fall back to the default.
-            site_origin=urls.origin if len(urls.origin) <= ORIGIN_MAX_LENGTH else "",
-            updated_at=timezone.now(),
-        )
+    # One statement, atomic on its own.
+    updated = Order.objects.filter(pk=order.pk, payment_session_id__isnull=True).update(
+        payment_session_id=session.id,
+        session_expires_at=session.expires_at,
+        # An origin too long to keep is not kept: links then fall back to the default.
+        site_origin=urls.origin if len(urls.origin) <= ORIGIN_MAX_LENGTH else "",
+        updated_at=timezone.now(),
+    )
     if updated:
         logger.info("order %s checkout session %s opened", order.reference, session.id)
     order.payment_session_id = order.payment_session_id or session.id

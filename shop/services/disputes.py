@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import formats, timezone
 
 from shop.models import Dispute, Order, OrderEvent, Source
@@ -122,14 +123,18 @@ def dispute_record(*, event: DisputeUpdated, source: Source) -> Order | None:
     return order
 
 
+def disputes_waiting(payment_id) -> QuerySet[Dispute]:
+    """Disputes of the payment ``payment_id`` (a value, or an expression naming it) reported
+    before it reached an order of ours."""
+    return Dispute.objects.filter(payment_id=payment_id, order__isnull=True)
+
+
 def disputes_attach(order: Order) -> None:
     """On a locked order just paid: disputes reported before its payment join it, each with
     one timeline entry saying where it stands."""
     if not order.payment_id:
         return
-    waiting = Dispute.objects.select_for_update().filter(
-        payment_id=order.payment_id, order__isnull=True
-    )
+    waiting = disputes_waiting(order.payment_id).select_for_update()
     for dispute in waiting:
         dispute.order = order
         dispute.save(update_fields=["order"])

@@ -11,32 +11,33 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from shop import promotions, shipping, stock
 from shop.models import Order, OrderEvent, OrderLine, Product, Source
 from shop.payments.base import CheckoutSession
-from shop.services.disputes import disputes_attach
-from shop.services.invoices import invoices_attach
+from shop.services.disputes import disputes_attach, disputes_waiting
+from shop.services.invoices import invoice_events_waiting, invoices_attach
 from shop.shop_state import shop_state_changed
 from shop.tasks import order_confirmation_queue
 
 logger = logging.getLogger(__name__)
 
 
-def _lock_order_for_session(session: CheckoutSession) -> Order | None:
+def _lock_order_for_session(session: CheckoutSession, **annotations) -> Order | None:
     """The order a session belongs to, locked; found by session id or by our reference.
 
     The reference covers a session whose id we never stored (the process died between
     the provider creating it and our update): the payment must not be lost.
+    ``annotations`` are read in the same statement (see :func:`_paying_checks`).
     """
-    order = Order.objects.select_for_update().filter(payment_session_id=session.id).first()
+    locked = Order.objects.select_for_update().annotate(**annotations)
+    order = locked.filter(payment_session_id=session.id).first()
     if order is None and session.client_reference_id:
-        order = (
-            Order.objects.select_for_update()
-            .filter(reference=session.client_reference_id, payment_session_id__isnull=True)
-            .first()
-        )
+        order = locked.filter(
+            reference=session.client_reference_id, payment_session_id__isnull=True
+        ).first()
         if order is not None:
             order.payment_session_id = session.id
             order.save(update_fields=["payment_session_id", "updated_at"])
@@ -68,15 +69,22 @@ def _move(
         )
         return False
     old = order.transition_to(new_status)
-    order.save(update_fields=["status", "paid_at", "updated_at", *fields])
-    OrderEvent.objects.record(
-        order, kind, source, message=message, old_status=old, new_status=new_status
-    )
-    logger.info("order %s status %s -> %s source=%s", order.reference, old, new_status, source)
+    entries = [
+        OrderEvent.objects.entry(
+            order, kind, source, message=message, old_status=old, new_status=new_status
+        )
+    ]
+    changed = ["status", "paid_at", "updated_at", *fields]
     if new_status == Order.Status.PAID:
-        _stock_sell(order, source=source)
-    elif new_status in RELEASED_BY:
-        _stock_release(order, source=source)
+        # Before the order's one UPDATE, which then carries the oversold flag too.
+        entries += _stock_sell(order, source=source)
+        if order.oversold:
+            changed.append("oversold")
+    order.save(update_fields=changed)
+    logger.info("order %s status %s -> %s source=%s", order.reference, old, new_status, source)
+    if new_status in RELEASED_BY:
+        entries += _stock_release(order, source=source)
+    OrderEvent.objects.record_all(entries)
     return True
 
 
@@ -85,45 +93,61 @@ def _move(
 RELEASED_BY = frozenset({Order.Status.EXPIRED, Order.Status.CANCELED, Order.Status.FAILED})
 
 
-def _stock_release(order: Order, *, source: Source, now: dt.datetime | None = None) -> None:
-    """On a locked order: give back the units still held for it, once, on its timeline."""
+def _stock_release(
+    order: Order, *, source: Source, now: dt.datetime | None = None
+) -> list[OrderEvent]:
+    """On a locked order: give back the units still held for it, once; returns the timeline
+    entry saying so, for the caller to write with its own."""
     now = now or timezone.now()
     lines = list(
         order.lines.filter(held_quantity__gt=0, hold_released_at__isnull=True, sold_at__isnull=True)
     )
     if not lines:
-        return
+        return []
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(hold_released_at=now)
     shop_state_changed()  # the units are back on sale: the cards say so
     message = f"Released: {stock.units_text(lines)}"
-    OrderEvent.objects.record(order, OrderEvent.Kind.STOCK_RELEASED, source, message=message)
     logger.info("order %s stock released (%s) source=%s", order.reference, message, source)
+    return [
+        OrderEvent.objects.entry(order, OrderEvent.Kind.STOCK_RELEASED, source, message=message)
+    ]
 
 
-def _stock_sell(order: Order, *, source: Source) -> None:
-    """On a locked order just paid: its held units become sold, once.
+def _stock_sell(order: Order, *, source: Source) -> list[OrderEvent]:
+    """On a locked order being paid: its held units become sold, once; returns the timeline
+    entries saying so, for the caller to write with the payment's.
 
     A line whose hold had been given back (released, or lapsed with its session) is sold
     all the same — the money is taken — and so is one whose product an editor lowered
-    under what is sold. The order is then flagged ``oversold`` when the stock cannot cover
-    it: its units were no longer held and are now more than what is left, or the units
-    sold are more than the stock.
+    under what is sold. The order is then flagged ``oversold`` (in memory: the caller saves
+    it) when the stock cannot cover it: its units were no longer held and are now more than
+    what is left, or the units sold are more than the stock.
     """
+    if not _waiting(order, UNSOLD_UNITS):
+        return []  # the order's lock said it has none: no need to look
     now = timezone.now()
     lines = list(order.lines.filter(held_quantity__gt=0, sold_at__isnull=True))
     if not lines:
-        return
+        return []
     product_ids = sorted({line.product_id for line in lines if line.product_id is not None})
-    # Serialises with checkouts holding these products, so the levels read below are exact.
-    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
+    # Serialises with checkouts holding these products, so the levels read below are exact;
+    # the stock is read by the same statement, under the lock.
+    stock_of = dict(
+        Product.objects.select_for_update()
+        .filter(pk__in=product_ids)
+        .order_by("pk")
+        .values_list("pk", "stock")
+    )
     lapsed = {line.product_id for line in lines if not _held_at(line, now)}
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(sold_at=now)
     if lapsed:
         shop_state_changed()  # units no longer held are now sold: fewer left on the cards
-    OrderEvent.objects.record(
-        order, OrderEvent.Kind.STOCK_SOLD, source, message=f"Sold: {stock.units_text(lines)}"
-    )
-    levels = stock.stock_levels(product_ids, now=now)
+    entries = [
+        OrderEvent.objects.entry(
+            order, OrderEvent.Kind.STOCK_SOLD, source, message=f"Sold: {stock.units_text(lines)}"
+        )
+    ]
+    levels = stock.stock_levels_of(stock_of, now=now)
     short = [
         line
         for line in lines
@@ -134,10 +158,12 @@ def _stock_sell(order: Order, *, source: Source) -> None:
     logger.info("order %s stock sold source=%s", order.reference, source)
     if short:
         order.oversold = True
-        order.save(update_fields=["oversold", "updated_at"])
         message = f"Paid for more than the stock covers: {stock.units_text(short)}"
-        OrderEvent.objects.record(order, OrderEvent.Kind.OVERSOLD, source, message=message)
+        entries.append(
+            OrderEvent.objects.entry(order, OrderEvent.Kind.OVERSOLD, source, message=message)
+        )
         logger.warning("order %s oversold (%s) source=%s", order.reference, message, source)
+    return entries
 
 
 def _held_at(line: OrderLine, now: dt.datetime) -> bool:
@@ -176,7 +202,7 @@ def stock_holds_release_lapsed(*, source: Source, now: dt.datetime | None = None
                 continue
             lapsed = order.lines.filter(held_until__lte=now)
             if lapsed.filter(hold_released_at__isnull=True, sold_at__isnull=True).exists():
-                _stock_release(order, source=source, now=now)
+                OrderEvent.objects.record_all(_stock_release(order, source=source, now=now))
                 released.append(order.reference)
     return released
 
@@ -187,8 +213,11 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
     Returns the order (None if the session is not ours). Idempotent: the first call moves
     pending → paid and queues one confirmation e-mail after commit; later calls do nothing.
     """
-    with transaction.atomic():
-        order = _lock_order_for_session(session)
+    # No savepoint: inside the webhook's transaction a failure rolls back the whole event.
+    with transaction.atomic(savepoint=False):
+        order = _lock_order_for_session(
+            session, **(_paying_checks(session) if session.is_paid else {})
+        )
         if order is None:
             logger.warning(
                 "checkout session %s is not one of our orders source=%s", session.id, source
@@ -222,10 +251,50 @@ def order_fulfil(*, session: CheckoutSession, source: Source) -> Order | None:
         ):
             order_id = order.pk
             transaction.on_commit(lambda: order_confirmation_queue(order_id))
-            _apply_early_refund(order, source=source)
-            disputes_attach(order)
-            invoices_attach(order, source=source)
+            # What came before the payment, each looked for only when the lock saw some.
+            if _waiting(order, "refunds_waiting") or _waiting(order, "refund_events_waiting"):
+                _apply_early_refund(order, source=source)
+            if _waiting(order, "disputes_waiting"):
+                disputes_attach(order)
+            if _waiting(order, "invoices_waiting"):
+                invoices_attach(order, source=source)
         return order
+
+
+# The order's lock reads whether any of its held units are still unsold (they only ever go
+# from unsold to sold, so "none" read at the lock stays true while it is held).
+UNSOLD_UNITS = "has_unsold_units"
+
+
+def _paying_checks(session: CheckoutSession) -> dict:
+    """What paying the session's order needs to know, asked by the statement that locks it:
+    whether the order holds unsold units, and whether refunds, disputes or invoice events
+    that arrived before the payment wait for the payment id and invoice it is paid with.
+
+    A session without a payment id or an invoice asks nothing about them: the attaching
+    then looks for itself (see :func:`_waiting`).
+    """
+    from shop.services.refunds import refund_events_waiting, refunds_waiting
+
+    checks = {
+        UNSOLD_UNITS: Exists(
+            OrderLine.objects.filter(
+                order=OuterRef("pk"), held_quantity__gt=0, sold_at__isnull=True
+            )
+        )
+    }
+    if session.payment_id:
+        checks["refunds_waiting"] = Exists(refunds_waiting(session.payment_id))
+        checks["refund_events_waiting"] = Exists(refund_events_waiting(session.payment_id))
+        checks["disputes_waiting"] = Exists(disputes_waiting(session.payment_id))
+    if session.invoice_id and len(session.invoice_id) <= 255:
+        checks["invoices_waiting"] = Exists(invoice_events_waiting(session.invoice_id))
+    return checks
+
+
+def _waiting(order: Order, check: str) -> bool:
+    """What the order's lock said of ``check``; True (go and look) when it did not ask."""
+    return getattr(order, check, True)
 
 
 def _flag_amounts_mismatch(order: Order, *, problem: str, source: Source) -> None:
@@ -346,7 +415,7 @@ def _record_decline(order: Order, *, reason: str, source: Source, on_timeline: b
 def order_fail(*, session: CheckoutSession, source: Source) -> Order | None:
     """An asynchronous payment failed: pending → failed, recorded as declined (never
     overwrites paid). A failed order is left as it is: the failure is already recorded."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         order = _lock_order_for_session(session)
         if order is None or order.status == Order.Status.FAILED:
             return order
@@ -366,7 +435,7 @@ def order_decline(*, order_reference: str, reason: str, source: Source) -> Order
     """The provider declined a payment attempt for the order: recorded, so the shopper and the
     admin read "Payment declined". The order stays payable while its session is open (a
     second card may succeed); a paid order is untouched. None if the order is not ours."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update().filter(reference=order_reference).first()
         if order is None:
             logger.warning(
@@ -379,7 +448,7 @@ def order_decline(*, order_reference: str, reason: str, source: Source) -> Order
 
 def order_expire(*, session: CheckoutSession, source: Source) -> Order | None:
     """The checkout session expired unpaid: pending → expired."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         order = _lock_order_for_session(session)
         if order is not None:
             _move(order, Order.Status.EXPIRED, source=source)
@@ -408,7 +477,7 @@ def order_mark_returned(*, order: Order, source: Source) -> None:
 
     Marks a pending order once, with its timeline entry; a later call changes nothing.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         updated = Order.objects.filter(
             pk=order.pk, status=Order.Status.PENDING, awaiting_confirmation_since__isnull=True
         ).update(awaiting_confirmation_since=timezone.now())

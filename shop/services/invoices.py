@@ -10,6 +10,7 @@ arriving before the order is paid stays recorded as a ``PaymentEvent`` and is ap
 import logging
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from shop.models import Order, OrderEvent, PaymentEvent, Source
 from shop.payments.events import EventKind, InvoiceReady
@@ -50,13 +51,19 @@ def _links_store(order: Order, *, hosted_url: str, pdf_url: str, source: Source)
     )
 
 
+def invoice_events_waiting(invoice_id) -> QuerySet[PaymentEvent]:
+    """Invoice events about ``invoice_id`` (a value, or an expression naming it) that came
+    before a paid order named the invoice."""
+    return PaymentEvent.objects.filter(
+        kind=EventKind.INVOICE_READY, order__isnull=True, invoice_id=invoice_id
+    )
+
+
 def invoices_attach(order: Order, *, source: Source) -> None:
     """On a locked order just paid: invoice events that came before its payment apply now."""
     if not order.invoice_id:
         return
-    early = PaymentEvent.objects.filter(
-        kind=EventKind.INVOICE_READY, order__isnull=True, invoice_id=order.invoice_id
-    ).order_by("received_at", "pk")
+    early = invoice_events_waiting(order.invoice_id).order_by("received_at", "pk")
     for record in early:
         _links_store(
             order,

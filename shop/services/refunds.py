@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from shop.models import Order, OrderEvent, OrderLine, PaymentEvent, Refund, RefundLine, Source
@@ -437,6 +437,18 @@ def order_refund_reported(
         return order
 
 
+def refunds_waiting(payment_id) -> QuerySet[Refund]:
+    """Refunds made at the provider before the payment ``payment_id`` (a value, or an
+    expression naming it) reached an order of ours."""
+    return Refund.objects.filter(order__isnull=True, payment_id=payment_id)
+
+
+def refund_events_waiting(payment_id) -> QuerySet[PaymentEvent]:
+    """The refund events about the payment ``payment_id`` (value or expression): what each
+    said had gone back so far."""
+    return PaymentEvent.objects.filter(kind=EventKind.REFUND_UPDATED, payment_id=payment_id)
+
+
 def refunds_attach(order: Order, *, source: Source) -> None:
     """On a locked order just paid: refunds whose events came before its payment's apply now.
 
@@ -445,16 +457,14 @@ def refunds_attach(order: Order, *, source: Source) -> None:
     """
     if not order.payment_id:
         return
-    early = list(Refund.objects.filter(order__isnull=True, payment_id=order.payment_id))
+    early = list(refunds_waiting(order.payment_id))
     for record in early:
         status, record.status = record.status, Refund.Status.PENDING
         Refund.objects.filter(pk=record.pk).update(order=order, status=Refund.Status.PENDING)
         record.order = order
         _record_status(order, record, status, source=source, failure_reason=record.failure_reason)
     reported = 0
-    for event in PaymentEvent.objects.filter(
-        kind=EventKind.REFUND_UPDATED, payment_id=order.payment_id
-    ):
+    for event in refund_events_waiting(order.payment_id):
         amount = order.amount_total if event.full_refund else (event.amount_refunded or 0)
         reported = max(reported, amount)
     if reported:

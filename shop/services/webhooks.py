@@ -9,7 +9,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from shop.models import Order, PaymentEvent
 from shop.payments import events as ev
@@ -97,43 +97,60 @@ def _invoice_fields(event: ev.ProviderEvent) -> dict:
     }
 
 
+class _AlreadyRecorded(Exception):
+    """The event id was recorded before: its effect is rolled back with this transaction."""
+
+
 def payment_event_apply(event: ev.ProviderEvent) -> WebhookOutcome:
-    """Record and apply one verified event; a known event id changes nothing."""
+    """Record and apply one verified event; a known event id changes nothing.
+
+    The record is written last, with the order it was about, in the transaction of the
+    event's effect: an event id recorded before (a replay, or the same event delivered to
+    another server at once) fails its unique constraint and rolls the effect back.
+    """
     handler = HANDLERS.get(type(event))
     source = fulfilment.Source.provider_event(event.id)
-    with transaction.atomic():
-        record, created = PaymentEvent.objects.get_or_create(
-            provider_event_id=event.id,
-            defaults={
-                "type": event.type,
-                "kind": event.kind,
-                "payment_id": event.payment_id or "",
-                "full_refund": isinstance(event, ev.RefundUpdated) and event.fully_refunded,
-                "amount_refunded": event.amount_refunded
-                if isinstance(event, ev.RefundUpdated)
-                else None,
-                **_invoice_fields(event),
-                "payload": dict(event.payload),
-            },
-        )
-        if not created:
-            logger.info("webhook event %s (%s) already handled", event.id, event.type)
-            return WebhookOutcome.DUPLICATE
-        if isinstance(event, ev.UnusableEvent):
-            # Signed by the provider but not usable by us: keep the record, acknowledge it.
-            logger.warning(
-                "webhook event %s (%s) unusable: %s", event.id, event.type, event.problem
-            )
-            return WebhookOutcome.UNUSABLE
-        if handler is None:
-            logger.info("webhook event %s of type %s not handled", event.id, event.type)
-            return WebhookOutcome.IGNORED
-        order = handler(event, source)
-        if order is None:
-            return WebhookOutcome.UNKNOWN_ORDER
-        record.order = order
-        record.save(update_fields=["order"])
-    return WebhookOutcome.APPLIED
+    record = PaymentEvent(
+        provider_event_id=event.id,
+        type=event.type,
+        kind=event.kind,
+        payment_id=event.payment_id or "",
+        full_refund=isinstance(event, ev.RefundUpdated) and event.fully_refunded,
+        amount_refunded=event.amount_refunded if isinstance(event, ev.RefundUpdated) else None,
+        **_invoice_fields(event),
+        payload=dict(event.payload),
+    )
+    try:
+        with transaction.atomic():
+            if isinstance(event, ev.UnusableEvent):
+                outcome = WebhookOutcome.UNUSABLE
+            elif handler is None:
+                outcome = WebhookOutcome.IGNORED
+            else:
+                record.order = handler(event, source)
+                outcome = (
+                    WebhookOutcome.UNKNOWN_ORDER if record.order is None else WebhookOutcome.APPLIED
+                )
+            try:
+                record.save(force_insert=True)
+            except IntegrityError as exc:
+                # The only unique field of a record is its event id.
+                raise _AlreadyRecorded from exc
+    except _AlreadyRecorded:
+        outcome = WebhookOutcome.DUPLICATE
+    except Exception:
+        # A replay must not fail on an effect it would not have had: it is acknowledged.
+        if not PaymentEvent.objects.filter(provider_event_id=event.id).exists():
+            raise
+        outcome = WebhookOutcome.DUPLICATE
+    if outcome is WebhookOutcome.DUPLICATE:
+        logger.info("webhook event %s (%s) already handled", event.id, event.type)
+    elif outcome is WebhookOutcome.UNUSABLE:
+        # Signed by the provider but not usable by us: keep the record, acknowledge it.
+        logger.warning("webhook event %s (%s) unusable: %s", event.id, event.type, event.problem)
+    elif outcome is WebhookOutcome.IGNORED:
+        logger.info("webhook event %s of type %s not handled", event.id, event.type)
+    return outcome
 
 
 def webhook_deliver(*, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
