@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from shop.models import Order, Product
+from shop.shoppers import GUEST_COOKIE_NAME
 from tests.support.shopper import Browser, location, pay_form
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,12 @@ def log_in(browser: Browser, email: str) -> object:
     response = browser.post("/accounts/login/", {"username": email, "password": PASSWORD})
     assert response.status_code == 302
     return user
+
+
+def sign_up(browser: Browser, email: str) -> object:
+    data = {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+    assert browser.post("/accounts/signup/", data).status_code == 302
+    return get_user_model().objects.get(email=email)
 
 
 def assert_planter_gets_none_of(bought: list[str], planter: Browser, account) -> None:
@@ -81,6 +88,35 @@ def test_planter_of_a_session_cookie_gets_none_of_the_guests_orders(
     # ...and logging in with it claims none of them.
     assert_planter_gets_none_of(bought, planter, log_in(planter, "mallory@example.com"))
     # The victim still sees their orders and takes them into their own account.
+    assert_victim_keeps(bought, victim)
+
+
+@pytest.mark.parametrize("joins", [log_in, sign_up], ids=["logs in", "signs up"])
+@pytest.mark.parametrize(
+    "planter_bought_first", [False, True], ids=["cookie unclaimed", "cookie claimed"]
+)
+def test_planter_of_a_guest_cookie_gets_none_of_the_guests_orders(
+    mug: Product, tote: Product, planter_bought_first: bool, joins
+) -> None:
+    planter = Browser()
+    planter.get("/")
+    if planter_bought_first:  # their own first Buy claimed the cookie
+        buy_and_pay(planter, tote)
+    victim = planted_with(planter, GUEST_COOKIE_NAME)
+
+    bought = [buy_and_pay(victim, mug), buy_and_pay(victim, mug, 2)]
+
+    # The cookie alone shows nothing, on the planter's browser or any other carrying it.
+    assert not set(bought) & set(planter.shop_page().listed_references)
+    other_device = Browser.with_cookies({GUEST_COOKIE_NAME: planter.cookies()[GUEST_COOKIE_NAME]})
+    assert other_device.shop_page().listed_references == []
+    # The planter's own Buy with the cookie is theirs alone; then they join.
+    own = buy_and_pay(other_device if planter_bought_first else planter, mug, 3)
+    assert not set(bought) & set(planter.shop_page().listed_references)
+    account = joins(planter, "mallory@example.com")
+    assert_planter_gets_none_of(bought, planter, account)
+    if not planter_bought_first:
+        assert Order.objects.get(reference=own).user == account
     assert_victim_keeps(bought, victim)
 
 
