@@ -40,7 +40,8 @@ MOVED_NOTE_SECONDS = 300
 
 GUEST_COOKIE_NAME = "shop_guest"
 GUEST_COOKIE_SALT = "shop.shoppers.guest_cookie"
-# A day: a page left open overnight gets a fresh cookie when it is loaded again.
+# A day: more than a page stays open before its Buy. A Buy with an expired cookie (and no
+# session) is a new guest; its claim may then go (``guest_claims_remove_expired``).
 GUEST_COOKIE_MAX_AGE = 60 * 60 * 24
 
 
