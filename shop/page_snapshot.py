@@ -21,6 +21,7 @@ from django.middleware.csrf import get_token
 
 from shop.product_cards import seconds_until_cards_change
 from shop.shop_state import remembered
+from shop.shoppers import guest_cookie_attach
 
 # Markers no rendering of ours produces; each must appear where its value goes and only there.
 _CSRF_MARK = "csrf-0f5e2c1d8b7a4e6f9c3b2a1d0e8f7c6b"
@@ -60,7 +61,9 @@ def snapshot_response(request, page, render) -> HttpResponse | None:
     for name, piece in zip(snapshot.values, snapshot.pieces[1:], strict=True):
         body += values[name].encode()
         body += piece
-    return HttpResponse(bytes(body), content_type=snapshot.content_type)
+    response = HttpResponse(bytes(body), content_type=snapshot.content_type)
+    guest_cookie_attach(request, response)  # what ties this visitor's first Buys together
+    return response
 
 
 def _draw(request, render) -> tuple[Snapshot | None, float]:

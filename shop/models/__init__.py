@@ -1,4 +1,5 @@
 from shop.models.disputes import Dispute
+from shop.models.guest_claims import GuestClaim
 from shop.models.order_events import OrderEvent, Source
 from shop.models.orders import Order, OrderLine
 from shop.models.pages import ShopPage
@@ -10,6 +11,7 @@ from shop.models.shipping import ShippingRate
 
 __all__ = [
     "Dispute",
+    "GuestClaim",
     "LocalCheckoutSession",
     "Order",
     "OrderEvent",

@@ -20,7 +20,7 @@ from shop.order_cards import order_cards
 from shop.order_keys import KEY_PARAMETER, order_link_opens
 from shop.shipping import shipping_summary
 from shop.shop_state import remembered
-from shop.shoppers import shopper_from_request
+from shop.shoppers import guest_cookie_attach, shopper_from_request
 
 RECENT_ORDERS_ON_PAGE = 10
 # Set when the shopper comes back from paying: on the next shop page their order goes right
@@ -62,19 +62,12 @@ class ShopPage(RoutablePageMixin, Page):
         quantities to show in it, and this shopper's recent orders (the product cards come
         from the ``product_cards`` template tag)."""
         store = StoreSettings.for_request(request)
-        # A guest gets their token with the form, not with their first Buy: two clicks sent
-        # before the first answer arrives, or a Buy retried after an error page (whose session
-        # changes Django does not save), then come from the same shopper and find one order.
-        known = shopper_from_request(request)
-        shopper = (
-            known
-            if known.user_id or known.guest_token
-            else shopper_from_request(request, create=True)
-        )
-        # A guest given their token just now has no orders yet: no query for them.
+        shopper = shopper_from_request(request)
+        # A guest without a token (a first visit: their guest cookie comes with this page,
+        # ``render_shop``) has no orders: no query, and no session.
         orders = (
             list(Order.objects.history_of(shopper)[: RECENT_ORDERS_ON_PAGE + 1])
-            if known.user_id or known.guest_token
+            if shopper.user_id or shopper.guest_token
             else []
         )
         return {
@@ -104,6 +97,10 @@ class ShopPage(RoutablePageMixin, Page):
         context.update(extra_context)
         response = self.render(request, context_overrides=context)
         response.status_code = status
+        # Two clicks on this page's Buy sent before the first answer arrives, or a Buy retried
+        # after an error page (whose session changes Django does not save), come from the same
+        # guest through this cookie and find one order.
+        guest_cookie_attach(request, response)
         return response
 
     @path("")

@@ -10,12 +10,15 @@ Under CI=true each property runs at least 1,000 examples (tests/conftest.py prof
 
 import json
 import re
+import secrets
+import time
 import uuid
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core import signing
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given
@@ -24,6 +27,7 @@ from hypothesis import strategies as st
 from wagtail.models import Site
 
 from shop.models import (
+    GuestClaim,
     LocalCheckoutSession,
     Order,
     OrderEvent,
@@ -38,8 +42,9 @@ from shop.payments import webhook_secret
 from shop.payments.signing import sign_payload
 from shop.payments.stripe import STRIPE_API_VERSION
 from shop.services.staff import MANAGERS_GROUP
+from shop.shoppers import GUEST_COOKIE_MAX_AGE, GUEST_COOKIE_NAME, GUEST_COOKIE_SALT
 from tests.support.orders import order_create, order_make
-from tests.support.shopper import ADDRESS_FIELDS
+from tests.support.shopper import ADDRESS_FIELDS, Browser
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +146,79 @@ def test_checkout_without_csrf_is_refused_and_writes_nothing(products):
     )
     assert response.status_code == 403
     assert _counts() == before
+
+
+GUEST_COOKIE_KINDS = ["genuine", "claimed by another", "expired", "forged", "other salt", "text"]
+
+
+class _ExpiredSigner(signing.TimestampSigner):
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(time.time()) - GUEST_COOKIE_MAX_AGE - 60)
+
+
+def _guest_cookie(kind: str, *, claimed: str, text: str) -> str:
+    """A guest cookie value of ``kind``; "genuine" is one the shop page could have set."""
+    salt = GUEST_COOKIE_NAME + GUEST_COOKIE_SALT  # how Django salts a signed cookie
+    token = secrets.token_urlsafe(24)
+    if kind == "genuine":
+        return signing.get_cookie_signer(salt=salt).sign(token)
+    if kind == "claimed by another":
+        return claimed
+    if kind == "expired":
+        return _ExpiredSigner(key=signing.get_cookie_signer().key, salt=salt).sign(token)
+    if kind == "forged":
+        return signing.TimestampSigner(key="a guessed key", salt=salt).sign(token)
+    if kind == "other salt":  # ours, but signed for something else
+        return signing.get_cookie_signer(salt="shop.order_keys").sign(token)
+    return text
+
+
+def _cookie_header(client: Client, guest_cookie: str) -> dict[str, str]:
+    """The client's own cookies (its session once it has one) plus this raw guest cookie."""
+    jar = [
+        f"{name}={morsel.coded_value}"
+        for name, morsel in client.cookies.items()
+        if name != GUEST_COOKIE_NAME  # the one the shop page set in its place
+    ]
+    return {"HTTP_COOKIE": "; ".join([f"{GUEST_COOKIE_NAME}={guest_cookie}", *jar])}
+
+
+@pytest.fixture
+def cookie_claimed_by_a_victim(products) -> tuple[str, Order]:
+    """A guest's guest cookie, claimed by their first Buy, and the order that Buy placed."""
+    victim = Browser()
+    token = victim.page_token()
+    assert victim.buy(token, {products[0]: 1}).status_code == 303
+    return victim.cookies()[GUEST_COOKIE_NAME], Order.objects.get(checkout_token=token)
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(GUEST_COOKIE_KINDS),
+    text=st.text(alphabet=st.characters(max_codepoint=255, exclude_categories=("Cc",))),
+)
+def test_any_guest_cookie_never_5xx_and_never_gives_another_shoppers_orders(
+    products, cookie_claimed_by_a_victim, kind, text
+):
+    claimed, victims_order = cookie_claimed_by_a_victim
+    cookie = _guest_cookie(kind, claimed=claimed, text=text)
+    client = Client()
+    claims = GuestClaim.objects.count()
+
+    buy = {"checkout_token": str(uuid.uuid4()), f"qty_{products[1].pk}": "1"}
+    response = client.post("/checkout/", buy, **_cookie_header(client, cookie))
+
+    # Only a genuine, unclaimed cookie is claimed, by this Buy; the rest start afresh.
+    assert response.status_code == 303, response.status_code
+    assert GuestClaim.objects.count() == claims + (kind == "genuine")
+    order = Order.objects.get(checkout_token=buy["checkout_token"])
+    assert order.guest_token and order.guest_token != victims_order.guest_token
+    page = client.get("/", **_cookie_header(client, cookie))
+    assert page.status_code == 200
+    assert victims_order.reference not in page.content.decode()
+    for reference, status in ((order.reference, 200), (victims_order.reference, 404)):
+        details = client.get(f"/orders/{reference}/", **_cookie_header(client, cookie))
+        assert details.status_code == status
 
 
 def _multi(pairs):

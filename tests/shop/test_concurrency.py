@@ -15,7 +15,8 @@ from django.core import mail
 from django.http import HttpResponse
 from django.test import Client
 
-from shop.models import Order, PaymentEvent, Product
+from shop.models import GuestClaim, Order, PaymentEvent, Product
+from shop.shoppers import GUEST_COOKIE_NAME
 from tests.support.events import event, session_object, signature_for
 from tests.support.shopper import Browser
 from tests.support.stripe_fake import FakeStripe
@@ -72,11 +73,12 @@ def test_ten_simultaneous_buys_with_one_token_make_one_order_and_one_session(
     assert Order.objects.get().payment_session_id == session_id
 
 
-def test_two_simultaneous_first_buys_from_one_browser_make_one_order_that_both_keep(
+def test_two_simultaneous_buys_from_one_browser_with_a_session_make_one_order_that_both_keep(
     fake: FakeStripe, browser: Browser, committed_shop: list[Product]
 ) -> None:
     # A guest's Buy moves their session to a new key; the other click carries the old one.
-    mug, _ = committed_shop
+    mug, tote = committed_shop
+    browser.refused_buy(tote)  # a first visit gives no session; this gives one
     token = browser.page_token()
     form = urlencode({"checkout_token": token, f"qty_{mug.pk}": "1"})
     old_key = browser.client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -99,6 +101,42 @@ def test_two_simultaneous_first_buys_from_one_browser_make_one_order_that_both_k
     stale = Client()
     stale.cookies[settings.SESSION_COOKIE_NAME] = old_key
     assert stale.get(f"/orders/{order.reference}/").status_code == 404
+
+
+@pytest.mark.parametrize("clicks", [2, 10])
+def test_simultaneous_first_buys_with_only_the_guest_cookie_make_one_order_that_all_keep(
+    fake: FakeStripe, browser: Browser, committed_shop: list[Product], clicks: int
+) -> None:
+    # A first visit leaves no session, only the guest cookie: the clicks' first Buy claims
+    # it, and the others (same checkout token) wait for that claim and follow it.
+    mug, _ = committed_shop
+    token = browser.page_token()
+    assert set(browser.cookies()) == {GUEST_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+    form = urlencode({"checkout_token": token, f"qty_{mug.pk}": "1"})
+    clients = [same_browser(browser) for _ in range(clicks)]
+
+    responses: list[HttpResponse] = together(
+        clicks,
+        lambda i: clients[i].post(
+            "/checkout/", form, content_type="application/x-www-form-urlencoded"
+        ),
+    )
+
+    statuses = [r.status_code for r in responses]
+    # Ten threads on two cores: a Stripe call may time out (503, the order kept for a retry).
+    assert set(statuses) <= {303, 503}, statuses
+    assert statuses.count(503) <= clicks // 5, statuses
+    assert len({r["Location"] for r in responses if r.status_code == 303}) == 1
+    order = Order.objects.get()
+    assert fake.session_creations == 1
+    assert GuestClaim.objects.count() == 1
+    for client, response in zip(clients, responses, strict=True):
+        if response.status_code == 303:
+            assert client.get(f"/orders/{order.reference}/").status_code == 200
+    # The cookie by itself shows nothing: only the sessions those Buys made hold the token.
+    cookie_only = Client()
+    cookie_only.cookies[GUEST_COOKIE_NAME] = browser.cookies()[GUEST_COOKIE_NAME]
+    assert cookie_only.get(f"/orders/{order.reference}/").status_code == 404
 
 
 def test_twenty_simultaneous_deliveries_of_one_event_apply_it_once(

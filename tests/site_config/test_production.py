@@ -10,12 +10,16 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import OperationalError
 from django.test import override_settings
 
 from shop.models import Product
+from shop.shoppers import GUEST_COOKIE_NAME
 from site_config.ratelimit import wait_wording
 from tests.support.servers import free_port
+from tests.support.shopper import guest_client
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -221,9 +225,16 @@ def test_catalogue_is_served_from_cache_with_fewer_queries(
     client, seeded_shop, django_assert_num_queries
 ):
     client.get("/")  # fills the cache
-    # The session, the guest's orders: the site, the page, the store settings, the shipping
-    # rates and the cards are kept by the process (shop/page_serving.py, shop/shop_state.py).
+    # A guest who has bought: the session, the guest's orders. The site, the page, the store
+    # settings, the shipping rates and the cards are kept by the process
+    # (shop/page_serving.py, shop/shop_state.py).
+    guest = guest_client("a-guest-token")
     with django_assert_num_queries(2):
+        body = guest.get("/").content.decode()
+    assert body.count('class="product-card"') == 3
+    # A visitor who has not bought has no session (only the guest cookie): the page everyone
+    # gets, no query.
+    with django_assert_num_queries(0):
         body = client.get("/").content.decode()
     assert body.count('class="product-card"') == 3
 
@@ -310,8 +321,11 @@ def test_a_first_anonymous_visit_does_not_look_for_orders_it_cannot_have(
     client.get("/")  # fills the cache
     client.cookies.clear()
     # The page everyone gets, drawn once by the process (shop/page_snapshot.py): no query,
-    # no session, no order history.
+    # so no session (nothing written) and no order history.
     with django_assert_num_queries(0):
         response = client.get("/")
     assert response.content.decode().count('class="product-card"') == 3
-    assert "sessionid" not in response.cookies
+    # The guest cookie, not a session, ties this browser's first Buys together.
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert GUEST_COOKIE_NAME in response.cookies
+    assert not Session.objects.exists()

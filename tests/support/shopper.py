@@ -73,6 +73,24 @@ class Browser:
     def shop_page(self) -> ShopPageView:
         return ShopPageView(self.get("/"))
 
+    def refused_buy(self, product: Product) -> None:
+        """A Buy refused once the shopper is known (an unknown promotion code): nothing is
+        ordered, and the browser now holds a session with a guest token (a first visit
+        gives none, only the guest cookie)."""
+        response = self.buy(self.page_token(), {product: 1}, promotion_code="NO-SUCH-CODE")
+        assert response.status_code == 400, response.status_code
+
+    def cookies(self) -> dict[str, str]:
+        """This browser's cookies, name → value."""
+        return {name: morsel.value for name, morsel in self.client.cookies.items()}
+
+    @classmethod
+    def with_cookies(cls, cookies: Mapping[str, str]) -> Browser:
+        """Another browser (or another connection of the same one) sending these cookies."""
+        browser = cls()
+        browser.client.cookies.load(dict(cookies))
+        return browser
+
 
 # What a shopper types on the test payment page to pay for a shipped order: a US address
 # and the first (Standard) rate.

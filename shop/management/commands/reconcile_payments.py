@@ -4,6 +4,8 @@ Settles pending orders whose webhook never arrived by asking the payment gateway
 each one (``shop.services.reconciliation``). Safe to run from cron on several machines at
 once. Prints one line per order and a summary; exits non-zero when the gateway could not
 be reached or an order could not be settled, so cron and monitoring notice.
+
+It also removes the claims of guest cookies too old to verify (``shop.models.GuestClaim``).
 """
 
 import datetime as dt
@@ -20,6 +22,7 @@ from shop.services.reconciliation import (
     ReconcileReport,
     payments_reconcile,
 )
+from shop.shoppers import guest_claims_remove_expired
 
 DEFAULT_MINUTES = int(selectors.STALE_PENDING_AFTER.total_seconds() // 60)
 
@@ -49,6 +52,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than: int, dry_run: bool, **options) -> None:
+        # Nothing to do with the gateway: done first, so that an unreachable one does not stop it.
+        removed = 0 if dry_run else guest_claims_remove_expired()
+        if removed:
+            self.stdout.write(f"Removed {removed} expired guest cookie claim(s).")
         try:
             report = payments_reconcile(
                 older_than=dt.timedelta(minutes=older_than), dry_run=dry_run

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import uuid
 
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from shop.models import Order
+from shop.models import GuestClaim, Order
+from shop.shoppers import GUEST_COOKIE_MAX_AGE
 from tests.support.orders import expiry_passed, local_pay, order_make, stale_order, status_of
 
 # The fake Stripe sells from the seeded shop.
@@ -148,3 +150,23 @@ def test_works_with_the_local_gateway(shop, reconcile_payments):
     assert output.splitlines()[-1] == "Checked 1 pending order(s) older than 30 minutes: 1 paid."
     assert status_of(order) == Order.Status.PAID
     assert len(mail.outbox) == 1
+
+
+def test_removes_the_claims_of_guest_cookies_too_old_to_verify(reconcile_payments):
+    now = timezone.now()
+    ages = {"stale": GUEST_COOKIE_MAX_AGE + 60, "live": GUEST_COOKIE_MAX_AGE - 60}
+    for name, age in ages.items():
+        GuestClaim.objects.create(
+            cookie_token=name,
+            checkout_token=uuid.uuid4(),
+            guest_token=f"guest-{name}",
+            created_at=now - dt.timedelta(seconds=age),
+        )
+
+    assert "guest cookie claim" not in reconcile_payments("--dry-run")
+    assert GuestClaim.objects.count() == 2
+    output = reconcile_payments()
+
+    assert output.splitlines()[0] == "Removed 1 expired guest cookie claim(s)."
+    assert list(GuestClaim.objects.values_list("cookie_token", flat=True)) == ["live"]
+    assert "guest cookie claim" not in reconcile_payments()
