@@ -126,7 +126,9 @@ def shop_server(tmp_path_factory, chromium_executable) -> Iterator[ShopServer]:
         "PAYMENT_GATEWAY": "local",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": "",
-        "CACHE_URL": "locmemcache://",
+        # The database cache, as production: journeys change the shop from other processes
+        # (manage.py shell), and the shop's version must reach the server (shop/shop_state.py).
+        "CACHE_URL": "",
         "EMAIL_URL": "consolemail://",
         # Every journey comes from 127.0.0.1: the per-address limits would refuse the run.
         "CHECKOUT_RATE_LIMIT": "10000/600",
