@@ -111,8 +111,3 @@ def remembered(request, key, build):
         _memo.clear()
     _memo[key] = (version, now + seconds if seconds is not None else float("inf"), value)
     return value
-
-
-def forget() -> None:
-    """Drop what this process holds (tests that change rows behind the signals' back)."""
-    _memo.clear()
