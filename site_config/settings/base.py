@@ -155,6 +155,9 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
     CACHES["default"]["BACKEND"] = "site_config.cache.DatabaseCache"
     # Django's default of 300 entries would cull live counters: one per client and limit.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # One Redis client per connection pool, rather than one built for every cache call.
+    CACHES["default"]["BACKEND"] = "site_config.cache.RedisCache"
 
 # Console by default; EMAIL_URL (smtp+tls://user:password@host:587) configures SMTP. An empty
 # EMAIL_URL (a blank line in .env) counts as unset rather than failing to parse.
