@@ -9,6 +9,7 @@ have.
 """
 
 import hashlib
+import operator
 
 from django.core.cache import cache
 from django.db.models import Prefetch, prefetch_related_objects
@@ -19,7 +20,8 @@ from shop.models.orders import Order, OrderLine
 
 # A key names one drawing of one order, so it never needs invalidating: it only ages out.
 CARD_SECONDS = 24 * 3600
-_FIELDS = tuple(field.attname for field in Order._meta.concrete_fields)
+# Every column's value of an order, in one C-level call (the key is made for each card shown).
+_row_of = operator.attrgetter(*(field.attname for field in Order._meta.concrete_fields))
 
 
 def order_cards(request, page, orders: list[Order]) -> list[SafeString]:
@@ -46,5 +48,5 @@ def order_cards(request, page, orders: list[Order]) -> list[SafeString]:
 
 
 def _key(order: Order, base: str) -> str:
-    row = repr((base, *(getattr(order, name) for name in _FIELDS)))
+    row = repr((base, _row_of(order)))
     return f"shop:order-card:{order.pk}:{hashlib.sha256(row.encode()).hexdigest()[:32]}"
