@@ -15,6 +15,9 @@ from django.contrib.auth import get_user_model
 from tests.support.servers import wait_until
 from tests.support.smtp_fake import SMTPServer
 
+# Timing against a slow mail server, the same on either database.
+pytestmark = pytest.mark.slow
+
 MAIL_SERVER_DELAY = 2.0
 
 

@@ -8,9 +8,12 @@ server's own webhook service.
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.shopper import NOTEBOOK, choose, open_shop, pay, press_buy
+
+pytestmark = pytest.mark.e2e
 
 HOSTED = "https://invoice.stripe.com/i/acct_e2e/test_e2e"
 PDF = "https://pay.stripe.com/invoice/acct_e2e/test_e2e/pdf"

@@ -127,6 +127,7 @@ def test_stripe_failing_every_attempt_is_retried_a_bounded_number_of_times_with_
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_stripe_slower_than_our_timeout_on_every_attempt_gives_up_in_bounded_time(
     fake: FakeStripe, mug: Product
 ) -> None:

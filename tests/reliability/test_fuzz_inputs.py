@@ -5,7 +5,9 @@ receipt fields, and a manager to an order's actions (cancel, resend, note).
 
 Invariants: never a 5xx; a refused request writes nothing; an accepted checkout is priced
 from the database; only a validly signed event that matches an order's money can pay it.
-Under CI=true each property runs at least 1,000 examples (tests/conftest.py profile).
+Under CI=true each property of what the internet can send runs at least 1,000 examples
+(tests/conftest.py profile); a staff form, behind a login and a permission and drawn as a
+whole admin page per example, runs a quarter of the profile's examples (``STAFF_FUZZ``).
 """
 
 import json
@@ -52,6 +54,10 @@ pytestmark = pytest.mark.django_db
 # between examples, which is what the "counts unchanged" invariants rely on anyway.
 FUZZ = hypothesis_settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+# Staff forms: a quarter of the loaded profile's examples (250 of CI's 1,000 on SQLite).
+STAFF_FUZZ = hypothesis_settings(
+    FUZZ, max_examples=max(25, hypothesis_settings.default.max_examples // 4)
 )
 
 weird_text = st.text(
@@ -461,7 +467,7 @@ money_like = st.builds(
 )
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     price=money_like | weird_text,
     description=draftail_text | json_values.map(json.dumps) | weird_text,
@@ -502,7 +508,7 @@ def test_product_form_posts_never_5xx_and_store_exactly_the_typed_price(
 day_counts = st.integers(min_value=-5, max_value=40).map(str) | weird_text
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     price=money_like | weird_text,
     free_from=money_like | weird_text,
@@ -545,7 +551,7 @@ def test_shipping_rate_form_posts_never_5xx_and_store_exactly_what_was_typed(
         assert ShippingRate.objects.count() == rates_before
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     automatic_tax=st.sampled_from(["on", "", "yes", "false"]),
     behavior=st.sampled_from(["inclusive", "exclusive", "", "INCLUSIVE", "both"]) | weird_text,
@@ -597,7 +603,7 @@ def test_store_settings_tax_form_never_5xx_and_stores_only_a_valid_behaviour_and
         )
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     address=weird_text
     | st.text(max_size=400)
@@ -802,7 +808,7 @@ def _shipped_entries() -> int:
     return OrderEvent.objects.filter(kind=OrderEvent.Kind.SHIPPED).count()
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     carrier=weird_text | st.text(max_size=120),
     tracking_number=weird_text,
@@ -830,7 +836,7 @@ def test_mark_as_shipped_form_never_5xx_and_ships_only_with_a_carrier_and_a_web_
         assert _shipped_entries() == entries
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(data=st.data())
 def test_ship_orders_posts_never_5xx_and_ship_only_paid_ticked_orders(admin_client, data):
     paid = order_make(status=Order.Status.PAID)
@@ -860,7 +866,7 @@ def test_ship_orders_posts_never_5xx_and_ship_only_paid_ticked_orders(admin_clie
 order_action_urls = st.sampled_from(["cancel", "resend-confirmation", "notes"])
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     action=order_action_urls,
     fields=st.lists(
@@ -910,7 +916,7 @@ refund_whats = st.sampled_from(["whole", "lines", "amount"]) | weird_text
 refund_reasons = st.sampled_from(["requested_by_customer", "duplicate", "other"]) | weird_text
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     what=refund_whats,
     amount=money_like | weird_text,
@@ -1020,7 +1026,7 @@ def test_shop_page_apply_never_5xx_and_writes_nothing(client, products, code, qu
         assert code.strip().upper() in ("FUZZ10", "FUZZ5")
 
 
-@FUZZ
+@STAFF_FUZZ
 @given(
     code=promotion_codes,
     percent=st.integers(min_value=-5, max_value=120).map(str) | weird_text,

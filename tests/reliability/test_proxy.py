@@ -27,6 +27,9 @@ from tests.support.compose import container_environment
 from tests.support.servers import AppServer, ServerDatabase, server_environment
 from tests.support.threads import together
 
+# nginx in front of gunicorn behaves the same whichever database the app uses.
+pytestmark = pytest.mark.slow
+
 SLOW_CLIENTS = 4
 SLOW_SECONDS = 18  # outlasts the last probe (12 s in, 5 s to answer)
 SLOW_BYTE_EVERY = 2

@@ -93,6 +93,7 @@ def test_with_the_database_queue_the_webhook_answers_before_the_email_is_sent():
 HUNG_MAIL_TIMEOUT = 6
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_webhook_answers_at_once_while_the_mail_server_hangs_and_the_email_follows(live_server):
     """The immediate task backend: the send waits for the webhook's answer to go out.

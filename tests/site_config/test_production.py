@@ -157,6 +157,7 @@ def test_healthz_is_503_when_the_database_does_not_answer(client):
 # Ten seconds: django-ratelimit's windows are fixed to the clock, so a window as short as the
 # test itself could end half-way through and let the fourth post through.
 @override_settings(CHECKOUT_RATE_LIMIT="3/10")
+@pytest.mark.slow
 def test_checkout_is_rate_limited_per_address_with_a_clear_429_and_recovers(client, seeded_shop):
     statuses = [client.post("/checkout/", {}).status_code for _ in range(4)]
 
