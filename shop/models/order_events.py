@@ -76,20 +76,10 @@ class Source:
 
 
 class OrderEventQuerySet(models.QuerySet):
-    def record(
-        self,
-        order: Order,
-        kind: str,
-        source: Source,
-        *,
-        message: str = "",
-        old_status: str = "",
-        new_status: str = "",
-    ) -> OrderEvent:
-        """Write one entry; the caller is inside the transaction that makes the change."""
-        entry = self.entry(
-            order, kind, source, message=message, old_status=old_status, new_status=new_status
-        )
+    def record(self, order: Order, kind: str, source: Source, **details: str) -> OrderEvent:
+        """Write one entry (``details`` as :meth:`entry` takes them); the caller is inside the
+        transaction that makes the change."""
+        entry = self.entry(order, kind, source, **details)
         entry.save(force_insert=True, using=self.db)
         return entry
 
